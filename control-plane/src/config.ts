@@ -1,0 +1,284 @@
+import { z } from "zod";
+
+/**
+ * Every environment variable the control plane reads, in one schema. Each has a description: the
+ * README's configuration table is generated from this file (`node scripts/env-table.js`) and a test
+ * checks that the two agree. Nothing else in the control plane reads process.env.
+ */
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+const url = (def?: string) =>
+  def === undefined
+    ? optionalString.pipe(z.string().url("must be a URL like https://host/path").optional())
+    : optionalString.transform((v) => v ?? def).pipe(z.string().url("must be a URL like https://host/path"));
+const int = (def: number, min: number, max: number) =>
+  optionalString
+    .transform((v) => (v === undefined ? def : Number(v)))
+    .pipe(z.number({ invalid_type_error: "must be a whole number" }).int("must be a whole number").min(min).max(max));
+const num = (def: number, min: number, max: number) =>
+  optionalString
+    .transform((v) => (v === undefined ? def : Number(v)))
+    .pipe(z.number({ invalid_type_error: "must be a number" }).finite("must be a number").min(min).max(max));
+const oneOf = <T extends [string, ...string[]]>(values: T, def?: T[number]) =>
+  optionalString.transform((v) => v ?? def).pipe(z.enum(values).optional());
+const hhmmRange = optionalString
+  .transform((v) => v ?? "07:00-23:00")
+  .pipe(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, "must look like 07:00-23:00"));
+const timezone = optionalString
+  .transform((v) => v ?? "UTC")
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be an IANA time zone like Europe/Berlin");
+const list = optionalString.transform((v) => (v === undefined ? [] : v.split(",").map((s) => s.trim()).filter(Boolean)));
+
+interface VarSpec {
+  schema: z.ZodTypeAny;
+  doc: string;
+  secret?: boolean;
+}
+
+/** name -> (schema, one-line doc). The order here is the README's order. */
+export const ENV: Record<string, VarSpec> = {
+  PORT: { schema: int(3001, 0, 65535), doc: "HTTP port (default 3001; 0 picks a free one)" },
+  HOST: { schema: optionalString.transform((v) => v ?? "0.0.0.0"), doc: "Interface to listen on (default 0.0.0.0; sandboxes reach the LLM gateway through it)" },
+  PUBLIC_BASE_URL: { schema: url(), doc: "The URL providers call; Twilio signatures are computed over it (default http://localhost:PORT)" },
+  DATABASE_URL: { schema: url(), doc: "PostgreSQL connection URL; unset means embedded PGlite under DATA_DIR", secret: true },
+  DATA_DIR: { schema: optionalString.transform((v) => v ?? "./data"), doc: "Local state for the embedded defaults: PGlite, process-runtime sandboxes, generated keys (default ./data)" },
+  ADMIN_TOKEN: { schema: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()), doc: "Bearer token for /sandbox/* and /admin; unset means one is generated and stored under DATA_DIR", secret: true },
+  LOG_LEVEL: { schema: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"), doc: "pino log level (default info)" },
+
+  SANDBOX_RUNTIME: { schema: oneOf(["docker", "process"]), doc: "`docker` or `process`; unset means docker when a daemon answers, else process" },
+  SANDBOX_IMAGE: { schema: optionalString.transform((v) => v ?? "concierge-agent:latest"), doc: "Agent image tag (default concierge-agent:latest)" },
+  SANDBOX_NETWORK: { schema: optionalString.transform((v) => v ?? "concierge-sandboxes"), doc: "Private Docker network for sandboxes (default concierge-sandboxes)" },
+  SANDBOX_GATEWAY_URL: { schema: url(), doc: "How sandboxes reach the control plane's LLM gateway; unset means derived from the runtime (Docker network gateway, or loopback)" },
+  SANDBOX_MEMORY_MB: { schema: int(256, 64, 65536), doc: "Memory limit per sandbox in MiB (default 256)" },
+  SANDBOX_CPUS: { schema: num(0.5, 0.05, 64), doc: "CPU limit per sandbox (default 0.5)" },
+  SANDBOX_PIDS: { schema: int(128, 16, 100000), doc: "Process limit per sandbox (default 128)" },
+  SANDBOX_IDLE_MINUTES: { schema: num(15, 0.05, 100000), doc: "Stop a sandbox idle this long; the next event wakes it (default 15)" },
+  AGENT_REQUEST_TIMEOUT_MS: { schema: int(120_000, 1000, 3_600_000), doc: "How long the control plane waits for one agent request (default 120000)" },
+
+  INBOX_CONCURRENCY: { schema: int(16, 1, 1000), doc: "Users whose events are worked in parallel per control-plane process (default 16)" },
+  INBOX_MAX_ATTEMPTS: { schema: int(5, 1, 100), doc: "Attempts before an inbound event is dead-lettered (default 5)" },
+  INBOX_LEASE_SECONDS: { schema: int(300, 5, 86400), doc: "Lease on a claimed event; an expired lease makes it claimable again (default 300)" },
+
+  WHATSAPP_VERIFY_TOKEN: { schema: optionalString, doc: "Meta webhook verify token", secret: true },
+  WHATSAPP_APP_SECRET: { schema: optionalString, doc: "Meta app secret: signs webhook bodies", secret: true },
+  WHATSAPP_ACCESS_TOKEN: { schema: optionalString, doc: "Graph API access token", secret: true },
+  WHATSAPP_PHONE_NUMBER_ID: { schema: optionalString, doc: "The business phone number id that sends replies" },
+  WHATSAPP_API_BASE_URL: { schema: url("https://graph.facebook.com/v22.0"), doc: "Graph API base (default https://graph.facebook.com/v22.0)" },
+  WHATSAPP_OUTSIDE_WINDOW: { schema: oneOf(["template", "hold"], "hold"), doc: "Proactive messages outside the 24-hour window: send a template, or hold until the user writes (default hold)" },
+  WHATSAPP_TEMPLATE_NAME: { schema: optionalString, doc: "Approved template for proactive messages outside the 24-hour window" },
+  WHATSAPP_TEMPLATE_LANGUAGE: { schema: optionalString.transform((v) => v ?? "en"), doc: "That template's language code (default en)" },
+
+  TWILIO_ACCOUNT_SID: { schema: optionalString, doc: "Twilio account SID" },
+  TWILIO_AUTH_TOKEN: { schema: optionalString, doc: "Twilio auth token: validates webhook signatures", secret: true },
+  TWILIO_API_BASE_URL: { schema: url("https://api.twilio.com"), doc: "Twilio REST API base (default https://api.twilio.com)" },
+  TWILIO_PHONE_NUMBER: { schema: optionalString, doc: "The assistant's number, caller id for outbound reminder calls" },
+
+  ZOOM_WEBHOOK_SECRET_TOKEN: { schema: optionalString, doc: "Zoom webhook secret token: URL validation and x-zm-signature", secret: true },
+  ZOOM_CLIENT_ID: { schema: optionalString, doc: "Zoom app client id (RTMS handshake)" },
+  ZOOM_CLIENT_SECRET: { schema: optionalString, doc: "Zoom app client secret (RTMS handshake signature)", secret: true },
+
+  LLM_BASE_URL: { schema: url(), doc: "Upstream OpenAI-compatible provider for the gateway (OpenRouter, OpenAI, a local server); unset means agents run their offline parser" },
+  LLM_API_KEY: { schema: optionalString, doc: "Upstream provider key; never leaves the control plane", secret: true },
+  LLM_MODEL: { schema: optionalString, doc: "Model agents use" },
+  LLM_HEARTBEAT_MODEL: { schema: optionalString, doc: "Cheaper model for heartbeats (default LLM_MODEL)" },
+  LLM_ALLOWED_MODELS: { schema: list, doc: "Comma-separated extra models sandboxes may ask for (LLM_MODEL and LLM_HEARTBEAT_MODEL always are)" },
+  LLM_MONTHLY_BUDGET_USD: { schema: num(10, 0, 1_000_000), doc: "Default monthly LLM budget per user in USD (default 10)" },
+  LLM_PRICE_INPUT_PER_MTOK: { schema: num(0, 0, 100000), doc: "USD per million input tokens when the provider reports no cost (default 0)" },
+  LLM_PRICE_OUTPUT_PER_MTOK: { schema: num(0, 0, 100000), doc: "USD per million output tokens when the provider reports no cost (default 0)" },
+  LLM_RATE_LIMIT_PER_MINUTE: { schema: int(60, 1, 100000), doc: "Gateway requests per sandbox per minute (default 60)" },
+  LLM_TIMEOUT_MS: { schema: int(60_000, 1000, 600_000), doc: "Upstream request timeout (default 60000)" },
+
+  OPENAI_REALTIME_URL: { schema: url(), doc: "OpenAI Realtime WebSocket URL; set with OPENAI_API_KEY to answer calls in real time" },
+  OPENAI_API_KEY: { schema: optionalString, doc: "Key for the Realtime API", secret: true },
+  OPENAI_REALTIME_MODEL: { schema: optionalString.transform((v) => v ?? "gpt-realtime"), doc: "Realtime model (default gpt-realtime)" },
+
+  HEARTBEAT_INTERVAL_MINUTES: { schema: num(30, 1, 1440), doc: "Minutes between heartbeats inside a user's active hours (default 30)" },
+  DEFAULT_TIMEZONE: { schema: timezone, doc: "Time zone for new users until they set theirs (default UTC)" },
+  DEFAULT_ACTIVE_HOURS: { schema: hhmmRange, doc: "Heartbeat hours for new users, local time (default 07:00-23:00)" },
+  PROACTIVE_DAILY_CAP: { schema: int(8, 0, 1000), doc: "Most proactive (heartbeat) messages per user per day (default 8)" },
+};
+
+const shape = Object.fromEntries(Object.entries(ENV).map(([k, v]) => [k, v.schema])) as Record<string, z.ZodTypeAny>;
+const EnvSchema = z.object(shape);
+type RawConfig = { [K in keyof typeof ENV]: unknown };
+
+export interface Config {
+  port: number;
+  host: string;
+  publicBaseUrl: string;
+  databaseUrl?: string;
+  dataDir: string;
+  adminToken?: string;
+  logLevel: string;
+  sandbox: {
+    runtime?: "docker" | "process";
+    image: string;
+    network: string;
+    gatewayUrl?: string;
+    memoryMb: number;
+    cpus: number;
+    pids: number;
+    idleMinutes: number;
+    requestTimeoutMs: number;
+  };
+  inbox: { concurrency: number; maxAttempts: number; leaseSeconds: number };
+  whatsapp?: {
+    verifyToken: string;
+    appSecret: string;
+    accessToken: string;
+    phoneNumberId: string;
+  };
+  whatsappApiBaseUrl: string;
+  whatsappOutsideWindow: "template" | "hold";
+  whatsappTemplate?: { name: string; language: string };
+  twilio?: { accountSid: string; authToken: string; phoneNumber?: string };
+  twilioApiBaseUrl: string;
+  zoom?: { webhookSecretToken: string; clientId?: string; clientSecret?: string };
+  llm?: {
+    baseUrl: string;
+    apiKey?: string;
+    model: string;
+    heartbeatModel: string;
+    allowedModels: string[];
+  };
+  llmPolicy: {
+    monthlyBudgetUsd: number;
+    priceInputPerMTok: number;
+    priceOutputPerMTok: number;
+    rateLimitPerMinute: number;
+    timeoutMs: number;
+  };
+  realtime?: { url: string; apiKey: string; model: string };
+  heartbeat: { intervalMinutes: number; defaultTimezone: string; defaultActiveHours: { start: string; end: string }; dailyCap: number };
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Names of variables whose values must never reach a log. */
+export const SECRET_VARIABLES = Object.entries(ENV)
+  .filter(([, v]) => v.secret)
+  .map(([k]) => k);
+
+/** Reads and checks the environment; throws one ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.keys(ENV).map((k) => [k, env[k]])));
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0]);
+      const shown = ENV[name]?.secret ? "(secret)" : JSON.stringify(env[name]);
+      problems.push(`${name}=${shown}: ${issue.message}`);
+    }
+  }
+  // Cross-field rules look at what is set, so they are reported alongside the per-variable ones.
+  const isSet = (n: string) => (env[n] ?? "").trim() !== "";
+  const together = (names: string[], why: string) => {
+    const set = names.filter(isSet);
+    if (set.length > 0 && set.length < names.length) {
+      const missing = names.filter((n) => !isSet(n));
+      problems.push(`${missing.join(", ")}: required when ${set.join(", ")} ${set.length > 1 ? "are" : "is"} set (${why})`);
+    }
+  };
+  together(["WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID"], "WhatsApp needs all four or none");
+  together(["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"], "Twilio needs both");
+  together(["ZOOM_CLIENT_ID", "ZOOM_CLIENT_SECRET"], "RTMS needs both");
+  if (isSet("ZOOM_CLIENT_ID") && !isSet("ZOOM_WEBHOOK_SECRET_TOKEN")) {
+    problems.push("ZOOM_WEBHOOK_SECRET_TOKEN: required when ZOOM_CLIENT_ID is set (Zoom events must be verified)");
+  }
+  together(["OPENAI_REALTIME_URL", "OPENAI_API_KEY"], "real-time voice needs both");
+  if (isSet("LLM_BASE_URL") && !isSet("LLM_MODEL")) problems.push("LLM_MODEL: required when LLM_BASE_URL is set");
+  if (!isSet("LLM_BASE_URL") && (isSet("LLM_MODEL") || isSet("LLM_API_KEY"))) {
+    problems.push("LLM_BASE_URL: required when LLM_MODEL or LLM_API_KEY is set");
+  }
+  if (env.WHATSAPP_OUTSIDE_WINDOW?.trim() === "template" && !isSet("WHATSAPP_TEMPLATE_NAME")) {
+    problems.push("WHATSAPP_TEMPLATE_NAME: required when WHATSAPP_OUTSIDE_WINDOW=template");
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data as Record<keyof RawConfig, any>;
+
+  const [ahStart, ahEnd] = String(e.DEFAULT_ACTIVE_HOURS).split("-") as [string, string];
+  const port = e.PORT as number;
+  return {
+    port,
+    host: e.HOST,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ""),
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    adminToken: e.ADMIN_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    sandbox: {
+      runtime: e.SANDBOX_RUNTIME,
+      image: e.SANDBOX_IMAGE,
+      network: e.SANDBOX_NETWORK,
+      gatewayUrl: e.SANDBOX_GATEWAY_URL,
+      memoryMb: e.SANDBOX_MEMORY_MB,
+      cpus: e.SANDBOX_CPUS,
+      pids: e.SANDBOX_PIDS,
+      idleMinutes: e.SANDBOX_IDLE_MINUTES,
+      requestTimeoutMs: e.AGENT_REQUEST_TIMEOUT_MS,
+    },
+    inbox: { concurrency: e.INBOX_CONCURRENCY, maxAttempts: e.INBOX_MAX_ATTEMPTS, leaseSeconds: e.INBOX_LEASE_SECONDS },
+    whatsapp: e.WHATSAPP_APP_SECRET
+      ? {
+          verifyToken: e.WHATSAPP_VERIFY_TOKEN,
+          appSecret: e.WHATSAPP_APP_SECRET,
+          accessToken: e.WHATSAPP_ACCESS_TOKEN,
+          phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID,
+        }
+      : undefined,
+    whatsappApiBaseUrl: e.WHATSAPP_API_BASE_URL.replace(/\/+$/, ""),
+    whatsappOutsideWindow: e.WHATSAPP_OUTSIDE_WINDOW,
+    whatsappTemplate: e.WHATSAPP_TEMPLATE_NAME ? { name: e.WHATSAPP_TEMPLATE_NAME, language: e.WHATSAPP_TEMPLATE_LANGUAGE } : undefined,
+    twilio: e.TWILIO_ACCOUNT_SID
+      ? { accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, phoneNumber: e.TWILIO_PHONE_NUMBER }
+      : undefined,
+    twilioApiBaseUrl: e.TWILIO_API_BASE_URL.replace(/\/+$/, ""),
+    zoom: e.ZOOM_WEBHOOK_SECRET_TOKEN
+      ? { webhookSecretToken: e.ZOOM_WEBHOOK_SECRET_TOKEN, clientId: e.ZOOM_CLIENT_ID, clientSecret: e.ZOOM_CLIENT_SECRET }
+      : undefined,
+    llm: e.LLM_BASE_URL
+      ? {
+          baseUrl: e.LLM_BASE_URL.replace(/\/+$/, ""),
+          apiKey: e.LLM_API_KEY,
+          model: e.LLM_MODEL,
+          heartbeatModel: e.LLM_HEARTBEAT_MODEL ?? e.LLM_MODEL,
+          allowedModels: [...new Set([e.LLM_MODEL, e.LLM_HEARTBEAT_MODEL ?? e.LLM_MODEL, ...e.LLM_ALLOWED_MODELS])],
+        }
+      : undefined,
+    llmPolicy: {
+      monthlyBudgetUsd: e.LLM_MONTHLY_BUDGET_USD,
+      priceInputPerMTok: e.LLM_PRICE_INPUT_PER_MTOK,
+      priceOutputPerMTok: e.LLM_PRICE_OUTPUT_PER_MTOK,
+      rateLimitPerMinute: e.LLM_RATE_LIMIT_PER_MINUTE,
+      timeoutMs: e.LLM_TIMEOUT_MS,
+    },
+    realtime: e.OPENAI_REALTIME_URL ? { url: e.OPENAI_REALTIME_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_REALTIME_MODEL } : undefined,
+    heartbeat: {
+      intervalMinutes: e.HEARTBEAT_INTERVAL_MINUTES,
+      defaultTimezone: e.DEFAULT_TIMEZONE,
+      defaultActiveHours: { start: ahStart, end: ahEnd },
+      dailyCap: e.PROACTIVE_DAILY_CAP,
+    },
+  };
+}
+
+/** The README's configuration table, generated from ENV. */
+export function envTableMarkdown(): string {
+  const rows = Object.entries(ENV).map(([name, v]) => `| \`${name}\` | ${v.doc}${v.secret ? " (secret)" : ""} |`);
+  return ["| variable | meaning |", "|---|---|", ...rows].join("\n");
+}

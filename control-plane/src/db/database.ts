@@ -1,0 +1,121 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { sql, type SQL } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import * as schema from "./schema";
+
+export type Schema = typeof schema;
+/** Either driver's database: node-postgres and PGlite share drizzle's PgDatabase surface. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/** A transaction handle, usable wherever a Db is. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type Executor = Db | Tx;
+
+export type DriverName = "postgres" | "pglite";
+
+export interface Database {
+  db: Db;
+  driver: DriverName;
+  /** Where it lives, with any password removed: safe to log. */
+  description: string;
+  /** LISTEN on a channel; returns an unlisten function. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, "../../../migrations");
+
+/** The rows of a raw statement, whichever driver ran it. */
+export async function rows<T = Record<string, unknown>>(db: Executor, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparseable url)";
+  }
+}
+
+/** PostgreSQL when a URL is given, else embedded PGlite in `dataDir/pglite` (or in memory for ":memory:"). */
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Database> {
+  if (opts.databaseUrl) {
+    const { Pool, Client } = await import("pg");
+    const { drizzle } = await import("drizzle-orm/node-postgres");
+    const pool = new Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
+    pool.on("error", () => undefined);
+    const db = drizzle(pool, { schema }) as unknown as Db;
+    const listeners: InstanceType<typeof Client>[] = [];
+    return {
+      db,
+      driver: "postgres",
+      description: redactUrl(opts.databaseUrl),
+      async listen(channel, onNotify) {
+        const client = new Client({ connectionString: opts.databaseUrl });
+        client.on("error", () => undefined);
+        await client.connect();
+        client.on("notification", (n) => {
+          if (n.channel === channel) onNotify(n.payload ?? "");
+        });
+        await client.query(`LISTEN "${channel.replace(/"/g, "")}"`);
+        listeners.push(client);
+        return async () => {
+          await client.end().catch(() => undefined);
+        };
+      },
+      async close() {
+        await Promise.all(listeners.map((c) => c.end().catch(() => undefined)));
+        await pool.end();
+      },
+    };
+  }
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  let dir: string | undefined;
+  if (opts.dataDir !== ":memory:") {
+    dir = path.resolve(opts.dataDir, "pglite");
+    mkdirSync(dir, { recursive: true });
+  }
+  const client = dir ? new PGlite(dir) : new PGlite();
+  await client.waitReady;
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return {
+    db,
+    driver: "pglite",
+    description: dir ? `pglite:${dir}` : "pglite:memory",
+    async listen(channel, onNotify) {
+      const unsub = await client.listen(channel, onNotify);
+      return async () => unsub();
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}
+
+export async function migrateDatabase(database: Database): Promise<void> {
+  if (database.driver === "postgres") {
+    const { migrate } = await import("drizzle-orm/node-postgres/migrator");
+    await migrate(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
+  } else {
+    const { migrate } = await import("drizzle-orm/pglite/migrator");
+    await migrate(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
+  }
+}
+
+/** True when the database answers and every migration on disk has been applied. */
+export async function isDatabaseReady(database: Database): Promise<boolean> {
+  try {
+    const { readMigrationFiles } = await import("drizzle-orm/migrator");
+    const expected = readMigrationFiles({ migrationsFolder: MIGRATIONS_DIR }).length;
+    const [row] = await rows<{ n: number }>(database.db, sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`);
+    return (row?.n ?? 0) >= expected;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,5 @@
+// One file per area; add a line here when a role adds tables.
+export * from "./users";
+export * from "./sandboxes";
+export * from "./messages";
+export * from "./settings";

@@ -1,0 +1,33 @@
+import { sql } from "drizzle-orm";
+import { index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { users } from "./users";
+
+export const SANDBOX_STATES = ["provisioning", "running", "stopping", "stopped", "error", "deleted"] as const;
+export type SandboxState = (typeof SANDBOX_STATES)[number];
+
+export const sandboxes = pgTable(
+  "sandboxes",
+  {
+    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    state: text("state").$type<SandboxState>().notNull().default("provisioning"),
+    /** The runtime's handle: a Docker container id, or a process runtime's name. */
+    containerId: text("container_id"),
+    containerName: text("container_name"),
+    image: text("image"),
+    configHash: text("config_hash"),
+    /** sha256 of the sandbox's bearer token; the token itself is only in the sandbox's env. */
+    tokenHash: text("token_hash"),
+    /** Where the control plane dials the agent (ws://host:port), as the runtime reported it. */
+    endpoint: text("endpoint"),
+    lastActivityAt: timestamp("last_activity_at", { withTimezone: true }).notNull().defaultNow(),
+    error: text("error"),
+    crashCount: integer("crash_count").notNull().default(0),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("sandboxes_user_id_key").on(t.userId), index("sandboxes_state_idx").on(t.state), index("sandboxes_token_hash_idx").on(t.tokenHash)],
+);
+export type Sandbox = typeof sandboxes.$inferSelect;

@@ -1,0 +1,34 @@
+import { sql } from "drizzle-orm";
+import { boolean, index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+
+export const users = pgTable(
+  "users",
+  {
+    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
+    /** E.164 digits without "+", as WhatsApp's wa_id and Twilio's From carry them. */
+    phone: text("phone"),
+    waId: text("wa_id"),
+    /** Meta's business-scoped user id; preferred over wa_id when present. */
+    bsuid: text("bsuid"),
+    name: text("name"),
+    email: text("email"),
+    zoomUserId: text("zoom_user_id"),
+    timezone: text("timezone").notNull().default("UTC"),
+    activeHoursStart: text("active_hours_start").notNull().default("07:00"),
+    activeHoursEnd: text("active_hours_end").notNull().default("23:00"),
+    /** Last message from the user on WhatsApp: opens Meta's 24-hour customer-service window. */
+    lastInboundAt: timestamp("last_inbound_at", { withTimezone: true }),
+    /** Meta said this number cannot receive messages (131026). */
+    undeliverable: boolean("undeliverable").notNull().default(false),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("users_phone_key").on(t.phone),
+    uniqueIndex("users_wa_id_key").on(t.waId),
+    uniqueIndex("users_bsuid_key").on(t.bsuid),
+    index("users_email_idx").on(t.email),
+    uniqueIndex("users_zoom_user_id_key").on(t.zoomUserId),
+  ],
+);
+export type User = typeof users.$inferSelect;
+export type NewUser = typeof users.$inferInsert;

@@ -1,0 +1,51 @@
+/**
+ * Typed errors at the edges. Each carries an HTTP status and a stable code; the admin API's error
+ * body is always { error: { code, message } }.
+ */
+export class AppError extends Error {
+  constructor(
+    message: string,
+    public readonly status: number,
+    public readonly code: string,
+    public readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequestError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, 400, "bad_request", details);
+  }
+}
+export class UnauthorizedError extends AppError {
+  constructor(message = "missing or invalid credentials") {
+    super(message, 401, "unauthorized");
+  }
+}
+export class ForbiddenError extends AppError {
+  constructor(message = "forbidden") {
+    super(message, 403, "forbidden");
+  }
+}
+export class NotFoundError extends AppError {
+  constructor(message = "not found") {
+    super(message, 404, "not_found");
+  }
+}
+export class ConflictError extends AppError {
+  constructor(message: string) {
+    super(message, 409, "conflict");
+  }
+}
+export class SandboxNotFoundError extends NotFoundError {
+  constructor(userId: string) {
+    super(`no sandbox for user ${userId}`);
+  }
+}
+export class UserNotFoundError extends NotFoundError {
+  constructor(key: string) {
+    super(`no user ${key}`);
+  }
+}

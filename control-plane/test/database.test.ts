@@ -1,0 +1,50 @@
+import { eq, sql } from "drizzle-orm";
+import { isDatabaseReady, rows } from "../src/db/database";
+import { users } from "../src/db/schema";
+import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
+
+describeEachDriver("control-plane database", (driver) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+
+  it("is ready once migrated", async () => {
+    expect(await isDatabaseReady(t.database)).toBe(true);
+  });
+
+  it("keeps one user per phone number", async () => {
+    const [u] = await t.database.db.insert(users).values({ phone: "4915112345678", name: "Ada" }).returning();
+    expect(u?.id).toMatch(/[0-9a-f-]{36}/);
+    await expect(t.database.db.insert(users).values({ phone: "4915112345678" })).rejects.toThrow();
+    const found = await t.database.db.select().from(users).where(eq(users.phone, "4915112345678"));
+    expect(found.map((r) => r.name)).toEqual(["Ada"]);
+  });
+
+  it("runs raw statements with the same row shape on both drivers", async () => {
+    const r = await rows<{ n: number }>(t.database.db, sql`SELECT 41 + 1 AS n`);
+    expect(r).toEqual([{ n: 42 }]);
+  });
+
+  it("commits or rolls back a transaction as one", async () => {
+    await expect(
+      t.database.db.transaction(async (tx) => {
+        await tx.insert(users).values({ phone: "100" });
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    expect(await t.database.db.select().from(users).where(eq(users.phone, "100"))).toEqual([]);
+  });
+
+  it("delivers NOTIFY to a listener", async () => {
+    const got: string[] = [];
+    const unlisten = await t.database.listen("test_channel", (p) => got.push(p));
+    await t.database.db.execute(sql`SELECT pg_notify('test_channel', 'ping')`);
+    for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await unlisten();
+    expect(got).toEqual(["ping"]);
+  });
+});

@@ -1,0 +1,51 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { loadConfig } from "../src/config";
+import { startControlPlane, type ControlPlane } from "../src/main";
+import { createLogger } from "../src/logger";
+import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
+
+describeEachDriver("control plane process", (driver) => {
+  let cp: ControlPlane;
+  let t: TestDatabase | undefined;
+  beforeAll(async () => {
+    if (driver === "postgres") t = await createTestDatabase("postgres");
+    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: ":memory:", LOG_LEVEL: "silent", DATABASE_URL: t?.url });
+    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
+  });
+  afterAll(async () => {
+    await cp?.stop();
+    await t?.cleanup();
+  });
+
+  it("answers /healthz and /readyz with 200 once migrated", async () => {
+    expect((await fetch(`${cp.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${cp.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ok: true });
+  });
+
+  it("serves Prometheus metrics", async () => {
+    const res = await fetch(`${cp.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("concierge_process_cpu_seconds_total");
+  });
+
+  it("answers an unknown route with a JSON 404", async () => {
+    const res = await fetch(`${cp.url}/nope`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { code: "not_found", message: "no such route" } });
+  });
+
+  it("exits non-zero naming each problem when the environment is bad", () => {
+    const main = path.resolve(__dirname, "../dist/main.js");
+    const r = spawnSync(process.execPath, [main], {
+      env: { PATH: process.env.PATH, PORT: "abc", WHATSAPP_APP_SECRET: "x" },
+      encoding: "utf8",
+      timeout: 20000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('PORT="abc": must be a whole number');
+    expect(r.stderr).toContain("WHATSAPP_VERIFY_TOKEN, WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID: required when WHATSAPP_APP_SECRET is set");
+  });
+});

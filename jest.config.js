@@ -1,0 +1,13 @@
+/** One jest run for every workspace. Sources are transformed by swc (fast); `tsc -b` runs before
+ * jest in `npm test`, so type errors still fail the suite. */
+const swc = ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }];
+module.exports = {
+  testEnvironment: "node",
+  transform: { "^.+\\.ts$": swc },
+  moduleNameMapper: { "^@concierge/protocol$": "<rootDir>/protocol/src/index.ts" },
+  testMatch: ["<rootDir>/*/src/**/*.test.ts", "<rootDir>/*/test/**/*.test.ts"],
+  testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+  globalSetup: "<rootDir>/test-support/global-setup.js",
+  testTimeout: 30000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,98 @@
+import { z } from "zod";
+
+/** Bumped when a frame or method changes incompatibly; both ends refuse a peer of another version. */
+export const PROTOCOL_VERSION = 1;
+
+/** The port the agent's gateway listens on inside its sandbox. */
+export const AGENT_PORT = 18789;
+
+/** Largest frame either side accepts, in bytes. */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+/** How far a connect's timestamp may be from the agent's clock before it is refused as stale. */
+export const HANDSHAKE_MAX_SKEW_MS = 60_000;
+
+export const ChallengeFrame = z.object({
+  type: z.literal("challenge"),
+  nonce: z.string().min(16),
+  ts: z.number().int(),
+});
+export type ChallengeFrame = z.infer<typeof ChallengeFrame>;
+
+export const ConnectFrame = z.object({
+  type: z.literal("connect"),
+  protocolVersion: z.number().int(),
+  sandboxId: z.string().min(1),
+  token: z.string().min(1),
+  nonce: z.string().min(16),
+  ts: z.number().int(),
+  /** base64 Ed25519 signature by the control plane's key over connectSigningPayload(). */
+  signature: z.string().min(1),
+});
+export type ConnectFrame = z.infer<typeof ConnectFrame>;
+
+export const HelloFrame = z.object({
+  type: z.literal("hello"),
+  protocolVersion: z.number().int(),
+  agentVersion: z.string(),
+  capabilities: z.array(z.string()),
+});
+export type HelloFrame = z.infer<typeof HelloFrame>;
+
+export const RequestFrame = z.object({
+  type: z.literal("req"),
+  id: z.string().min(1).max(128),
+  method: z.string().min(1),
+  params: z.unknown(),
+});
+export type RequestFrame = z.infer<typeof RequestFrame>;
+
+export const ErrorCode = z.enum([
+  "bad_request",
+  "unauthorized",
+  "method_not_found",
+  "not_found",
+  "timeout",
+  "busy",
+  "internal",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorShape = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  retryable: z.boolean().optional(),
+});
+export type ErrorShape = z.infer<typeof ErrorShape>;
+
+export const ResponseFrame = z.discriminatedUnion("ok", [
+  z.object({ type: z.literal("res"), id: z.string(), ok: z.literal(true), payload: z.unknown() }),
+  z.object({ type: z.literal("res"), id: z.string(), ok: z.literal(false), error: ErrorShape }),
+]);
+export type ResponseFrame = z.infer<typeof ResponseFrame>;
+
+export const EventFrame = z.object({
+  type: z.literal("event"),
+  event: z.string().min(1),
+  payload: z.unknown(),
+  seq: z.number().int().nonnegative(),
+});
+export type EventFrame = z.infer<typeof EventFrame>;
+
+/** Every frame that may follow the handshake, in either direction. */
+export const SessionFrame = z.discriminatedUnion("type", [
+  RequestFrame,
+  z.object({ type: z.literal("res"), id: z.string(), ok: z.boolean(), payload: z.unknown().optional(), error: ErrorShape.optional() }),
+  EventFrame,
+]);
+
+/** WebSocket close codes the agent uses, so the control plane can tell why it was refused. */
+export const CloseCode = {
+  normal: 1000,
+  protocolError: 1002,
+  tooBig: 1009,
+  unauthorized: 4001,
+  staleHandshake: 4002,
+  versionMismatch: 4003,
+  handshakeTimeout: 4008,
+} as const;
