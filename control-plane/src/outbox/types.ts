@@ -1,0 +1,46 @@
+import type { Channel } from "@concierge/protocol";
+
+/**
+ * A message to send to a user on a channel. Outbox rows are written in the same transaction that
+ * completes the inbox row; the sender drains them per user in order and hands each to the
+ * channel's adapter.
+ */
+export interface NewOutboundMessage {
+  userId: string;
+  channel: Channel;
+  /** text: body; template: a WhatsApp template (name, language, parameters). */
+  kind: "text" | "template";
+  body: string;
+  /** True when the assistant speaks first (heartbeat, alarm, summary): window and spam rules apply. */
+  proactive?: boolean;
+  /** The inbox event this answers, if any. */
+  inboxId?: string;
+  meta?: Record<string, unknown>;
+}
+
+export interface OutboundRow extends NewOutboundMessage {
+  id: string;
+  attempts: number;
+  /** The messages table row that tracks its delivery status. */
+  messageId: string | null;
+}
+
+/** Thrown by an adapter: retryable errors are retried with backoff, others fail the row at once. */
+export class SendError extends Error {
+  constructor(
+    message: string,
+    public readonly retryable: boolean,
+    public readonly code?: string,
+    /** Milliseconds the provider asked us to wait (Retry-After). */
+    public readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "SendError";
+  }
+}
+
+export interface ChannelAdapter {
+  channel: Channel;
+  /** Sends one message; returns the provider's id for it. Throws SendError. */
+  send(row: OutboundRow, user: { id: string; waId: string | null; bsuid: string | null; phone: string | null }): Promise<{ providerId: string }>;
+}
