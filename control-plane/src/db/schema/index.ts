@@ -3,3 +3,6 @@ export * from "./users";
 export * from "./sandboxes";
 export * from "./messages";
 export * from "./settings";
+export * from "./llm-usage";
+export * from "./llm-budgets";
+export * from "./calls";
