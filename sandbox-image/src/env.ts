@@ -1,0 +1,97 @@
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { z } from "zod";
+import { AGENT_PORT, AgentEnv } from "@concierge/protocol";
+import type { LlmOptions } from "./agent";
+
+/** Everything the agent process takes from its environment, checked once at start-up. */
+export interface AgentConfig {
+  sandboxId: string;
+  token: string;
+  controlPlanePublicKey: KeyObject;
+  dataDir: string;
+  templatesDir: string;
+  host: string;
+  port: number;
+  timezone: string;
+  userName?: string;
+  /** Only when both LLM_BASE_URL and LLM_MODEL are set; the sandbox token is the API key. */
+  llm?: LlmOptions;
+  logLevel: string;
+}
+
+/** Names each problem, never a value: the environment holds the token. */
+export class AgentEnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid agent environment: ${problems.join("; ")}`);
+    this.name = "AgentEnvError";
+  }
+}
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Accepts the SPKI PEM base64-encoded (what runtimes pass, it survives env quoting) or as plain PEM. */
+function parsePublicKey(value: string): KeyObject | undefined {
+  const pem = value.startsWith("-----BEGIN") ? value : Buffer.from(value, "base64").toString("utf8");
+  try {
+    const key = createPublicKey(pem);
+    return key.asymmetricKeyType === "ed25519" ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const Schema = z.object({
+  [AgentEnv.sandboxId]: z.string().min(1, "is required"),
+  [AgentEnv.token]: z.string().min(16, "is required (at least 16 characters)"),
+  [AgentEnv.controlPlanePublicKey]: z.string().min(1, "is required"),
+  [AgentEnv.dataDir]: optional,
+  [AgentEnv.templatesDir]: optional,
+  [AgentEnv.host]: optional,
+  [AgentEnv.port]: optional.pipe(z.coerce.number().int().min(0).max(65535).optional()),
+  [AgentEnv.timezone]: optional.refine((tz) => tz === undefined || isTimeZone(tz), "is not an IANA time zone"),
+  [AgentEnv.userName]: optional,
+  [AgentEnv.llmBaseUrl]: optional.pipe(z.string().url().optional()),
+  [AgentEnv.llmModel]: optional,
+  [AgentEnv.heartbeatModel]: optional,
+  [AgentEnv.logLevel]: optional.pipe(z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional()),
+});
+
+export function parseAgentEnv(env: NodeJS.ProcessEnv, defaults: { templatesDir: string }): AgentConfig {
+  const parsed = Schema.safeParse(env);
+  if (!parsed.success) {
+    throw new AgentEnvError(parsed.error.issues.map((i) => `${String(i.path[0])} ${i.message}`));
+  }
+  const e = parsed.data;
+  const publicKey = parsePublicKey(e[AgentEnv.controlPlanePublicKey]);
+  if (!publicKey) throw new AgentEnvError([`${AgentEnv.controlPlanePublicKey} is not a base64-encoded Ed25519 SPKI PEM`]);
+  const baseURL = e[AgentEnv.llmBaseUrl];
+  const model = e[AgentEnv.llmModel];
+  return {
+    sandboxId: e[AgentEnv.sandboxId],
+    token: e[AgentEnv.token],
+    controlPlanePublicKey: publicKey,
+    dataDir: e[AgentEnv.dataDir] ?? "/data",
+    templatesDir: e[AgentEnv.templatesDir] ?? defaults.templatesDir,
+    host: e[AgentEnv.host] ?? "0.0.0.0",
+    port: e[AgentEnv.port] ?? AGENT_PORT,
+    timezone: e[AgentEnv.timezone] ?? "UTC",
+    userName: e[AgentEnv.userName],
+    llm:
+      baseURL && model
+        ? { baseURL, apiKey: e[AgentEnv.token], model, heartbeatModel: e[AgentEnv.heartbeatModel] }
+        : undefined,
+    logLevel: e[AgentEnv.logLevel] ?? "info",
+  };
+}
