@@ -6,3 +6,4 @@ export * from "./settings";
 export * from "./llm-usage";
 export * from "./llm-budgets";
 export * from "./calls";
+export * from "./scheduler";
