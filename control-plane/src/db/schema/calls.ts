@@ -1,0 +1,59 @@
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { users } from "./users";
+
+export interface CallTranscriptLine {
+  role: "caller" | "assistant";
+  text: string;
+}
+
+/** One phone call, inbound or outbound, keyed by Twilio's CallSid. */
+export const calls = pgTable(
+  "calls",
+  {
+    sid: text("sid").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    direction: text("direction").$type<"inbound" | "outbound">().notNull(),
+    /** turns: <Gather> per turn; realtime: Media Streams bridged to a Realtime session. */
+    mode: text("mode").$type<"turns" | "realtime" | "announce">().notNull(),
+    /** Twilio's CallStatus: queued, ringing, in-progress, completed, busy, failed, no-answer, canceled. */
+    status: text("status").notNull(),
+    durationSeconds: integer("duration_seconds"),
+    transcript: jsonb("transcript").$type<CallTranscriptLine[]>().notNull().default([]),
+    /** Speech turns taken so far: the next turn's number. */
+    turnCount: integer("turn_count").notNull().default(0),
+    /** Consecutive gathers that heard nothing: the first gets a reprompt, the second a goodbye. */
+    silences: integer("silences").notNull().default(0),
+    /** Set once, when the completed status first arrives: the summary is asked for exactly once. */
+    endedAt: timestamp("ended_at", { withTimezone: true }),
+    summaryQueued: boolean("summary_queued").notNull().default(false),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("calls_user_created_idx").on(t.userId, t.createdAt)],
+);
+export type Call = typeof calls.$inferSelect;
+
+/**
+ * One spoken turn of a turn-based call. The gather webhook inserts it with the caller's words; the
+ * voice_turn handler fills in the reply; the webhook (or its redirect) polls for that reply.
+ */
+export const callTurns = pgTable(
+  "call_turns",
+  {
+    callSid: text("call_sid")
+      .notNull()
+      .references(() => calls.sid, { onDelete: "cascade" }),
+    turn: integer("turn").notNull(),
+    /** Twilio's I-Twilio-Idempotency-Token, when sent: a retried webhook reuses its turn. */
+    requestKey: text("request_key"),
+    speech: text("speech").notNull(),
+    reply: text("reply"),
+    hangUp: boolean("hang_up").notNull().default(false),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    answeredAt: timestamp("answered_at", { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.callSid, t.turn] }), uniqueIndex("call_turns_request_key_key").on(t.requestKey)],
+);
+export type CallTurn = typeof callTurns.$inferSelect;
