@@ -1,0 +1,94 @@
+import type { Server } from "node:http";
+import type { Router } from "express";
+import type { Clock } from "../../clock";
+import type { Config } from "../../config";
+import type { Database } from "../../db/database";
+import type { Logger } from "../../logger";
+import { CallStore } from "./call-store";
+import { OutboundCaller } from "./outbound-call";
+import type { VoiceAgent, VoiceInbox } from "./ports";
+import { TurnWaiter } from "./turn-waiter";
+import { VoiceHandlers } from "./voice-handlers";
+import { createVoiceRouter } from "./voice-router";
+import { attachVoiceStream, type VoiceStreamHandle } from "./voice-stream";
+
+export interface VoiceChannelOptions {
+  config: Pick<Config, "publicBaseUrl" | "twilio" | "twilioApiBaseUrl" | "realtime" | "heartbeat">;
+  database: Database;
+  logger: Logger;
+  clock: Clock;
+  agent: VoiceAgent;
+  inbox: VoiceInbox;
+  /** Wait per webhook before a filler (default 12 s: Twilio gives up at 15). */
+  answerLimitMs?: number;
+  pollIntervalMs?: number;
+  maxWaits?: number;
+}
+
+export interface VoiceChannel {
+  /** Mount at /voice. */
+  router: Router;
+  /** Register with the dispatcher: voice_turn -> handlers.voiceTurn, call_ended -> handlers.callEnded. */
+  handlers: VoiceHandlers;
+  /** GET /voice/stream on the HTTP server; null when real-time voice is not configured. */
+  attachStream(server: Server): VoiceStreamHandle | null;
+  /** The scheduler's hook for urgent reminders; absent without TWILIO_PHONE_NUMBER. */
+  placeCall?: (userId: string, text: string) => Promise<{ callSid: string }>;
+}
+
+/** Builds the voice channel from config; null when Twilio is not configured. */
+export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | null {
+  const { config } = opts;
+  if (!config.twilio) return null;
+  const twilioConfig = config.twilio;
+  const store = new CallStore(opts.clock);
+  const waiter = new TurnWaiter(opts.clock, opts.pollIntervalMs ?? 250);
+  const router = createVoiceRouter({
+    database: opts.database,
+    authToken: twilioConfig.authToken,
+    publicBaseUrl: config.publicBaseUrl,
+    logger: opts.logger,
+    clock: opts.clock,
+    agent: opts.agent,
+    inbox: opts.inbox,
+    store,
+    waiter,
+    userDefaults: {
+      timezone: config.heartbeat.defaultTimezone,
+      activeHoursStart: config.heartbeat.defaultActiveHours.start,
+      activeHoursEnd: config.heartbeat.defaultActiveHours.end,
+    },
+    realtime: Boolean(config.realtime),
+    answerLimitMs: opts.answerLimitMs ?? 12_000,
+    maxWaits: opts.maxWaits ?? 8,
+  });
+  const handlers = new VoiceHandlers({ database: opts.database, agent: opts.agent, store, waiter, logger: opts.logger });
+  const outbound = twilioConfig.phoneNumber
+    ? new OutboundCaller({
+        accountSid: twilioConfig.accountSid,
+        authToken: twilioConfig.authToken,
+        phoneNumber: twilioConfig.phoneNumber,
+        apiBaseUrl: config.twilioApiBaseUrl,
+        publicBaseUrl: config.publicBaseUrl,
+        database: opts.database,
+        store,
+        logger: opts.logger,
+      })
+    : undefined;
+  return {
+    router,
+    handlers,
+    attachStream(server) {
+      if (!config.realtime) return null;
+      return attachVoiceStream(server, {
+        realtime: config.realtime,
+        authToken: twilioConfig.authToken,
+        agent: opts.agent,
+        store,
+        database: opts.database,
+        logger: opts.logger,
+      });
+    },
+    placeCall: outbound ? (userId, text) => outbound.placeCall(userId, text) : undefined,
+  };
+}

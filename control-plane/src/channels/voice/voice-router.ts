@@ -1,0 +1,159 @@
+import { Router, type Request, type Response } from "express";
+import type { Clock } from "../../clock";
+import type { Database } from "../../db/database";
+import { VOICE_PRIORITY } from "../../inbox/types";
+import type { Logger } from "../../logger";
+import { CallStore, type UserDefaults } from "./call-store";
+import { phoneDigits } from "./phone";
+import type { VoiceAgent, VoiceInbox } from "./ports";
+import { streamToken, streamUrl } from "./stream-token";
+import { TurnWaiter } from "./turn-waiter";
+import { verifyTwilioSignature } from "./twilio-signature";
+import { fillerTwiml, greetingTwiml, hangupTwiml, Phrases, replyTwiml, repromptTwiml, streamTwiml, tooSlowTwiml } from "./twiml";
+
+export interface VoiceRouterOptions {
+  database: Database;
+  authToken: string;
+  publicBaseUrl: string;
+  logger: Logger;
+  clock: Clock;
+  agent: VoiceAgent;
+  inbox: VoiceInbox;
+  store: CallStore;
+  waiter: TurnWaiter;
+  userDefaults: UserDefaults;
+  /** Answer with <Connect><Stream> (OPENAI_REALTIME_URL and a key are set). */
+  realtime: boolean;
+  /** How long one webhook waits for the agent before a filler; Twilio gives up at 15 s. */
+  answerLimitMs: number;
+  /** Fillers in a row before the caller is asked to repeat. */
+  maxWaits: number;
+}
+
+type Params = Record<string, string | undefined>;
+
+/** Twilio's webhooks at /voice: incoming call, one speech turn, the reply pick-up, call status. */
+export function createVoiceRouter(opts: VoiceRouterOptions): Router {
+  const log = opts.logger.child({ component: "voice" });
+  const { db } = opts.database;
+  const router = Router();
+  router.use(verifyTwilioSignature({ authToken: opts.authToken, publicBaseUrl: opts.publicBaseUrl, logger: opts.logger }));
+
+  const twiml = (res: Response, xml: string) => res.status(200).type("text/xml").send(xml);
+  // A failure inside a webhook must still give the caller words, never a dead line or a stack trace.
+  const safely = (name: string, fn: (p: Params, req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+    const p = req.body as Params;
+    try {
+      await fn(p, req, res);
+    } catch (err) {
+      log.error({ err, route: name, callSid: p.CallSid }, "voice webhook failed");
+      if (!res.headersSent) twiml(res, hangupTwiml(Phrases.trouble));
+    }
+  };
+
+  router.post(
+    "/webhook/voice",
+    safely("voice", async (p, _req, res) => {
+      const callSid = p.CallSid ?? "";
+      const digits = phoneDigits(p.From);
+      if (!callSid || !digits) return void twiml(res, hangupTwiml(Phrases.unknownCaller));
+      const { userId, created } = await opts.store.findOrCreateUserByPhone(db, digits, opts.userDefaults);
+      await opts.store.ensureCall(db, { sid: callSid, userId, direction: "inbound", mode: opts.realtime ? "realtime" : "turns", status: p.CallStatus ?? "ringing" });
+      opts.agent.warm(userId);
+      log.info({ callSid, userId, newUser: created, realtime: opts.realtime }, "incoming call");
+      if (opts.realtime) {
+        twiml(res, streamTwiml(streamUrl(opts.publicBaseUrl), { userId, token: streamToken(opts.authToken, callSid, userId) }));
+      } else {
+        twiml(res, greetingTwiml());
+      }
+    }),
+  );
+
+  router.post(
+    "/webhook/gather",
+    safely("gather", async (p, req, res) => {
+      const callSid = p.CallSid ?? "";
+      const call = callSid ? await opts.store.getCall(db, callSid) : null;
+      if (!call) return void twiml(res, hangupTwiml(Phrases.trouble));
+      const speech = (p.SpeechResult ?? "").trim();
+      if (!speech) {
+        const silences = await opts.store.noteSilence(db, callSid);
+        return void twiml(res, silences >= 2 ? hangupTwiml(Phrases.goodbye) : repromptTwiml());
+      }
+      const requestKey = req.header("i-twilio-idempotency-token") ?? null;
+      const { turn } = await db.transaction(async (tx) => {
+        const started = await opts.store.startTurn(tx, callSid, speech, requestKey);
+        if (started.created) {
+          await opts.inbox.enqueue(tx, {
+            userId: call.userId,
+            channel: "voice",
+            kind: "voice_turn",
+            providerId: `${callSid}:${started.turn}`,
+            payload: { callSid, turn: started.turn, text: speech },
+            priority: VOICE_PRIORITY,
+          });
+        }
+        return started;
+      });
+      await answer(res, callSid, turn, 0);
+    }),
+  );
+
+  // Where a filler's <Redirect> comes back to pick the reply up.
+  router.post(
+    "/webhook/answer",
+    safely("answer", async (p, req, res) => {
+      const callSid = p.CallSid ?? "";
+      const turn = Number(req.query.turn);
+      const wait = Number(req.query.wait ?? 1);
+      if (!callSid || !Number.isInteger(turn) || turn < 1) return void twiml(res, hangupTwiml(Phrases.trouble));
+      await answer(res, callSid, turn, Number.isInteger(wait) && wait > 0 ? wait : 1);
+    }),
+  );
+
+  router.post(
+    "/webhook/call-status",
+    safely("call-status", async (p, _req, res) => {
+      const callSid = p.CallSid ?? "";
+      const status = (p.CallStatus ?? "").toLowerCase();
+      if (!callSid || !status) return void res.status(400).type("text/plain").send("CallSid and CallStatus are required");
+      const duration = p.CallDuration !== undefined && /^\d+$/.test(p.CallDuration) ? Number(p.CallDuration) : null;
+      const outcome = await db.transaction(async (tx) => {
+        const recorded = await opts.store.recordStatus(tx, callSid, status, duration);
+        if (!recorded) return null;
+        const { call, ended } = recorded;
+        // Only a completed inbound conversation is worth a summary; a reminder call already said it all.
+        if (ended && status === "completed" && call.direction === "inbound" && call.transcript.length > 0 && !call.summaryQueued) {
+          await opts.inbox.enqueue(tx, {
+            userId: call.userId,
+            channel: "voice",
+            kind: "call_ended",
+            providerId: `${callSid}:ended`,
+            payload: { callSid },
+          });
+          await opts.store.markSummaryQueued(tx, callSid);
+          return { call, summary: true };
+        }
+        return { call, summary: false };
+      });
+      if (!outcome) log.warn({ callSid, status }, "status for a call we never saw");
+      else log.info({ callSid, userId: outcome.call.userId, status, duration, summary: outcome.summary }, "call status");
+      res.status(204).end();
+    }),
+  );
+
+  async function answer(res: Response, callSid: string, turn: number, wait: number): Promise<void> {
+    const reply = await opts.waiter.wait(callSid, turn, opts.answerLimitMs, async () => {
+      const row = await opts.store.getTurn(db, callSid, turn);
+      return row?.reply != null ? { reply: row.reply, hangUp: row.hangUp } : null;
+    });
+    if (reply) return void twiml(res, replyTwiml(reply.reply, reply.hangUp));
+    if (wait >= opts.maxWaits) {
+      log.warn({ callSid, turn }, "agent too slow for a voice turn; asking the caller to repeat");
+      return void twiml(res, tooSlowTwiml());
+    }
+    twiml(res, fillerTwiml(turn, wait));
+  }
+
+  return router;
+}
