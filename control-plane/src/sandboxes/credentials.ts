@@ -1,0 +1,45 @@
+import { randomBytes } from "node:crypto";
+import { eq } from "drizzle-orm";
+import { generateSigningKeyPair } from "@concierge/protocol";
+import type { Db } from "../db/database";
+import { settings } from "../db/schema";
+import { deriveSandboxToken, hashToken } from "./token";
+
+/**
+ * The control plane's Ed25519 key pair (it signs every connect to an agent) and the secret that
+ * per-sandbox tokens are derived from. Generated once and kept in the settings table, so every
+ * replica and every restart uses the same ones: agents keep accepting the control plane after a
+ * restart, and tokens need not be stored.
+ */
+export interface ControlPlaneCredentials {
+  privateKeyPem: string;
+  publicKeyPem: string;
+  /** The sandbox's bearer token; deterministic, so it is never stored (only its hash). */
+  tokenFor(sandboxId: string): string;
+  tokenHashFor(sandboxId: string): string;
+}
+
+const KEY_PAIR = "control_plane_signing_key";
+const TOKEN_SECRET = "sandbox_token_secret";
+
+/** Insert-if-absent, then read: two replicas starting at once both end up with the first one's value. */
+async function getOrCreate(db: Db, key: string, make: () => string): Promise<string> {
+  await db.insert(settings).values({ key, value: make() }).onConflictDoNothing({ target: settings.key });
+  const [row] = await db.select({ value: settings.value }).from(settings).where(eq(settings.key, key));
+  if (!row) throw new Error(`setting ${key} missing right after insert`);
+  return row.value;
+}
+
+export async function loadCredentials(db: Db): Promise<ControlPlaneCredentials> {
+  const pair = JSON.parse(await getOrCreate(db, KEY_PAIR, () => JSON.stringify(generateSigningKeyPair()))) as {
+    privateKeyPem: string;
+    publicKeyPem: string;
+  };
+  const secret = await getOrCreate(db, TOKEN_SECRET, () => randomBytes(32).toString("base64url"));
+  return {
+    privateKeyPem: pair.privateKeyPem,
+    publicKeyPem: pair.publicKeyPem,
+    tokenFor: (sandboxId) => deriveSandboxToken(secret, sandboxId),
+    tokenHashFor: (sandboxId) => hashToken(deriveSandboxToken(secret, sandboxId)),
+  };
+}

@@ -1,0 +1,276 @@
+import Dockerode from "dockerode";
+import { AGENT_PORT } from "@concierge/protocol";
+import type { Logger } from "../logger";
+import { buildContainerSpec, containerName, LABEL, volumeName } from "./container-spec";
+import {
+  RuntimeError,
+  timeoutSignal,
+  type InstanceStatus,
+  type OpOptions,
+  type RuntimeInstance,
+  type SandboxRuntime,
+  type SandboxSpec,
+} from "./runtime";
+
+export interface DockerRuntimeOptions {
+  docker?: Dockerode;
+  network: string;
+  logger: Logger;
+  /** Set by tests: labels everything concierge.test-run=<id> and lists only those. */
+  testRunId?: string;
+  /** Per daemon call; long operations (stop) add their own grace period. */
+  callTimeoutMs?: number;
+}
+
+const statusCode = (err: unknown): number | undefined => (err as { statusCode?: number })?.statusCode;
+
+/** Sandboxes as Docker containers on a private bridge network, one per user under a fixed name. */
+export class DockerRuntime implements SandboxRuntime {
+  readonly kind = "docker" as const;
+  readonly docker: Dockerode;
+  private readonly log: Logger;
+  private readonly callTimeoutMs: number;
+  private networkReady: Promise<{ gateway: string }> | null = null;
+
+  constructor(private readonly opts: DockerRuntimeOptions) {
+    this.docker = opts.docker ?? new Dockerode();
+    this.log = opts.logger.child({ component: "docker-runtime" });
+    this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
+  }
+
+  private signal(parent?: AbortSignal, extraMs = 0): AbortSignal {
+    return timeoutSignal(this.callTimeoutMs + extraMs, parent);
+  }
+
+  private get extraLabels(): Record<string, string> {
+    return this.opts.testRunId ? { [LABEL.testRun]: this.opts.testRunId } : {};
+  }
+
+  /**
+   * The private network, created if missing. "internal": no route out of it; checked on this host
+   * that the host still reaches container IPs and containers reach the host on the gateway IP
+   * (which is how they reach the LLM gateway).
+   */
+  ensureNetwork(signal?: AbortSignal): Promise<{ gateway: string }> {
+    if (!this.networkReady) {
+      this.networkReady = this.createNetwork(signal).catch((err) => {
+        this.networkReady = null;
+        throw err;
+      });
+    }
+    return this.networkReady;
+  }
+
+  private async createNetwork(signal?: AbortSignal): Promise<{ gateway: string }> {
+    const net = this.docker.getNetwork(this.opts.network);
+    try {
+      await this.docker.createNetwork({
+        Name: this.opts.network,
+        Driver: "bridge",
+        Internal: true,
+        CheckDuplicate: true,
+        Labels: { ...this.extraLabels, [LABEL.managed]: "true" },
+        abortSignal: this.signal(signal),
+      } as Dockerode.NetworkCreateOptions);
+      this.log.info({ network: this.opts.network }, "created sandbox network");
+    } catch (err) {
+      if (statusCode(err) !== 409) throw new RuntimeError(`cannot create network ${this.opts.network}: ${(err as Error).message}`, err);
+    }
+    // dockerode's network inspect takes no signal: race it against one.
+    const info = (await raceSignal(net.inspect(), this.signal(signal))) as { IPAM?: { Config?: { Gateway?: string }[] } };
+    const gateway = info?.IPAM?.Config?.[0]?.Gateway;
+    if (!gateway) throw new RuntimeError(`network ${this.opts.network} has no gateway address`);
+    return { gateway };
+  }
+
+  async create({ spec, signal }: { spec: SandboxSpec; signal?: AbortSignal }): Promise<RuntimeInstance> {
+    await this.ensureNetwork(signal);
+    const built = buildContainerSpec({ spec, network: this.opts.network, extraLabels: this.extraLabels });
+    // Creating a volume that exists returns it: a recreated container keeps the user's data.
+    await this.docker.createVolume({ ...built.volume, abortSignal: this.signal(signal) } as never);
+    try {
+      await this.docker.createContainer({ ...built.create, abortSignal: this.signal(signal) } as Dockerode.ContainerCreateOptions);
+      this.log.info({ userId: spec.userId, sandboxId: spec.sandboxId, name: built.name }, "created container");
+    } catch (err) {
+      // Someone else (another replica, a crashed earlier attempt) made it: adopt it.
+      if (statusCode(err) !== 409) throw new RuntimeError(`cannot create container ${built.name}: ${(err as Error).message}`, err);
+      this.log.info({ userId: spec.userId, name: built.name }, "container exists; adopting it");
+    }
+    const found = await this.inspect({ userId: spec.userId, signal });
+    if (!found) throw new RuntimeError(`container ${built.name} vanished right after create`);
+    return found;
+  }
+
+  async start({ userId, signal }: OpOptions): Promise<RuntimeInstance> {
+    const c = this.docker.getContainer(containerName(userId));
+    try {
+      await c.start({ abortSignal: this.signal(signal) });
+    } catch (err) {
+      // 304: already running.
+      if (statusCode(err) !== 304) throw new RuntimeError(`cannot start ${containerName(userId)}: ${(err as Error).message}`, err);
+    }
+    const found = await this.inspect({ userId, signal });
+    if (!found) throw new RuntimeError(`container ${containerName(userId)} is gone`);
+    return found;
+  }
+
+  async stop({ userId, signal, timeoutSeconds = 10 }: OpOptions & { timeoutSeconds?: number }): Promise<void> {
+    try {
+      await this.docker.getContainer(containerName(userId)).stop({ t: timeoutSeconds, abortSignal: this.signal(signal, timeoutSeconds * 1000) });
+    } catch (err) {
+      const code = statusCode(err);
+      if (code !== 304 && code !== 404) throw new RuntimeError(`cannot stop ${containerName(userId)}: ${(err as Error).message}`, err);
+    }
+  }
+
+  async remove({ userId, signal, removeData = false }: OpOptions & { removeData?: boolean }): Promise<void> {
+    try {
+      await this.docker.getContainer(containerName(userId)).remove({ force: true, v: false, abortSignal: this.signal(signal) });
+    } catch (err) {
+      // 404: already gone (success); 409: removal already in progress.
+      const code = statusCode(err);
+      if (code !== 404 && code !== 409) throw new RuntimeError(`cannot remove ${containerName(userId)}: ${(err as Error).message}`, err);
+    }
+    if (removeData) {
+      try {
+        await this.docker.getVolume(volumeName(userId)).remove({ abortSignal: this.signal(signal) });
+      } catch (err) {
+        if (statusCode(err) !== 404) throw new RuntimeError(`cannot remove volume ${volumeName(userId)}: ${(err as Error).message}`, err);
+      }
+    }
+  }
+
+  async inspect({ userId, signal }: OpOptions): Promise<RuntimeInstance | null> {
+    try {
+      const info = await this.docker.getContainer(containerName(userId)).inspect({ abortSignal: this.signal(signal) });
+      return this.toInstance(info);
+    } catch (err) {
+      if (statusCode(err) === 404) return null;
+      throw new RuntimeError(`cannot inspect ${containerName(userId)}: ${(err as Error).message}`, err);
+    }
+  }
+
+  private toInstance(info: Dockerode.ContainerInspectInfo): RuntimeInstance {
+    const labels = info.Config.Labels ?? {};
+    const ip = info.NetworkSettings.Networks?.[this.opts.network]?.IPAddress;
+    const running = info.State.Running && !info.State.Restarting;
+    const error = info.State.OOMKilled ? "out of memory (OOMKilled)" : info.State.Error || undefined;
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ""),
+      userId: labels[LABEL.owner] ?? "",
+      sandboxId: labels[LABEL.sandbox] ?? "",
+      configHash: labels[LABEL.configHash] ?? "",
+      image: info.Config.Image,
+      status: info.State.Status as InstanceStatus,
+      running,
+      exitCode: running ? null : info.State.ExitCode,
+      endpoint: running && ip ? `ws://${ip}:${AGENT_PORT}` : null,
+      startedAt: info.State.StartedAt && !info.State.StartedAt.startsWith("0001") ? new Date(info.State.StartedAt) : null,
+      error,
+    };
+  }
+
+  async list(opts: { signal?: AbortSignal } = {}): Promise<RuntimeInstance[]> {
+    const labelFilter = [`${LABEL.managed}=true`, LABEL.owner];
+    if (this.opts.testRunId) labelFilter.push(`${LABEL.testRun}=${this.opts.testRunId}`);
+    const summaries = await this.docker.listContainers({ all: true, filters: { label: labelFilter }, abortSignal: this.signal(opts.signal) });
+    // A production control plane never touches containers that tests made on the same daemon.
+    const mine = summaries.filter((s) => (this.opts.testRunId ? true : !(LABEL.testRun in (s.Labels ?? {}))));
+    const out: RuntimeInstance[] = [];
+    for (const s of mine) {
+      try {
+        out.push(this.toInstance(await this.docker.getContainer(s.Id).inspect({ abortSignal: this.signal(opts.signal) })));
+      } catch (err) {
+        if (statusCode(err) !== 404) throw err;
+      }
+    }
+    return out;
+  }
+
+  async logs({ userId, tail = 200, signal }: OpOptions & { tail?: number }): Promise<string> {
+    try {
+      const buf = (await this.docker
+        .getContainer(containerName(userId))
+        .logs({ stdout: true, stderr: true, tail, follow: false, abortSignal: this.signal(signal) } as never)) as unknown as Buffer;
+      return demuxLogs(buf);
+    } catch (err) {
+      if (statusCode(err) === 404) return "";
+      throw new RuntimeError(`cannot read logs of ${containerName(userId)}: ${(err as Error).message}`, err);
+    }
+  }
+
+  async memoryUsage({ userId, signal }: OpOptions): Promise<number | null> {
+    try {
+      const stats = (await this.docker.getContainer(containerName(userId)).stats({ stream: false, abortSignal: this.signal(signal) } as never)) as unknown as {
+        memory_stats?: { usage?: number; stats?: { inactive_file?: number; total_inactive_file?: number } };
+      };
+      const m = stats.memory_stats;
+      if (!m?.usage) return null;
+      // What `docker stats` shows: usage minus reclaimable page cache.
+      return m.usage - (m.stats?.inactive_file ?? m.stats?.total_inactive_file ?? 0);
+    } catch {
+      return null;
+    }
+  }
+
+  async resolveImage({ image, signal }: { image: string; signal?: AbortSignal }): Promise<string> {
+    try {
+      const info = await raceSignal(this.docker.getImage(image).inspect(), this.signal(signal));
+      return info.Id;
+    } catch (err) {
+      if (statusCode(err) === 404) throw new RuntimeError(`image ${image} is not on this Docker host (build it with npm run sandbox:image)`, err);
+      throw new RuntimeError(`cannot inspect image ${image}: ${(err as Error).message}`, err);
+    }
+  }
+
+  async gatewayUrl({ port, signal }: { port: number; signal?: AbortSignal }): Promise<string> {
+    const { gateway } = await this.ensureNetwork(signal);
+    return `http://${gateway}:${port}/llm/v1`;
+  }
+
+  /** Removes the network (tests; production keeps it). Fails while containers are attached. */
+  async removeNetwork(): Promise<void> {
+    try {
+      await this.docker.getNetwork(this.opts.network).remove({ abortSignal: this.signal() } as never);
+    } catch (err) {
+      if (statusCode(err) !== 404) throw err;
+    }
+    this.networkReady = null;
+  }
+}
+
+/** For the few dockerode calls that take no AbortSignal: stop waiting when it fires. */
+function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** Docker multiplexes stdout and stderr of a non-TTY container in 8-byte-header frames. */
+export function demuxLogs(buf: Buffer | string): string {
+  if (typeof buf === "string") return buf;
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const type = buf[i];
+    const len = buf.readUInt32BE(i + 4);
+    if (type === undefined || type > 2 || i + 8 + len > buf.length) return buf.toString("utf8");
+    parts.push(buf.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return Buffer.concat(parts).toString("utf8");
+}
+
+/** True when a Docker daemon answers within timeoutMs. */
+export async function dockerAnswers(docker: Dockerode = new Dockerode(), timeoutMs = 1500): Promise<boolean> {
+  try {
+    await docker.ping({ abortSignal: AbortSignal.timeout(timeoutMs) } as never);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,202 @@
+import { eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "../db/database";
+import { sandboxes, users, type Sandbox } from "../db/schema";
+import type { Logger } from "../logger";
+import { systemClock, type Clock } from "../clock";
+import { Periodic } from "./periodic";
+import type { RuntimeInstance, SandboxRuntime } from "./runtime";
+import type { SandboxService } from "./sandbox-service";
+
+export interface ReconcilerOptions {
+  db: Db;
+  runtime: SandboxRuntime;
+  service: SandboxService;
+  logger: Logger;
+  clock?: Clock;
+  intervalMs?: number;
+  /** Crashes (container died) tolerated before the sandbox is put in state error. */
+  maxCrashes?: number;
+  /** Restart delay after the nth crash: base * 2^(n-1), capped. */
+  crashBackoff?: { baseMs: number; maxMs: number };
+  /** A provisioning or stopping row untouched this long belongs to a process that died. */
+  staleMs?: number;
+  readyTimeoutMs?: number;
+  waitReady: (target: { sandboxId: string; endpoint: string; token: string }, opts: { timeoutMs: number }) => Promise<void>;
+}
+
+export interface ReconcileReport {
+  adopted: string[];
+  removedOrphans: string[];
+  markedStopped: string[];
+  restarted: string[];
+  failed: string[];
+}
+
+/**
+ * Compares the database with the runtime, at start-up and every few seconds: adopts running
+ * sandboxes the database knows, removes sandboxes with our labels that no row owns, fixes states
+ * that drifted, restarts crashed sandboxes with backoff and gives up (state error) after too many.
+ * Config drift (an upgraded image) is left to the next wake: ensure() recreates a stopped sandbox
+ * whose hash differs, keeping its volume.
+ */
+export class Reconciler {
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly loop: Periodic;
+  private readonly maxCrashes: number;
+  private readonly backoff: { baseMs: number; maxMs: number };
+  private readonly staleMs: number;
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.log = opts.logger.child({ component: "reconciler" });
+    this.clock = opts.clock ?? systemClock;
+    this.maxCrashes = opts.maxCrashes ?? 3;
+    this.backoff = opts.crashBackoff ?? { baseMs: 2_000, maxMs: 60_000 };
+    this.staleMs = opts.staleMs ?? 120_000;
+    this.loop = new Periodic("reconciler", opts.intervalMs ?? 5_000, () => this.runOnce(), this.clock, this.log);
+  }
+
+  /** Starts the loop; the first pass runs at once. */
+  start(): void {
+    this.loop.start({ immediately: true });
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  async runOnce(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { adopted: [], removedOrphans: [], markedStopped: [], restarted: [], failed: [] };
+    const instances = await this.opts.runtime.list();
+    const rows = await this.opts.db.select().from(sandboxes);
+    const rowByUser = new Map(rows.map((r) => [r.userId, r]));
+    const instByUser = new Map(instances.map((i) => [i.userId, i]));
+
+    // Sandboxes no row owns. A row is written before its sandbox is created, so this is never a
+    // provisioning in progress elsewhere.
+    for (const inst of instances) {
+      const row = rowByUser.get(inst.userId);
+      if (row && row.id === inst.sandboxId) continue;
+      if (this.opts.service.isBusy(inst.userId)) continue;
+      if (row && row.state === "provisioning") continue; // ensure() replaces a leftover itself
+      await this.removeOrphan(inst, report);
+    }
+
+    for (const row of rows) {
+      if (this.opts.service.isBusy(row.userId)) continue;
+      const inst = instByUser.get(row.userId);
+      const mine = inst && inst.sandboxId === row.id ? inst : undefined;
+      try {
+        await this.reconcileRow(row, mine, report);
+      } catch (err) {
+        this.log.warn({ userId: row.userId, err: (err as Error).message }, "could not reconcile sandbox");
+      }
+    }
+    const changed = Object.values(report).some((l) => l.length > 0);
+    if (changed) this.log.info(report, "reconciled");
+    return report;
+  }
+
+  private async removeOrphan(inst: RuntimeInstance, report: ReconcileReport): Promise<void> {
+    // The user's volume goes only when the user is gone too: data is never lost to a stray row.
+    const [user] = inst.userId ? await this.opts.db.select({ id: users.id }).from(users).where(eq(users.id, inst.userId)) : [];
+    await this.opts.runtime.remove({ userId: inst.userId, removeData: !user });
+    report.removedOrphans.push(inst.userId);
+    this.log.info({ userId: inst.userId, sandboxId: inst.sandboxId, name: inst.name, removedData: !user }, "removed orphan sandbox");
+  }
+
+  private async reconcileRow(row: Sandbox, inst: RuntimeInstance | undefined, report: ReconcileReport): Promise<void> {
+    const now = this.clock.now();
+    const stale = now.getTime() - row.updatedAt.getTime() > this.staleMs;
+    const svc = this.opts.service;
+    switch (row.state) {
+      case "running": {
+        if (!inst) {
+          // Gone behind our back: the next ensure() recreates it (its volume is still there).
+          await svc.setState(row.userId, "stopped", { endpoint: null });
+          report.markedStopped.push(row.userId);
+          return;
+        }
+        if (inst.running) {
+          if (row.error) await svc.setState(row.userId, "running", { error: null });
+          if (inst.endpoint && inst.endpoint !== row.endpoint) {
+            await svc.setState(row.userId, "running", { endpoint: inst.endpoint });
+            report.adopted.push(row.userId);
+          }
+          return;
+        }
+        if (inst.status === "restarting") return; // the daemon's own restart policy is at work
+        await this.handleCrash(row, inst, report);
+        return;
+      }
+      case "stopped":
+      case "error":
+        if (inst?.running && row.state === "stopped") {
+          // Started outside us (a daemon restart with its restart policy): adopt it; the culler stops it when idle.
+          await svc.setState(row.userId, "running", { endpoint: inst.endpoint, lastActivityAt: now });
+          report.adopted.push(row.userId);
+        }
+        return;
+      case "provisioning":
+      case "stopping":
+      case "deleted":
+        if (!stale) return;
+        // Left half-done by a control plane that died; running ones are adopted, the rest wait for ensure().
+        if (inst?.running && row.state !== "deleted") {
+          await svc.setState(row.userId, "running", { endpoint: inst.endpoint, lastActivityAt: now });
+          report.adopted.push(row.userId);
+        } else if (row.state === "deleted") {
+          await svc.delete(row.userId);
+        } else {
+          await svc.setState(row.userId, "stopped", { endpoint: null });
+          report.markedStopped.push(row.userId);
+        }
+        return;
+    }
+  }
+
+  private async handleCrash(row: Sandbox, inst: RuntimeInstance, report: ReconcileReport): Promise<void> {
+    const svc = this.opts.service;
+    const reason = inst.error ?? `the agent exited with code ${inst.exitCode ?? "unknown"}`;
+    if (!row.error) {
+      // First sight of this crash: count it, and restart after the backoff.
+      const crashes = row.crashCount + 1;
+      if (crashes > this.maxCrashes) {
+        await svc.setState(row.userId, "error", { error: `crashed ${crashes} times; last: ${reason}`, crashCount: crashes, endpoint: null });
+        report.failed.push(row.userId);
+        this.log.error({ userId: row.userId, crashes, reason }, "sandbox keeps crashing; giving up");
+        return;
+      }
+      await this.opts.db
+        .update(sandboxes)
+        .set({ error: reason, crashCount: sql`${sandboxes.crashCount} + 1`, updatedAt: this.clock.now() })
+        .where(inArray(sandboxes.id, [row.id]));
+      this.log.warn({ userId: row.userId, crashes, reason }, "sandbox crashed; restarting after backoff");
+      return;
+    }
+    const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.max(0, row.crashCount - 1));
+    if (this.clock.now().getTime() - row.updatedAt.getTime() < delay) return;
+    try {
+      await svc.withLock(row.userId, async () => {
+        const started = await this.opts.runtime.start({ userId: row.userId });
+        if (!started.endpoint) throw new Error("restarted sandbox has no address");
+        await this.opts.waitReady(svc.targetOf(row, started.endpoint), { timeoutMs: this.opts.readyTimeoutMs ?? 30_000 });
+        await svc.setState(row.userId, "running", { endpoint: started.endpoint, error: null });
+      });
+    } catch (err) {
+      // A failed restart is another crash: it counts toward giving up.
+      const crashes = row.crashCount + 1;
+      const message = `restart failed: ${(err as Error).message}`;
+      if (crashes > this.maxCrashes) {
+        await this.opts.runtime.stop({ userId: row.userId, timeoutSeconds: 2 }).catch(() => undefined);
+        await svc.setState(row.userId, "error", { error: `crashed ${crashes} times; last: ${message}`, crashCount: crashes, endpoint: null });
+        report.failed.push(row.userId);
+      } else {
+        await svc.setState(row.userId, "running", { error: message, crashCount: crashes });
+      }
+      return;
+    }
+    report.restarted.push(row.userId);
+    this.log.info({ userId: row.userId, crashes: row.crashCount }, "restarted crashed sandbox");
+  }
+}

@@ -1,0 +1,316 @@
+import { randomUUID } from "node:crypto";
+import { and, eq, lt, sql } from "drizzle-orm";
+import type { DataExportResult } from "@concierge/protocol";
+import type { z } from "zod";
+import type { Db } from "../db/database";
+import { sandboxes, users, type Sandbox, type SandboxState, type User } from "../db/schema";
+import type { Logger } from "../logger";
+import { systemClock, type Clock } from "../clock";
+import { UserNotFoundError, SandboxNotFoundError } from "../errors";
+import type { AgentTarget } from "../connections/agent-connection";
+import type { ControlPlaneCredentials } from "./credentials";
+import { buildAgentEnv } from "./agent-env";
+import { configHash } from "./container-spec";
+import { SandboxUnavailableError, type SandboxLimits, type SandboxRuntime, type SandboxSpec } from "./runtime";
+
+export interface SandboxTarget extends AgentTarget {
+  userId: string;
+}
+
+/** Points in provisioning where a fault test may kill the process (hooks.onStep). */
+export type ProvisionStep = "row" | "created" | "started" | "ready";
+
+export interface SandboxSettings {
+  image: string;
+  limits: SandboxLimits;
+  /** SANDBOX_GATEWAY_URL; else derived from the runtime and gatewayPort. */
+  gatewayUrl?: string;
+  /** The control plane's HTTP port (known after listen, so a function). */
+  gatewayPort: () => number;
+  llm?: { model: string; heartbeatModel: string };
+  agentLogLevel?: string;
+}
+
+export interface SandboxServiceOptions {
+  db: Db;
+  runtime: SandboxRuntime;
+  credentials: ControlPlaneCredentials;
+  settings: SandboxSettings;
+  /** Resolves once the agent completed the signed handshake (ConnectionManager.connect). */
+  waitReady: (target: AgentTarget, opts: { timeoutMs: number }) => Promise<void>;
+  /** Drops the control plane's socket to a sandbox being stopped (ConnectionManager.close). */
+  disconnect?: (sandboxId: string) => Promise<void>;
+  /** For data.export before delete (ConnectionManager.request). */
+  exportData?: (target: AgentTarget) => Promise<z.infer<typeof DataExportResult>>;
+  logger: Logger;
+  clock?: Clock;
+  readyTimeoutMs?: number;
+  /** Attempts to bring a sandbox up in one ensure before it is put in state error. */
+  startAttempts?: number;
+  sleep?: (ms: number) => Promise<void>;
+  hooks?: { onStep?: (step: ProvisionStep, userId: string) => void | Promise<void> };
+}
+
+/**
+ * The sandbox state machine: provisioning -> running -> stopping -> stopped, plus error and
+ * deleted, persisted in the sandboxes table. Every operation on one user runs under that user's
+ * in-process lock, and concurrent ensure() calls share one promise. Across processes the unique
+ * sandboxes.user_id row and the runtime's unique name per user keep it to one sandbox.
+ */
+export class SandboxService {
+  readonly runtime: SandboxRuntime;
+  private readonly db: Db;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly readyTimeoutMs: number;
+  private readonly startAttempts: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly ensuring = new Map<string, Promise<SandboxTarget>>();
+
+  constructor(private readonly opts: SandboxServiceOptions) {
+    this.db = opts.db;
+    this.runtime = opts.runtime;
+    this.log = opts.logger.child({ component: "sandboxes" });
+    this.clock = opts.clock ?? systemClock;
+    this.readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+    this.startAttempts = opts.startAttempts ?? 3;
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  /** A running, handshake-ready sandbox for the user: created, started or woken as needed. */
+  ensure(userId: string): Promise<SandboxTarget> {
+    const inFlight = this.ensuring.get(userId);
+    if (inFlight) return inFlight;
+    const p = this.withLock(userId, () => this.doEnsure(userId)).finally(() => this.ensuring.delete(userId));
+    this.ensuring.set(userId, p);
+    return p;
+  }
+
+  /** Marks activity: the idle culler measures from the last one. */
+  async touch(userId: string): Promise<void> {
+    await this.db.update(sandboxes).set({ lastActivityAt: this.clock.now() }).where(eq(sandboxes.userId, userId));
+  }
+
+  async get(userId: string): Promise<Sandbox | null> {
+    const [row] = await this.db.select().from(sandboxes).where(eq(sandboxes.userId, userId));
+    return row ?? null;
+  }
+
+  async list(): Promise<{ sandbox: Sandbox; user: User }[]> {
+    const rows = await this.db.select().from(sandboxes).innerJoin(users, eq(users.id, sandboxes.userId)).orderBy(sandboxes.createdAt);
+    return rows.map((r) => ({ sandbox: r.sandboxes, user: r.users }));
+  }
+
+  /** True while an operation on this user runs in this process (the reconciler leaves it alone). */
+  isBusy(userId: string): boolean {
+    return this.locks.has(userId);
+  }
+
+  /** Runs fn after every earlier operation on this user in this process has finished. */
+  withLock<T>(userId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(userId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(userId, tail);
+    void tail.then(() => {
+      if (this.locks.get(userId) === tail) this.locks.delete(userId);
+    });
+    return run;
+  }
+
+  async start(userId: string): Promise<SandboxTarget> {
+    return this.ensure(userId);
+  }
+
+  async stop(userId: string): Promise<void> {
+    await this.withLock(userId, () => this.doStop(userId));
+  }
+
+  /** Stops it only if it is still running and idle since before cutoff (another replica may have woken it). */
+  async stopIfIdle(userId: string, cutoff: Date): Promise<boolean> {
+    return this.withLock(userId, async () => {
+      const claimed = await this.db
+        .update(sandboxes)
+        .set({ state: "stopping", updatedAt: this.clock.now() })
+        .where(and(eq(sandboxes.userId, userId), eq(sandboxes.state, "running"), lt(sandboxes.lastActivityAt, cutoff)))
+        .returning({ id: sandboxes.id });
+      if (claimed.length === 0) return false;
+      await this.doStop(userId);
+      return true;
+    });
+  }
+
+  async restart(userId: string): Promise<SandboxTarget> {
+    return this.withLock(userId, async () => {
+      await this.doStop(userId);
+      return this.doEnsure(userId);
+    });
+  }
+
+  /**
+   * Deletes the sandbox: container, volume (the user's data), token hash and rows, the user's
+   * included. With exportFirst, the agent's data.export answer is returned first (GDPR).
+   */
+  async delete(userId: string, opts: { exportFirst?: boolean } = {}): Promise<{ export?: z.infer<typeof DataExportResult> }> {
+    return this.withLock(userId, async () => {
+      let exported: z.infer<typeof DataExportResult> | undefined;
+      if (opts.exportFirst) {
+        if (!this.opts.exportData) throw new Error("data export is not wired");
+        exported = await this.opts.exportData(await this.doEnsure(userId));
+      }
+      const row = await this.get(userId);
+      if (row) {
+        await this.setState(userId, "deleted", { endpoint: null });
+        await this.opts.disconnect?.(row.id).catch(() => undefined);
+      }
+      await this.opts.runtime.remove({ userId, removeData: true });
+      await this.db.delete(sandboxes).where(eq(sandboxes.userId, userId));
+      await this.db.delete(users).where(eq(users.id, userId));
+      this.log.info({ userId }, "sandbox and user deleted");
+      return exported ? { export: exported } : {};
+    });
+  }
+
+  /** The spec this sandbox should run with now; its hash decides whether a stopped one is recreated. */
+  async desiredSpec(row: Sandbox, user: User): Promise<SandboxSpec> {
+    const s = this.opts.settings;
+    const imageId = await this.runtime.resolveImage({ image: s.image });
+    const gatewayUrl = s.gatewayUrl ?? (await this.runtime.gatewayUrl({ port: s.gatewayPort() }));
+    const env = buildAgentEnv({
+      sandboxId: row.id,
+      token: this.opts.credentials.tokenFor(row.id),
+      publicKeyPem: this.opts.credentials.publicKeyPem,
+      dataDir: "/data",
+      gatewayUrl,
+      timezone: user.timezone,
+      userName: user.name,
+      llm: s.llm,
+      logLevel: s.agentLogLevel,
+    });
+    return { userId: user.id, sandboxId: row.id, image: s.image, env, limits: s.limits, configHash: configHash({ image: s.image, imageId, limits: s.limits, env }) };
+  }
+
+  targetOf(row: { id: string; userId: string }, endpoint: string): SandboxTarget {
+    return { userId: row.userId, sandboxId: row.id, endpoint, token: this.opts.credentials.tokenFor(row.id) };
+  }
+
+  private async step(step: ProvisionStep, userId: string): Promise<void> {
+    await this.opts.hooks?.onStep?.(step, userId);
+  }
+
+  private async doEnsure(userId: string): Promise<SandboxTarget> {
+    const [user] = await this.db.select().from(users).where(eq(users.id, userId));
+    if (!user) throw new UserNotFoundError(userId);
+    const row = await this.upsertRow(userId);
+    const log = this.log.child({ userId, sandboxId: row.id });
+
+    // Fast path: running and answering. A running agent that does not answer is restarted below.
+    if (row.state === "running" && row.endpoint) {
+      const inst = await this.runtime.inspect({ userId });
+      if (inst?.running && inst.sandboxId === row.id && inst.endpoint) {
+        const target = this.targetOf(row, inst.endpoint);
+        try {
+          await this.opts.waitReady(target, { timeoutMs: Math.min(this.readyTimeoutMs, 5_000) });
+          await this.db.update(sandboxes).set({ lastActivityAt: this.clock.now(), endpoint: inst.endpoint }).where(eq(sandboxes.id, row.id));
+          return target;
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, "running sandbox does not answer; restarting it");
+          await this.opts.disconnect?.(row.id).catch(() => undefined);
+          await this.runtime.stop({ userId, timeoutSeconds: 2 });
+        }
+      }
+    }
+
+    const woken = row.state === "stopped";
+    if (row.state !== "running") await this.setState(userId, "provisioning", { error: null });
+    await this.step("row", userId);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.startAttempts; attempt++) {
+      try {
+        const spec = await this.desiredSpec(row, user);
+        let inst = await this.runtime.inspect({ userId });
+        if (inst && (inst.sandboxId !== row.id || (!inst.running && inst.configHash !== spec.configHash))) {
+          // A leftover of an earlier sandbox, or a stopped one whose image or config changed:
+          // recreate it. The volume (the user's data) is kept.
+          log.info({ had: inst.configHash, wants: spec.configHash, sandboxOf: inst.sandboxId }, "recreating sandbox");
+          await this.runtime.remove({ userId, removeData: false });
+          inst = null;
+        }
+        if (!inst) {
+          inst = await this.runtime.create({ spec });
+          await this.step("created", userId);
+        }
+        if (!inst.running) {
+          inst = await this.runtime.start({ userId });
+          await this.step("started", userId);
+        }
+        if (!inst.endpoint) throw new SandboxUnavailableError("the sandbox started but has no address");
+        const target = this.targetOf(row, inst.endpoint);
+        await this.opts.waitReady(target, { timeoutMs: this.readyTimeoutMs });
+        await this.setState(userId, "running", {
+          containerId: inst.id,
+          containerName: inst.name,
+          image: inst.image,
+          configHash: inst.configHash,
+          endpoint: inst.endpoint,
+          tokenHash: this.opts.credentials.tokenHashFor(row.id),
+          lastActivityAt: this.clock.now(),
+          error: null,
+          ...(woken ? { crashCount: 0 } : {}),
+        });
+        await this.step("ready", userId);
+        log.info({ endpoint: inst.endpoint, attempt, woken }, "sandbox ready");
+        return target;
+      } catch (err) {
+        lastError = err;
+        log.warn({ err: (err as Error).message, attempt }, "sandbox did not come up");
+        if (attempt < this.startAttempts) {
+          await this.runtime.stop({ userId, timeoutSeconds: 2 }).catch(() => undefined);
+          await this.sleep(Math.min(5_000, 250 * 2 ** (attempt - 1)));
+        }
+      }
+    }
+    const reason = lastError instanceof Error ? lastError.message : String(lastError);
+    await this.db
+      .update(sandboxes)
+      .set({ state: "error", error: reason.slice(0, 1000), crashCount: sql`${sandboxes.crashCount} + 1`, updatedAt: this.clock.now() })
+      .where(eq(sandboxes.userId, userId));
+    throw new SandboxUnavailableError(`the assistant's sandbox could not be started: ${reason}`);
+  }
+
+  private async doStop(userId: string): Promise<void> {
+    const row = await this.get(userId);
+    if (!row) throw new SandboxNotFoundError(userId);
+    await this.setState(userId, "stopping");
+    await this.opts.disconnect?.(row.id).catch(() => undefined);
+    await this.runtime.stop({ userId });
+    await this.setState(userId, "stopped", { endpoint: null, crashCount: 0, error: null });
+    this.log.info({ userId, sandboxId: row.id }, "sandbox stopped");
+  }
+
+  /** The user's row, inserted if absent; the unique user_id makes concurrent inserts collapse into one. */
+  private async upsertRow(userId: string): Promise<Sandbox> {
+    const id = randomUUID();
+    await this.db
+      .insert(sandboxes)
+      .values({
+        id,
+        userId,
+        state: "provisioning",
+        image: this.opts.settings.image,
+        tokenHash: this.opts.credentials.tokenHashFor(id),
+        lastActivityAt: this.clock.now(),
+        createdAt: this.clock.now(),
+        updatedAt: this.clock.now(),
+      })
+      .onConflictDoNothing({ target: sandboxes.userId });
+    const row = await this.get(userId);
+    if (!row) throw new SandboxNotFoundError(userId);
+    return row;
+  }
+
+  async setState(userId: string, state: SandboxState, patch: Partial<typeof sandboxes.$inferInsert> = {}): Promise<void> {
+    await this.db.update(sandboxes).set({ ...patch, state, updatedAt: this.clock.now() }).where(eq(sandboxes.userId, userId));
+  }
+}
