@@ -31,8 +31,11 @@ export class FakeAgentError extends Error {
 }
 
 export interface FakeAgentOptions {
-  sandboxId: string;
-  token: string;
+  /** One agent per sandbox, like the real one... */
+  sandboxId?: string;
+  token?: string;
+  /** ...or one server standing in for many sandboxes (load tests): the token each sandbox id must present. */
+  tokenFor?: (sandboxId: string) => string;
   controlPlanePublicKeyPem: string;
   port?: number;
   handlers?: Record<string, FakeHandler>;
@@ -128,10 +131,11 @@ export class FakeAgent {
         if (!c.success) return void ws.close(CloseCode.protocolError, "expected connect");
         if (c.data.protocolVersion !== (o.protocolVersion ?? PROTOCOL_VERSION)) return void ws.close(CloseCode.versionMismatch, "version");
         if (Math.abs(Date.now() - c.data.ts) > HANDSHAKE_MAX_SKEW_MS) return void ws.close(CloseCode.staleHandshake, "stale");
+        const expectedToken = o.tokenFor ? o.tokenFor(c.data.sandboxId) : c.data.sandboxId === o.sandboxId ? o.token : undefined;
         const ok =
           c.data.nonce === nonce &&
-          c.data.sandboxId === o.sandboxId &&
-          c.data.token === o.token &&
+          expectedToken !== undefined &&
+          c.data.token === expectedToken &&
           verifyConnect(o.controlPlanePublicKeyPem, c.data.sandboxId, c.data.nonce, c.data.ts, c.data.signature);
         if (!ok) {
           this.refusals++;

@@ -1,4 +1,4 @@
-import type { Channel } from "@concierge/protocol";
+import type { Attachment, Channel } from "@concierge/protocol";
 
 /**
  * What the inbox holds. Every inbound event (a WhatsApp message, a voice turn, a Zoom event, a
@@ -24,11 +24,23 @@ export interface NewInboundEvent {
   priority?: number;
 }
 
+/** The payload of a "message" event: what the built-in message handler sends as chat.send. */
+export interface InboundMessagePayload {
+  text: string;
+  /** True when the text was transcribed from speech (a voice note). */
+  spoken?: boolean;
+  attachments?: Attachment[];
+  /** ISO time the user sent it. */
+  sentAt?: string;
+  senderName?: string;
+}
+
 export const DEFAULT_PRIORITY = 100;
 export const VOICE_PRIORITY = 0;
 
 export interface InboundEventRow extends Required<NewInboundEvent> {
   id: string;
+  /** Attempts so far, this one included. */
   attempts: number;
   createdAt: Date;
 }

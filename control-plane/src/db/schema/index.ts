@@ -7,3 +7,5 @@ export * from "./llm-usage";
 export * from "./llm-budgets";
 export * from "./calls";
 export * from "./scheduler";
+export * from "./inbox";
+export * from "./outbox";

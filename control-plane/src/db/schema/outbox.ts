@@ -1,0 +1,45 @@
+import { sql } from "drizzle-orm";
+import { bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { users } from "./users";
+import { messages } from "./messages";
+
+export const OUTBOX_STATUSES = ["pending", "sending", "sent", "failed"] as const;
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
+
+/**
+ * Outbound sends, written in the transaction that completes their inbox event. Sent in seq order
+ * per (user, channel); the messages row they point at carries the delivery state users see.
+ */
+export const outbox = pgTable(
+  "outbox",
+  {
+    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
+    seq: bigserial("seq", { mode: "number" }).notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    channel: text("channel").notNull(),
+    kind: text("kind").$type<"text" | "template">().notNull(),
+    body: text("body").notNull(),
+    proactive: boolean("proactive").notNull().default(false),
+    inboxId: text("inbox_id"),
+    meta: jsonb("meta").$type<Record<string, unknown>>(),
+    messageId: text("message_id").references(() => messages.id, { onDelete: "set null" }),
+    status: text("status").$type<OutboxStatus>().notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    leaseToken: text("lease_token"),
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    providerId: text("provider_id"),
+    lastError: text("last_error"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    sentAt: timestamp("sent_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("outbox_user_channel_seq_idx").on(t.userId, t.channel, t.seq),
+    index("outbox_open_idx").on(t.seq).where(sql`status IN ('pending', 'sending')`),
+    index("outbox_inbox_id_idx").on(t.inboxId),
+  ],
+);
+export type OutboxRowRecord = typeof outbox.$inferSelect;

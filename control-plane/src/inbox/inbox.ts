@@ -1,0 +1,80 @@
+import { sql } from "drizzle-orm";
+import { Channel } from "@concierge/protocol";
+import { rows, type Executor } from "../db/database";
+import { DEFAULT_PRIORITY, type NewInboundEvent } from "./types";
+
+/** NOTIFY channel the dispatcher listens on; the payload is the user id. */
+export const INBOX_NOTIFY_CHANNEL = "concierge_inbox";
+
+export interface InboxEventView {
+  id: string;
+  kind: string;
+  channel: string;
+  providerId: string;
+  status: string;
+  priority: number;
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+  nextAttemptAt: string;
+}
+
+/**
+ * The durable per-user inbox. Channels and the scheduler enqueue inside their own transaction, so
+ * an event exists exactly when the webhook that carried it was accepted.
+ */
+export class Inbox {
+  /**
+   * Inserts the event in the caller's transaction; a repeat of (channel, providerId) is a no-op.
+   * Returns true when the event is new. The NOTIFY is delivered when the caller commits.
+   */
+  async enqueue(tx: Executor, event: NewInboundEvent): Promise<boolean> {
+    const channel = Channel.parse(event.channel);
+    const priority = event.priority ?? DEFAULT_PRIORITY;
+    if (!Number.isInteger(priority)) throw new RangeError("inbox priority must be a whole number");
+    if (!event.providerId) throw new RangeError("inbox events need a providerId (the dedupe key)");
+    const inserted = await rows<{ id: string }>(
+      tx,
+      sql`INSERT INTO inbox_events (user_id, channel, kind, provider_id, payload, priority)
+          VALUES (${event.userId}, ${channel}, ${event.kind}, ${event.providerId}, ${JSON.stringify(event.payload ?? {})}::jsonb, ${priority})
+          ON CONFLICT (channel, provider_id) DO NOTHING
+          RETURNING id`,
+    );
+    if (inserted.length === 0) return false;
+    await tx.execute(sql`SELECT pg_notify(${INBOX_NOTIFY_CHANNEL}, ${event.userId})`);
+    return true;
+  }
+
+  /** The last `limit` events of a user, newest first, for the operator. */
+  async recent(db: Executor, userId: string, limit: number): Promise<InboxEventView[]> {
+    const r = await rows<Record<string, unknown>>(
+      db,
+      sql`SELECT id, kind, channel, provider_id, status, priority, attempts, last_error,
+                 created_at, updated_at, completed_at, next_attempt_at
+          FROM inbox_events WHERE user_id = ${userId}
+          ORDER BY created_at DESC, seq DESC LIMIT ${limit}`,
+    );
+    return r.map((x) => ({
+      id: String(x.id),
+      kind: String(x.kind),
+      channel: String(x.channel),
+      providerId: String(x.provider_id),
+      status: String(x.status),
+      priority: Number(x.priority),
+      attempts: Number(x.attempts),
+      lastError: (x.last_error as string | null) ?? null,
+      createdAt: iso(x.created_at)!,
+      updatedAt: iso(x.updated_at)!,
+      completedAt: iso(x.completed_at),
+      nextAttemptAt: iso(x.next_attempt_at)!,
+    }));
+  }
+}
+
+/** Raw rows carry timestamps as Date (pg) or string (either, depending on parser): normalise to ISO. */
+export function iso(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  return (v instanceof Date ? v : new Date(String(v))).toISOString();
+}

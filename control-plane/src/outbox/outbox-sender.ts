@@ -1,0 +1,180 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { Counter, type Registry } from "prom-client";
+import type { Channel } from "@concierge/protocol";
+import { rows, type Database } from "../db/database";
+import type { Logger } from "../logger";
+import type { Clock } from "../clock";
+import { backoffDelay, type RetryPolicy } from "../retry";
+import { WorkLoop } from "../inbox/work-loop";
+import { SendError, type ChannelAdapter, type OutboundRow } from "./types";
+
+const NOTIFY = "concierge_outbox";
+
+export interface OutboxSenderOptions {
+  database: Database;
+  logger: Logger;
+  clock: Clock;
+  metrics?: Registry;
+  adapters: ReadonlyMap<Channel, ChannelAdapter>;
+  concurrency: number;
+  retry: RetryPolicy;
+  leaseMs: number;
+  pollIntervalMs: number;
+}
+
+interface Claimed extends OutboundRow {
+  leaseToken: string;
+}
+
+/**
+ * Drains the outbox. A row is claimed in one statement only when it is the first unsent row of its
+ * (user, channel), so one user's messages leave in the order they were written; a lease makes a
+ * row of a crashed sender claimable again. The one gap no database can close: a provider that
+ * accepted a message just before we died gets it again when the lease expires (at-least-once);
+ * adapters receive the outbox row id and pass it on where the provider honours an idempotency key.
+ */
+export class OutboxSender {
+  private readonly loop: WorkLoop<Claimed>;
+  private readonly log: Logger;
+  private unlisten?: () => Promise<void>;
+  private readonly sent?: Counter;
+
+  constructor(private readonly opts: OutboxSenderOptions) {
+    this.log = opts.logger.child({ component: "outbox" });
+    if (opts.metrics) {
+      this.sent = new Counter({
+        name: "concierge_outbox_sends_total",
+        help: "Outbound send attempts by channel and outcome",
+        labelNames: ["channel", "outcome"],
+        registers: [opts.metrics],
+      });
+    }
+    this.loop = new WorkLoop<Claimed>({
+      concurrency: opts.concurrency,
+      pollIntervalMs: opts.pollIntervalMs,
+      clock: opts.clock,
+      logger: this.log,
+      claim: () => this.claim(),
+      process: (row) => this.send(row),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.unlisten = await this.opts.database.listen(NOTIFY, () => this.loop.wake());
+    this.loop.start();
+  }
+
+  wake(): void {
+    this.loop.wake();
+  }
+
+  async stop(): Promise<void> {
+    await this.unlisten?.().catch(() => undefined);
+    await this.loop.stop();
+  }
+
+  private async claim(): Promise<Claimed | undefined> {
+    const channels = [...this.opts.adapters.keys()];
+    if (channels.length === 0) return undefined;
+    const token = randomUUID();
+    const leaseSecs = this.opts.leaseMs / 1000;
+    const [r] = await rows<Record<string, unknown>>(
+      this.opts.database.db,
+      sql`WITH next AS (
+            SELECT o.id FROM outbox o
+            WHERE (o.status = 'pending' OR (o.status = 'sending' AND o.lease_expires_at <= now()))
+              AND o.next_attempt_at <= now()
+              AND o.channel = ANY(string_to_array(${channels.join(",")}, ','))
+              AND NOT EXISTS (
+                SELECT 1 FROM outbox b
+                WHERE b.user_id = o.user_id AND b.channel = o.channel
+                  AND b.status IN ('pending', 'sending') AND b.seq < o.seq)
+            ORDER BY o.seq
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED)
+          UPDATE outbox SET status = 'sending', attempts = outbox.attempts + 1, lease_token = ${token},
+                 lease_expires_at = now() + make_interval(secs => ${leaseSecs}), updated_at = now()
+          FROM next WHERE outbox.id = next.id
+          RETURNING outbox.*`,
+    );
+    if (!r) return undefined;
+    return {
+      id: String(r.id),
+      userId: String(r.user_id),
+      channel: r.channel as Channel,
+      kind: r.kind as "text" | "template",
+      body: String(r.body),
+      proactive: Boolean(r.proactive),
+      inboxId: (r.inbox_id as string | null) ?? undefined,
+      meta: (r.meta as Record<string, unknown> | null) ?? undefined,
+      attempts: Number(r.attempts),
+      messageId: (r.message_id as string | null) ?? null,
+      leaseToken: token,
+    };
+  }
+
+  private async send(row: Claimed): Promise<void> {
+    const { db } = this.opts.database;
+    const adapter = this.opts.adapters.get(row.channel);
+    const log = this.log.child({ outboxId: row.id, userId: row.userId, channel: row.channel });
+    try {
+      if (!adapter) throw new SendError(`no adapter for channel ${row.channel}`, true, "no_adapter");
+      const [user] = await rows<{ id: string; wa_id: string | null; bsuid: string | null; phone: string | null }>(
+        db,
+        sql`SELECT id, wa_id, bsuid, phone FROM users WHERE id = ${row.userId}`,
+      );
+      if (!user) throw new SendError("the user no longer exists", false, "no_user");
+      const { leaseToken: _t, ...out } = row;
+      const { providerId } = await adapter.send(out, { id: user.id, waId: user.wa_id, bsuid: user.bsuid, phone: user.phone });
+      await db.transaction(async (tx) => {
+        const done = await rows(
+          tx,
+          sql`UPDATE outbox SET status = 'sent', provider_id = ${providerId}, sent_at = now(), updated_at = now(),
+                 lease_token = NULL, lease_expires_at = NULL, last_error = NULL
+              WHERE id = ${row.id} AND lease_token = ${row.leaseToken} RETURNING id`,
+        );
+        if (done.length === 0) {
+          log.warn("lease lost while sending; another sender owns this row now");
+          return;
+        }
+        if (row.messageId) {
+          await tx.execute(
+            sql`UPDATE messages SET status = 'sent', provider_id = ${providerId}, updated_at = now()
+                WHERE id = ${row.messageId} AND status = 'queued'`,
+          );
+        }
+      });
+      this.sent?.inc({ channel: row.channel, outcome: "sent" });
+    } catch (err) {
+      await this.fail(row, err, log);
+    }
+  }
+
+  private async fail(row: Claimed, err: unknown, log: Logger): Promise<void> {
+    const se = err instanceof SendError ? err : undefined;
+    const retryable = se ? se.retryable : true;
+    const final = !retryable || row.attempts >= this.opts.retry.attempts;
+    const delayMs = Math.min(this.opts.retry.maxDelayMs, Math.max(se?.retryAfterMs ?? 0, backoffDelay(this.opts.retry, row.attempts)));
+    const message = err instanceof Error ? err.message : String(err);
+    const code = se?.code ?? "send_failed";
+    if (final) log.warn({ code, attempts: row.attempts, err: message }, "send failed for good");
+    else log.info({ code, attempts: row.attempts, delayMs }, "send failed; will retry");
+    this.sent?.inc({ channel: row.channel, outcome: final ? "failed" : "retry" });
+    await this.opts.database.db.transaction(async (tx) => {
+      const updated = await rows(
+        tx,
+        sql`UPDATE outbox SET status = ${final ? "failed" : "pending"}, last_error = ${`${code}: ${message}`.slice(0, 2000)},
+               lease_token = NULL, lease_expires_at = NULL, updated_at = now(),
+               next_attempt_at = now() + make_interval(secs => ${delayMs / 1000})
+            WHERE id = ${row.id} AND lease_token = ${row.leaseToken} RETURNING id`,
+      );
+      if (updated.length > 0 && final && row.messageId) {
+        await tx.execute(
+          sql`UPDATE messages SET status = 'failed', error_code = ${code}, error_message = ${message.slice(0, 500)}, updated_at = now()
+              WHERE id = ${row.messageId}`,
+        );
+      }
+    });
+  }
+}
