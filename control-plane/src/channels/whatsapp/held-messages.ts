@@ -1,0 +1,31 @@
+import { sql } from "drizzle-orm";
+import { rows, type Tx } from "../../db/database";
+import type { OutboxWriter } from "./inbound";
+import { HELD_CODE } from "./adapter";
+
+/** error_code of a held message that has been queued again. */
+export const RELEASED_CODE = "released";
+
+/**
+ * Messages held outside the 24-hour window (status "held", or failed with code "held" when the
+ * outbox recorded the adapter's refusal as a failure) go out again, in their original order, in
+ * the same transaction that records the user's new message: the window is open again.
+ */
+export async function releaseHeldMessages(tx: Tx, userId: string, outbox: OutboxWriter, now: Date): Promise<number> {
+  const held = await rows<{ id: string; content: string }>(
+    tx,
+    sql`SELECT id, content FROM messages
+        WHERE user_id = ${userId} AND channel = 'whatsapp' AND direction = 'out'
+          AND (status = 'held' OR (status = 'failed' AND error_code = ${HELD_CODE}))
+        ORDER BY created_at, id
+        FOR UPDATE`,
+  );
+  for (const m of held) {
+    await outbox.enqueue(tx, [{ userId, channel: "whatsapp", kind: "text", body: m.content, meta: { releasedFrom: m.id } }]);
+    await tx.execute(sql`UPDATE messages SET status = 'failed', error_code = ${RELEASED_CODE},
+                           error_message = 'held outside the 24-hour window; queued again when the user wrote',
+                           updated_at = ${now.toISOString()}::timestamptz
+                         WHERE id = ${m.id}`);
+  }
+  return held.length;
+}

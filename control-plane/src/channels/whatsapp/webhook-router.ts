@@ -1,0 +1,101 @@
+import express, { Router, type Request, type Response } from "express";
+import { Counter, type Registry } from "prom-client";
+import type { Logger } from "../../logger";
+import type { InboundRecorder } from "./inbound";
+import { parseWebhookBody } from "./payload";
+import { verifyMetaSignature, verifyTokenMatches } from "./signature";
+import type { StatusProcessor } from "./status-processor";
+
+export interface WhatsAppRouterOptions {
+  /** Undefined when WhatsApp is not configured: every route answers 503 saying so. */
+  credentials?: { verifyToken: string; appSecret: string };
+  recorder?: InboundRecorder;
+  statuses?: StatusProcessor;
+  logger: Logger;
+  metrics?: Registry;
+  /** Largest webhook body accepted (Meta's are a few KB). */
+  maxBodyBytes?: number;
+}
+
+const problem = (res: Response, status: number, code: string, message: string) => res.status(status).json({ error: { code, message } });
+
+/**
+ * Mounted at /whatsapp. GET /webhook answers Meta's verification handshake; POST /webhook checks
+ * the signature over the raw bytes, stores every message and status in the database, and only then
+ * answers 200. The agent's turn runs later, from the inbox, so Meta never waits on an LLM.
+ */
+export function createWhatsAppRouter(opts: WhatsAppRouterOptions): Router {
+  const router = Router();
+  const log = opts.logger.child({ component: "whatsapp-webhook" });
+  const webhooks = opts.metrics
+    ? (opts.metrics.getSingleMetric("concierge_whatsapp_webhooks_total") as Counter<"outcome"> | undefined) ??
+      new Counter({ name: "concierge_whatsapp_webhooks_total", help: "WhatsApp webhook requests by outcome", labelNames: ["outcome"], registers: [opts.metrics] })
+    : undefined;
+  const count = (outcome: string) => webhooks?.inc({ outcome });
+
+  const creds = opts.credentials;
+  if (!creds || !opts.recorder || !opts.statuses) {
+    router.all("/webhook", (_req, res) => {
+      problem(res, 503, "whatsapp_not_configured", "WhatsApp is not configured on this server: set WHATSAPP_VERIFY_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID.");
+    });
+    return router;
+  }
+  const { recorder, statuses } = opts;
+
+  router.get("/webhook", (req: Request, res: Response) => {
+    const mode = req.query["hub.mode"];
+    const challenge = req.query["hub.challenge"];
+    if (mode === "subscribe" && typeof challenge === "string" && verifyTokenMatches(req.query["hub.verify_token"], creds.verifyToken)) {
+      count("verified");
+      res.status(200).type("text/plain").send(challenge);
+      return;
+    }
+    count("verify_rejected");
+    log.warn({ mode }, "webhook verification refused");
+    res.status(403).type("text/plain").send("Forbidden");
+  });
+
+  router.post(
+    "/webhook",
+    // Every content type: the signature is over the exact bytes, whatever Meta labels them.
+    express.raw({ type: () => true, limit: opts.maxBodyBytes ?? 1024 * 1024 }),
+    async (req: Request, res: Response) => {
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const verdict = verifyMetaSignature(raw, req.get("x-hub-signature-256"), creds.appSecret);
+      if (verdict !== "valid") {
+        count(`signature_${verdict}`);
+        log.warn({ verdict, bytes: raw.length }, "webhook signature rejected");
+        problem(res, verdict === "missing" ? 401 : 403, "bad_signature", verdict === "missing" ? "X-Hub-Signature-256 is required" : "X-Hub-Signature-256 does not match the body");
+        return;
+      }
+      let json: unknown;
+      try {
+        // JSON.parse reads Meta's \uXXXX escapes and raw UTF-8 alike.
+        json = JSON.parse(raw.toString("utf8"));
+      } catch {
+        count("malformed");
+        problem(res, 400, "malformed_json", "the body is not valid JSON");
+        return;
+      }
+      const events = parseWebhookBody(json);
+      if (!events) {
+        count("invalid");
+        problem(res, 400, "invalid_payload", "the body is not a WhatsApp Business Account webhook");
+        return;
+      }
+      try {
+        await recorder.record(events.messages);
+        await statuses.apply(events.statuses);
+      } catch (err) {
+        // A 5xx makes Meta deliver it again; what was stored is deduplicated on the wamid.
+        count("error");
+        log.error({ err }, "could not store a webhook; Meta will retry");
+        problem(res, 500, "internal", "could not store the event; please retry");
+        return;
+      }
+      count("ok");
+      res.status(200).json({ ok: true });
+    },
+  );
+  return router;
+}
