@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Channel } from "@concierge/protocol";
@@ -22,6 +23,8 @@ export class FakeProvider {
   private server?: Server;
   private failures: { status: number; retryAfter?: number }[] = [];
   private n = 0;
+  /** Provider ids are unique across instances, like real message ids. */
+  private readonly prefix = randomBytes(4).toString("hex");
   url = "";
 
   async start(): Promise<this> {
@@ -42,7 +45,7 @@ export class FakeProvider {
           res.writeHead(400).end();
           return;
         }
-        const id = `prov-${++this.n}`;
+        const id = `prov-${this.prefix}-${++this.n}`;
         this.sends.push({ to: String(body.to), body: String(body.body), ref: String(body.ref), id, at: Date.now() });
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id }));
       });

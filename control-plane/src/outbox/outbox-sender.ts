@@ -127,24 +127,23 @@ export class OutboxSender {
       if (!user) throw new SendError("the user no longer exists", false, "no_user");
       const { leaseToken: _t, ...out } = row;
       const { providerId } = await adapter.send(out, { id: user.id, waId: user.wa_id, bsuid: user.bsuid, phone: user.phone });
-      await db.transaction(async (tx) => {
-        const done = await rows(
-          tx,
-          sql`UPDATE outbox SET status = 'sent', provider_id = ${providerId}, sent_at = now(), updated_at = now(),
-                 lease_token = NULL, lease_expires_at = NULL, last_error = NULL
-              WHERE id = ${row.id} AND lease_token = ${row.leaseToken} RETURNING id`,
-        );
-        if (done.length === 0) {
-          log.warn("lease lost while sending; another sender owns this row now");
-          return;
-        }
-        if (row.messageId) {
-          await tx.execute(
+      // Recording the send is one statement on its own: nothing else (a clash on the messages
+      // row, say) may roll it back and turn an accepted message into a resend.
+      const done = await rows(
+        db,
+        sql`UPDATE outbox SET status = 'sent', provider_id = ${providerId}, sent_at = now(), updated_at = now(),
+               lease_token = NULL, lease_expires_at = NULL, last_error = NULL
+            WHERE id = ${row.id} AND lease_token = ${row.leaseToken} RETURNING id`,
+      );
+      if (done.length === 0) log.warn("lease lost while sending; another sender may have sent this row too");
+      if (row.messageId) {
+        await db
+          .execute(
             sql`UPDATE messages SET status = 'sent', provider_id = ${providerId}, updated_at = now()
                 WHERE id = ${row.messageId} AND status = 'queued'`,
-          );
-        }
-      });
+          )
+          .catch((err) => log.error({ err }, "sent, but could not update the messages row"));
+      }
       this.sent?.inc({ channel: row.channel, outcome: "sent" });
     } catch (err) {
       await this.fail(row, err, log);

@@ -1,0 +1,124 @@
+import { sql } from "drizzle-orm";
+import { createLogger } from "../src/logger";
+import { rows } from "../src/db/database";
+import { users } from "../src/db/schema";
+import { Outbox } from "../src/outbox/outbox";
+import type { NewOutboundMessage } from "../src/outbox/types";
+import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
+import { FakeProvider, fakeProviderAdapter } from "../../test-support/fake-provider";
+import { sleep } from "../../test-support/fake-agent";
+
+const logger = createLogger({ level: "silent" });
+const RETRY = { attempts: 4, baseDelayMs: 10, maxDelayMs: 100 };
+
+async function waitFor(cond: () => Promise<boolean> | boolean, ms = 8000, what = "condition"): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await sleep(20);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describeEachDriver("outbox sender", (driver) => {
+  let t: TestDatabase;
+  let provider: FakeProvider;
+  const outboxes: Outbox[] = [];
+
+  beforeAll(async () => {
+    t = await createTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+  beforeEach(async () => {
+    provider = await new FakeProvider().start();
+  });
+  afterEach(async () => {
+    for (const o of outboxes.splice(0)) await o.stop();
+    await provider.stop();
+  });
+
+  const newOutbox = () => {
+    const o = new Outbox({ database: t.database, logger, retry: RETRY, pollIntervalMs: 30, concurrency: 4 });
+    outboxes.push(o);
+    return o;
+  };
+  const user = async () => (await t.database.db.insert(users).values({ waId: `49${Math.random().toString().slice(2, 14)}` }).returning())[0]!;
+  const text = (userId: string, body: string): NewOutboundMessage => ({ userId, channel: "whatsapp", kind: "text", body });
+
+  it("sends one user's messages in the order they were written, and marks them sent", async () => {
+    const u = await user();
+    const o = newOutbox();
+    o.registerAdapter(fakeProviderAdapter(provider.url));
+    await t.database.db.transaction((tx) => o.enqueue(tx, ["one", "two", "three", "four"].map((b) => text(u.id, b))));
+    await o.start();
+    await waitFor(() => provider.sends.filter((s) => s.to === u.waId).length === 4, 5000, "four sends");
+    expect(provider.sends.filter((s) => s.to === u.waId).map((s) => s.body)).toEqual(["one", "two", "three", "four"]);
+    await waitFor(async () => (await rows(t.database.db, sql`SELECT 1 FROM messages WHERE user_id = ${u.id} AND status = 'sent'`)).length === 4, 3000, "messages sent");
+    const ms = await rows<{ provider_id: string }>(t.database.db, sql`SELECT provider_id FROM messages WHERE user_id = ${u.id} ORDER BY created_at`);
+    expect(ms.every((m) => /^prov-/.test(m.provider_id))).toBe(true);
+  });
+
+  it("retries a rate-limited or failing provider, keeping the order", async () => {
+    const u = await user();
+    provider.failNext(429, 1, 0);
+    provider.failNext(503, 1);
+    const o = newOutbox();
+    o.registerAdapter(fakeProviderAdapter(provider.url));
+    await o.start();
+    await t.database.db.transaction((tx) => o.enqueue(tx, [text(u.id, "first"), text(u.id, "second")]));
+    await waitFor(() => provider.sends.filter((s) => s.to === u.waId).length === 2, 5000, "both sends");
+    expect(provider.sends.map((s) => s.body)).toEqual(["first", "second"]);
+    const [r] = await rows<{ attempts: number; status: string }>(t.database.db, sql`SELECT attempts, status FROM outbox WHERE user_id = ${u.id} AND body = 'first'`);
+    expect(r).toMatchObject({ attempts: 3, status: "sent" });
+  });
+
+  it("fails a refused message at once with its error code, and moves on to the next", async () => {
+    const u = await user();
+    provider.failNext(400);
+    const o = newOutbox();
+    o.registerAdapter(fakeProviderAdapter(provider.url));
+    await o.start();
+    await t.database.db.transaction((tx) => o.enqueue(tx, [text(u.id, "bad"), text(u.id, "good")]));
+    await waitFor(() => provider.sends.some((s) => s.body === "good"), 5000, "the next message");
+    const ms = await rows<{ content: string; status: string; error_code: string | null }>(
+      t.database.db,
+      sql`SELECT content, status, error_code FROM messages WHERE user_id = ${u.id} ORDER BY created_at, content`,
+    );
+    await waitFor(async () => (await rows(t.database.db, sql`SELECT 1 FROM messages WHERE user_id = ${u.id} AND status = 'sent'`)).length === 1);
+    expect(ms.find((m) => m.content === "bad")).toMatchObject({ status: "failed", error_code: "http_400" });
+  });
+
+  it("holds rows for a channel with no adapter until one is registered", async () => {
+    const u = await user();
+    const o = newOutbox();
+    o.registerAdapter(fakeProviderAdapter(provider.url, "whatsapp"));
+    await o.start();
+    await t.database.db.transaction((tx) => o.enqueue(tx, [{ userId: u.id, channel: "voice", kind: "text", body: "call me" }, text(u.id, "hi")]));
+    await waitFor(() => provider.sends.some((s) => s.body === "hi"), 3000, "the whatsapp row");
+    await sleep(150);
+    const [held] = await rows<{ status: string; attempts: number }>(t.database.db, sql`SELECT status, attempts FROM outbox WHERE user_id = ${u.id} AND channel = 'voice'`);
+    expect(held).toMatchObject({ status: "pending", attempts: 0 });
+    o.registerAdapter(fakeProviderAdapter(provider.url, "voice"));
+    await waitFor(() => provider.sends.some((s) => s.body === "call me"), 3000, "the voice row");
+  });
+
+  it("two senders on one database never send a row twice and keep each user's order", async () => {
+    const us = await Promise.all(Array.from({ length: 20 }, () => user()));
+    const a = newOutbox();
+    const b = newOutbox();
+    for (const o of [a, b]) o.registerAdapter(fakeProviderAdapter(provider.url));
+    await t.database.db.transaction(async (tx) => {
+      for (let i = 0; i < 10; i++) for (const u of us) await a.enqueue(tx, [text(u.id, `${u.id}#${i}`)]);
+    });
+    await Promise.all([a.start(), b.start()]);
+    await waitFor(() => provider.sends.length >= 200, 15_000, "200 sends");
+    await sleep(200);
+    expect(provider.sends).toHaveLength(200);
+    expect(new Set(provider.sends.map((s) => s.ref)).size).toBe(200);
+    for (const u of us) {
+      expect(provider.sends.filter((s) => s.to === u.waId).map((s) => Number(s.body.split("#")[1]))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    }
+  });
+});
