@@ -1,0 +1,76 @@
+import type { Request, RequestHandler, Response } from "express";
+import { CallControl } from "./call-control";
+import {
+  abortOnClientClose,
+  admitWithinBudget,
+  failCall,
+  readPurpose,
+  startCall,
+  type GatewayContext,
+  type LlmSettings,
+} from "./gateway-context";
+import { BadGatewayRequestError, ClientAbortedError, GatewayError, ModelNotAllowedError, UpstreamTimeoutError } from "./gateway-errors";
+import { readBuffered, relayStream } from "./relay";
+import { estimateTokens, type UsageNumbers } from "./usage-accounting";
+import type { UsageStatus } from "./usage-store";
+
+/** A missing model means the configured one (the heartbeat model for heartbeats); others must be on the allowlist. */
+export function resolveModel(requested: unknown, purpose: string | null, llm: LlmSettings): string {
+  if (requested === undefined || requested === null || requested === "") return purpose === "heartbeat" ? llm.heartbeatModel : llm.model;
+  if (typeof requested !== "string") throw new BadGatewayRequestError("'model' must be a string.", "model");
+  if (!llm.allowedModels.includes(requested)) throw new ModelNotAllowedError(requested, llm.allowedModels);
+  return requested;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** POST /chat/completions: model policy, budget, then the provider, streamed or not. */
+export function chatCompletionsHandler(ctx: GatewayContext): RequestHandler {
+  return async (req: Request, res: Response) => {
+    const body: unknown = req.body;
+    if (!isObject(body)) throw new BadGatewayRequestError("The request body must be a JSON object.");
+    if (!Array.isArray(body.messages)) throw new BadGatewayRequestError("'messages' must be an array.", "messages");
+    const purpose = readPurpose(req);
+    const model = resolveModel(body.model, purpose, ctx.llm);
+    const call = startCall(res, "chat.completions", model, purpose);
+    await admitWithinBudget(ctx, call);
+
+    const stream = body.stream === true;
+    const outgoing: Record<string, unknown> = { ...body, model };
+    // Usage on streams comes only when asked for, in one last chunk with empty choices.
+    if (stream) outgoing.stream_options = { ...(isObject(body.stream_options) ? body.stream_options : {}), include_usage: true };
+    const payload = JSON.stringify(outgoing);
+    const promptChars = JSON.stringify(body.messages).length;
+
+    const control = new CallControl(ctx.clock, ctx.policy.timeoutMs);
+    abortOnClientClose(res, control);
+    try {
+      const { response } = await ctx.upstream.send(
+        { path: "/chat/completions", body: () => payload, replayable: true, contentType: "application/json", accept: stream ? "text/event-stream" : "application/json" },
+        control,
+      );
+      const isSse = (response.headers.get("content-type") ?? "").includes("text/event-stream");
+      if (response.ok && isSse) {
+        const { tap, failure } = await relayStream(response, res, control, (err) =>
+          err instanceof GatewayError ? err : new GatewayError(502, "The LLM provider's stream broke off.", "api_error", "upstream_stream_error"),
+        );
+        const estimated = !tap.usage;
+        const usage: UsageNumbers = tap.usage ?? { promptTokens: estimateTokens(promptChars), completionTokens: estimateTokens(tap.contentChars) };
+        const status: UsageStatus =
+          failure === undefined ? (tap.streamError ? "upstream_error" : "ok") : failure instanceof ClientAbortedError ? "aborted" : failure instanceof UpstreamTimeoutError ? "timeout" : "failed";
+        await ctx.meter.record(call, { status, httpStatus: response.status, usage, estimated });
+        if (!res.destroyed) res.end();
+        return;
+      }
+      const answer = await readBuffered(response);
+      const estimated = answer.ok && !answer.usage;
+      const usage = answer.usage ?? (answer.ok ? { promptTokens: estimateTokens(promptChars), completionTokens: estimateTokens(answer.contentChars) } : undefined);
+      await ctx.meter.record(call, { status: answer.ok ? "ok" : "upstream_error", httpStatus: answer.httpStatus, usage, estimated });
+      answer.send(res);
+    } catch (err) {
+      await failCall(ctx, call, res, control.abortReason() ?? err);
+    } finally {
+      control.done();
+    }
+  };
+}
