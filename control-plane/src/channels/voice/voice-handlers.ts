@@ -41,7 +41,10 @@ export class VoiceHandlers {
     const { callSid, turn, text } = VoiceTurnPayload.parse(event.payload);
     const { db } = this.deps.database;
     const existing = await this.deps.store.getTurn(db, callSid, turn);
-    if (existing?.reply != null) return { reply: existing.reply, hangUp: existing.hangUp };
+    // The turn row is written in the transaction that enqueued this event, so it is always there;
+    // if not, the event outran its own commit and a retry will find it.
+    if (!existing) throw new Error(`voice turn ${callSid}#${turn} is not recorded`);
+    if (existing.reply != null) return { reply: existing.reply, hangUp: existing.hangUp };
     const result = await this.deps.agent.request(event.userId, "call.turn", {
       idempotencyKey: event.providerId,
       callSid,
