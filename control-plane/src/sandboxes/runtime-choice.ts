@@ -1,0 +1,28 @@
+import path from "node:path";
+import Dockerode from "dockerode";
+import type { Config } from "../config";
+import type { Logger } from "../logger";
+import { DockerRuntime, dockerAnswers } from "./docker-runtime";
+import { ProcessRuntime } from "./process-runtime";
+import type { SandboxRuntime } from "./runtime";
+
+/** The agent's compiled entry in this checkout: what the process runtime runs. */
+export const AGENT_ENTRY = path.resolve(__dirname, "../../../sandbox-image/dist/main.js");
+
+/**
+ * SANDBOX_RUNTIME when set; otherwise Docker when a daemon answers a ping within a short time, and
+ * the process runtime when none does (a laptop without Docker still runs every user's agent).
+ */
+export async function chooseRuntime(
+  config: Config,
+  logger: Logger,
+  opts: { docker?: Dockerode; pingTimeoutMs?: number } = {},
+): Promise<{ runtime: SandboxRuntime; reason: string }> {
+  const docker = opts.docker ?? new Dockerode();
+  const makeDocker = () => new DockerRuntime({ docker, network: config.sandbox.network, logger });
+  const makeProcess = () => new ProcessRuntime({ dataDir: config.dataDir, agentEntry: AGENT_ENTRY, logger });
+  if (config.sandbox.runtime === "docker") return { runtime: makeDocker(), reason: "SANDBOX_RUNTIME=docker" };
+  if (config.sandbox.runtime === "process") return { runtime: makeProcess(), reason: "SANDBOX_RUNTIME=process" };
+  if (await dockerAnswers(docker, opts.pingTimeoutMs ?? 1500)) return { runtime: makeDocker(), reason: "a Docker daemon answers" };
+  return { runtime: makeProcess(), reason: "no Docker daemon answers" };
+}

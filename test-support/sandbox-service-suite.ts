@@ -1,0 +1,202 @@
+import { eq } from "drizzle-orm";
+import { ManualClock } from "../control-plane/src/clock";
+import { sandboxes, users } from "../control-plane/src/db/schema";
+import { hashToken } from "../control-plane/src/sandboxes/token";
+import {
+  createSandboxHarness,
+  killSandbox,
+  readOnVolume,
+  writeOnVolume,
+  type RuntimeName,
+  type SandboxHarness,
+} from "./sandbox-harness";
+import { TEST_RUN_ID } from "./docker";
+
+/**
+ * The SandboxService behaviours every runtime must have, run once per runtime
+ * (sandbox-service-process.test.ts, sandbox-service-docker.test.ts).
+ */
+export function sandboxServiceSuite(kind: RuntimeName): void {
+  let h: SandboxHarness;
+  const rowOf = async (userId: string) => (await h.testDb.database.db.select().from(sandboxes).where(eq(sandboxes.userId, userId)))[0];
+  const sandboxesOf = async (userId: string) => (await h.runtime.list()).filter((i) => i.userId === userId);
+
+  beforeAll(async () => {
+    h = await createSandboxHarness({ kind });
+  }, 120_000);
+  afterAll(async () => {
+    await h?.cleanup();
+  }, 120_000);
+
+  it("provisions a sandbox on first ensure: running, handshake-ready, token stored only as its hash", async () => {
+    const userId = await h.createUser();
+    const target = await h.service.ensure(userId);
+    expect(target.userId).toBe(userId);
+    // The agent accepted our signed handshake with the sandbox's own token.
+    await h.connections.connect(target, { timeoutMs: 5000 });
+    const row = await rowOf(userId);
+    expect(row).toMatchObject({ state: "running", endpoint: target.endpoint, crashCount: 0, error: null });
+    expect(row!.tokenHash).toBe(hashToken(target.token));
+    expect(JSON.stringify(row)).not.toContain(target.token);
+    const [inst] = await sandboxesOf(userId);
+    expect(inst).toMatchObject({ running: true, sandboxId: row!.id, configHash: row!.configHash });
+  });
+
+  it("50 concurrent ensure() calls for one user make exactly one sandbox, and every caller gets it", async () => {
+    const userId = await h.createUser();
+    const targets = await Promise.all(Array.from({ length: 50 }, () => h.service.ensure(userId)));
+    expect(new Set(targets.map((t) => `${t.sandboxId} ${t.endpoint}`)).size).toBe(1);
+    expect(await sandboxesOf(userId)).toHaveLength(1);
+  });
+
+  it("two replicas ensuring the same user at once still make exactly one sandbox", async () => {
+    const userId = await h.createUser();
+    const other = h.replica();
+    const targets = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? other : h.service).ensure(userId)));
+    expect(new Set(targets.map((t) => t.sandboxId)).size).toBe(1);
+    expect(await sandboxesOf(userId)).toHaveLength(1);
+    expect((await h.testDb.database.db.select().from(sandboxes).where(eq(sandboxes.userId, userId))).length).toBe(1);
+  });
+
+  it("a sandbox killed behind our back answers the next ensure, with the data on its volume intact", async () => {
+    const userId = await h.createUser();
+    await h.service.ensure(userId);
+    writeOnVolume(h, userId, "marker.txt", "still here");
+    killSandbox(h, userId);
+    const target = await h.service.ensure(userId);
+    await h.connections.connect(target, { timeoutMs: 5000 });
+    expect(readOnVolume(h, userId, "marker.txt")).toBe("still here");
+    expect(await sandboxesOf(userId)).toHaveLength(1);
+  });
+
+  it("the reconciler restarts a crashed sandbox, and puts one that keeps crashing in error with the reason", async () => {
+    const userId = await h.createUser();
+    await h.service.ensure(userId);
+    killSandbox(h, userId);
+    await waitUntil(async () => !(await h.runtime.inspect({ userId }))?.running || (await h.runtime.inspect({ userId }))?.status === "restarting");
+    // Docker's own restart policy may bring it back first; either way it ends up running.
+    let report = await h.reconciler.runOnce();
+    report = await h.reconciler.runOnce();
+    await waitUntil(async () => (await h.runtime.inspect({ userId }))?.running === true);
+    expect((await rowOf(userId))!.state).toBe("running");
+    void report;
+
+    // Keep killing it: after maxCrashes the reconciler gives up.
+    for (let i = 0; i < 8 && (await rowOf(userId))!.state !== "error"; i++) {
+      const inst = await h.runtime.inspect({ userId });
+      if (inst?.running) killSandbox(h, userId);
+      await waitUntil(async () => (await h.runtime.inspect({ userId }))?.running !== true);
+      await h.reconciler.runOnce();
+      await h.reconciler.runOnce();
+    }
+    const row = await rowOf(userId);
+    expect(row!.state).toBe("error");
+    expect(row!.error).toMatch(/crashed \d+ times/);
+  }, 120_000);
+
+  it("stops an idle sandbox and wakes it on the next ensure, keeping its data", async () => {
+    const clock = new ManualClock(new Date());
+    const idle = await createSandboxHarness({ kind, clock, idleMinutes: 15, testDb: h.testDb, dataDir: h.dataDir, network: h.network });
+    const userId = await h.createUser();
+    await idle.service.ensure(userId);
+    writeOnVolume(h, userId, "notes.txt", "before sleep");
+
+    // Other tests' sandboxes share this database and are idle too; only this user's fate is checked.
+    clock.advance(10 * 60_000);
+    expect(await idle.culler.runOnce()).not.toContain(userId);
+    await idle.service.touch(userId);
+    clock.advance(14 * 60_000);
+    expect(await idle.culler.runOnce()).not.toContain(userId); // touched 14 minutes ago: not idle yet
+    clock.advance(2 * 60_000);
+    expect(await idle.culler.runOnce()).toContain(userId);
+    expect((await rowOf(userId))!.state).toBe("stopped");
+    expect((await idle.runtime.inspect({ userId }))!.running).toBe(false);
+
+    const target = await idle.service.ensure(userId);
+    await idle.connections.connect(target, { timeoutMs: 5000 });
+    expect((await rowOf(userId))!.state).toBe("running");
+    expect(readOnVolume(h, userId, "notes.txt")).toBe("before sleep");
+    await idle.connections.closeAll();
+  });
+
+  it("drift: a sandbox removed behind our back is marked stopped and recreated on the next ensure, volume kept", async () => {
+    const userId = await h.createUser();
+    await h.service.ensure(userId);
+    writeOnVolume(h, userId, "keep.txt", "kept");
+    await h.runtime.remove({ userId, removeData: false });
+    const report = await h.reconciler.runOnce();
+    expect(report.markedStopped).toContain(userId);
+    expect((await rowOf(userId))!.state).toBe("stopped");
+    await h.service.ensure(userId);
+    expect(readOnVolume(h, userId, "keep.txt")).toBe("kept");
+  });
+
+  it("removes a sandbox that no row owns", async () => {
+    const userId = await h.createUser();
+    await h.service.ensure(userId);
+    await h.testDb.database.db.delete(sandboxes).where(eq(sandboxes.userId, userId));
+    const report = await h.reconciler.runOnce();
+    expect(report.removedOrphans).toContain(userId);
+    expect(await sandboxesOf(userId)).toHaveLength(0);
+  });
+
+  it("the reconciler adopts a running sandbox whose row a dead control plane left in provisioning", async () => {
+    const userId = await h.createUser();
+    const target = await h.service.ensure(userId);
+    const longAgo = new Date(Date.now() - 10 * 60_000);
+    await h.testDb.database.db.update(sandboxes).set({ state: "provisioning", endpoint: null, updatedAt: longAgo }).where(eq(sandboxes.userId, userId));
+    const report = await h.reconciler.runOnce();
+    expect(report.adopted).toContain(userId);
+    expect(await rowOf(userId)).toMatchObject({ state: "running", endpoint: target.endpoint });
+  });
+
+  it("delete removes the sandbox, its data, its token and the user's rows", async () => {
+    const userId = await h.createUser({ phone: `49${Date.now() % 1e9}` });
+    await h.service.ensure(userId);
+    writeOnVolume(h, userId, "secret.txt", "personal");
+    await h.service.delete(userId);
+    expect(await sandboxesOf(userId)).toHaveLength(0);
+    expect(await rowOf(userId)).toBeUndefined();
+    expect(await h.testDb.database.db.select().from(users).where(eq(users.id, userId))).toHaveLength(0);
+    // Deleting again is success (already gone); a new sandbox for the same id would start empty.
+    await h.runtime.remove({ userId, removeData: true });
+  });
+
+  it("a stopped sandbox whose config changed is recreated on its next wake, keeping its volume", async () => {
+    const userId = await h.createUser();
+    const first = await h.service.ensure(userId);
+    writeOnVolume(h, userId, "upgrade.txt", "survives upgrades");
+    const before = (await h.runtime.inspect({ userId }))!;
+    await h.service.stop(userId);
+    // The upgrade: a new image (docker) or new limits (process), as a restarted control plane would see it.
+    const upgraded = kind === "docker" ? h.replica({ settings: { ...settingsOf(h), image: upgradeImage() } }) : h.replica({ settings: { ...settingsOf(h), limits: { memoryMb: 300, cpus: 0.5, pids: 128 } } });
+    const second = await upgraded.ensure(userId);
+    const after = (await h.runtime.inspect({ userId }))!;
+    expect(after.configHash).not.toBe(before.configHash);
+    if (kind === "docker") {
+      expect(after.id).not.toBe(before.id);
+      expect(after.image).toBe(upgradeImage());
+    }
+    expect(second.sandboxId).toBe(first.sandboxId);
+    expect(readOnVolume(h, userId, "upgrade.txt")).toBe("survives upgrades");
+    expect((await rowOf(userId))!.configHash).toBe(after.configHash);
+  });
+}
+
+/** A second tag of the agent image: what `docker build` after an upgrade leaves behind. */
+export function upgradeImage(): string {
+  return `concierge-agent:test-upgrade-${TEST_RUN_ID}`;
+}
+
+function settingsOf(h: SandboxHarness) {
+  return (h.service as unknown as { opts: { settings: import("../control-plane/src/sandboxes/sandbox-service").SandboxSettings } }).opts.settings;
+}
+
+export async function waitUntil(cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; Date.now() < deadline && i < 1000; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("condition not met in time");
+}
