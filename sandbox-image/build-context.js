@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+/**
+ * Prepares the agent image's build context from this checkout: compiled agent and protocol, the
+ * agent's production dependency closure copied from the repo's node_modules (including the
+ * better-sqlite3 binary built on this host), and workspace-templates. Offline: it copies what
+ * `npm install` already put on disk instead of asking a registry.
+ *
+ *   node sandbox-image/build-context.js <repo-root> <out-dir>
+ *
+ * Layout under <out-dir>/app mirrors the repo, so main.js finds ../../workspace-templates the same
+ * way in the image as in a checkout.
+ */
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+
+const [root, out] = process.argv.slice(2).map((p) => path.resolve(p));
+if (!root || !out) throw new Error("usage: build-context.js <repo-root> <out-dir>");
+const app = path.join(out, "app");
+
+/** Needed only to install better-sqlite3 (it fetches or builds the binary); never at run time. */
+const INSTALL_ONLY = new Set(["prebuild-install"]);
+
+/** Files no CommonJS program loads: types, maps, sources, ESM builds, docs. Licenses always stay. */
+const DROP_FILE = /\.(d\.[mc]?ts|[mc]?ts|map|mjs|md|markdown)$/i;
+const KEEP_FILE = /^(licen[cs]e|notice|copying)/i;
+const DROP_TOP_DIR = new Set([".github", "docs", "doc", "example", "examples", "test", "tests", "__tests__", "benchmark", "benchmarks", "src"]);
+/** Per package: only these top-level paths survive (prefix match), for the few heavy ones. */
+const ONLY = {
+  "better-sqlite3": ["package.json", "LICENSE", "lib", "build/Release/better_sqlite3.node"],
+  luxon: ["package.json", "LICENSE.md", "build/node"],
+  "chrono-node": ["package.json", "LICENSE", "dist/cjs"],
+};
+
+function findPackage(name, fromDir) {
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", name);
+    if (fs.existsSync(path.join(candidate, "package.json"))) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** The runtime dependency closure of the agent, resolved the way Node resolves it. */
+function closure(start) {
+  const found = new Map(); // path in the repo -> package name
+  const visit = (dir) => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+    const optional = pkg.optionalDependencies ?? {};
+    for (const name of Object.keys({ ...pkg.dependencies, ...optional })) {
+      if (INSTALL_ONLY.has(name)) continue;
+      const at = findPackage(name, dir);
+      if (!at) {
+        if (name in optional) continue;
+        throw new Error(`${pkg.name} needs ${name}, which is not installed: run npm ci first`);
+      }
+      if (found.has(at)) continue;
+      found.set(at, name);
+      visit(at);
+    }
+  };
+  visit(start);
+  return found;
+}
+
+function copyPackage(src, dest, name) {
+  const only = ONLY[name];
+  fs.cpSync(src, dest, {
+    recursive: true,
+    dereference: true,
+    filter(file) {
+      const rel = path.relative(src, file).split(path.sep).join("/");
+      if (rel === "") return true;
+      // Nested node_modules are copied as packages of their own, only if something needs them.
+      if (rel === "node_modules" || rel.startsWith("node_modules/")) return false;
+      if (only) return only.some((keep) => keep === rel || keep.startsWith(`${rel}/`) || rel.startsWith(`${keep}/`));
+      const base = path.basename(file);
+      if (!rel.includes("/") && DROP_TOP_DIR.has(base) && fs.statSync(file).isDirectory()) return false;
+      return KEEP_FILE.test(base) || !DROP_FILE.test(base);
+    },
+  });
+}
+
+fs.rmSync(out, { recursive: true, force: true });
+fs.mkdirSync(app, { recursive: true });
+
+// The agent itself and the protocol: compiled JavaScript only.
+const jsOnly = (dir) => (file) => fs.statSync(file).isDirectory() || (file.endsWith(".js") && !file.endsWith(".test.js")) || file === dir;
+fs.mkdirSync(path.join(app, "sandbox-image"));
+fs.copyFileSync(path.join(root, "sandbox-image/package.json"), path.join(app, "sandbox-image/package.json"));
+fs.cpSync(path.join(root, "sandbox-image/dist"), path.join(app, "sandbox-image/dist"), { recursive: true, filter: jsOnly(path.join(root, "sandbox-image/dist")) });
+fs.cpSync(path.join(root, "workspace-templates"), path.join(app, "workspace-templates"), { recursive: true });
+
+let count = 0;
+for (const [at, name] of closure(path.join(root, "sandbox-image"))) {
+  const rel = path.relative(root, at);
+  const dest = path.join(app, rel);
+  if (name.startsWith("@concierge/")) {
+    const real = fs.realpathSync(at);
+    fs.mkdirSync(dest, { recursive: true });
+    fs.copyFileSync(path.join(real, "package.json"), path.join(dest, "package.json"));
+    fs.cpSync(path.join(real, "dist"), path.join(dest, "dist"), { recursive: true, filter: jsOnly(path.join(real, "dist")) });
+  } else {
+    copyPackage(at, dest, name);
+  }
+  count++;
+}
+// The image's /data mount point, handed to the runtime user by the Dockerfile.
+fs.mkdirSync(path.join(out, "data"));
+process.stdout.write(`build context: ${count} packages -> ${out}\n`);
