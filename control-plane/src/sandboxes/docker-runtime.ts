@@ -96,9 +96,14 @@ export class DockerRuntime implements SandboxRuntime {
       if (statusCode(err) !== 409) throw new RuntimeError(`cannot create container ${built.name}: ${(err as Error).message}`, err);
       this.log.info({ userId: spec.userId, name: built.name }, "container exists; adopting it");
     }
-    const found = await this.inspect({ userId: spec.userId, signal });
-    if (!found) throw new RuntimeError(`container ${built.name} vanished right after create`);
-    return found;
+    // After a 409 the winner's create may still be in flight: the name is taken before the
+    // container can be inspected. Wait for it, briefly and boundedly.
+    for (let i = 0; i < 40; i++) {
+      const found = await this.inspect({ userId: spec.userId, signal });
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new RuntimeError(`container ${built.name} vanished right after create`);
   }
 
   async start({ userId, signal }: OpOptions): Promise<RuntimeInstance> {
