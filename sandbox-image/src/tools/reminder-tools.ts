@@ -1,0 +1,72 @@
+import { z } from "zod/v4";
+import type { ReminderRow } from "../alarms/reminder-store";
+import { nextOccurrenceIndex, occurrence } from "../time/recurrence";
+import { resolveTime, toIso, wallTime } from "../time/resolve-time";
+import { defineTool, ToolError, type ToolContext } from "./tool";
+
+export function insertReminder(
+  ctx: ToolContext,
+  a: { text: string; when: string; recurrence?: "daily" | "weekly" | "monthly"; urgent?: boolean },
+): ReminderRow {
+  const zone = ctx.timezone();
+  const r = resolveTime(a.when, zone, ctx.now());
+  if (!r) throw new ToolError(`I could not understand the time "${a.when}".`);
+  if (!a.recurrence && r.at.toMillis() <= ctx.now().getTime()) {
+    throw new ToolError(`${r.local.toFormat("ccc d LLL HH:mm")} has already passed.`);
+  }
+  const info = ctx.db
+    .prepare(
+      `INSERT INTO reminders (text, due_at, timezone, anchor_local, recurrence, urgent, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(a.text.trim(), toIso(r.at), zone, wallTime(r.local), a.recurrence ?? null, a.urgent ? 1 : 0, ctx.now().toISOString());
+  let row = ctx.db.prepare("SELECT * FROM reminders WHERE id = ?").get(info.lastInsertRowid) as ReminderRow;
+  // A recurring reminder first set for a time already past today starts at its next occurrence.
+  if (row.recurrence && Date.parse(row.due_at) <= ctx.now().getTime()) {
+    const n = nextOccurrenceIndex(row.anchor_local, zone, row.recurrence, 0, ctx.now());
+    ctx.db.prepare("UPDATE reminders SET due_at = ?, fire_count = ? WHERE id = ?").run(toIso(occurrence(row.anchor_local, zone, row.recurrence, n)), n, row.id);
+    row = ctx.db.prepare("SELECT * FROM reminders WHERE id = ?").get(row.id) as ReminderRow;
+  }
+  ctx.remindersChanged();
+  return row;
+}
+
+export const setReminder = defineTool({
+  name: "set_reminder",
+  description:
+    "Set a reminder. `when` is in the user's words ('tomorrow at 5pm', 'in 20 minutes') or ISO-8601; it is resolved in the user's timezone.",
+  schema: z.object({
+    text: z.string().min(1).max(500).describe("what to remind about, e.g. 'call mom'"),
+    when: z.string().min(1),
+    recurrence: z.enum(["daily", "weekly", "monthly"]).optional(),
+    urgent: z.boolean().optional().describe("urgent reminders may be delivered by a phone call"),
+  }),
+  run: (ctx, a) => ({ reminder: insertReminder(ctx, a) }),
+});
+
+export const listReminders = defineTool({
+  name: "list_reminders",
+  description: "List pending reminders, soonest first.",
+  schema: z.object({ includeFired: z.boolean().default(false) }),
+  run(ctx, a) {
+    const rows = a.includeFired
+      ? ctx.db.prepare("SELECT * FROM reminders WHERE status != 'cancelled' ORDER BY due_at").all()
+      : ctx.db.prepare("SELECT * FROM reminders WHERE status = 'pending' ORDER BY due_at").all();
+    return { reminders: rows as ReminderRow[] };
+  },
+});
+
+export const cancelReminder = defineTool({
+  name: "cancel_reminder",
+  description: "Cancel a pending reminder by its id.",
+  schema: z.object({ id: z.number().int().positive() }),
+  run(ctx, a) {
+    const row = ctx.db.prepare("SELECT * FROM reminders WHERE id = ?").get(a.id) as ReminderRow | undefined;
+    if (!row || row.status === "cancelled") throw new ToolError(`There is no reminder #${a.id}.`, "not_found");
+    ctx.db.prepare("UPDATE reminders SET status = 'cancelled' WHERE id = ?").run(a.id);
+    ctx.remindersChanged();
+    return { cancelled: { ...row, status: "cancelled" } };
+  },
+});
+
+export const REMINDER_TOOLS = [setReminder, listReminders, cancelReminder];
