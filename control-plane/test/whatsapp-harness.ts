@@ -38,6 +38,7 @@ export interface WhatsAppWorld {
   outbox: Outbox;
   inbox: Inbox;
   graph: GraphApiClient;
+  statuses: StatusProcessor;
   post(body: Buffer | string, headers?: Record<string, string>): Promise<Response>;
   q<T = Record<string, unknown>>(query: ReturnType<typeof sql>): Promise<T[]>;
   stop(): Promise<void>;
@@ -58,7 +59,7 @@ export async function startWhatsAppWorld(
   const outsideWindow = opts.outsideWindow ?? "hold";
   const recorder = new InboundRecorder({ db, inbox, outbox, clock, logger, onUserWrote: (tx, userId) => releaseHeldMessages(tx, userId, outbox, clock.now()).then(() => undefined) });
   const statuses = new StatusProcessor({ db, clock, logger, outsideWindow, template: opts.template, outbox });
-  outbox.registerAdapter(new WhatsAppAdapter({ graph, db, clock, logger, outsideWindow, template: opts.template }));
+  outbox.registerAdapter(new WhatsAppAdapter({ graph, db, clock, logger, outsideWindow, template: opts.template, onSent: (wamid) => statuses.replay(wamid) }));
   if (opts.startOutbox) await outbox.start();
 
   const configured = opts.configured ?? true;
@@ -89,6 +90,7 @@ export async function startWhatsAppWorld(
     outbox,
     inbox,
     graph,
+    statuses,
     post: (body, headers) =>
       fetch(`${url}/whatsapp/webhook`, {
         method: "POST",

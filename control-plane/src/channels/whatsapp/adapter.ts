@@ -21,6 +21,8 @@ export interface WhatsAppAdapterOptions {
   /** Proactive messages outside the 24-hour window: a template, or held until the user writes. */
   outsideWindow: "template" | "hold";
   template?: { name: string; language: string };
+  /** Told each accepted wamid, after the messages row carries it (StatusProcessor.replay). */
+  onSent?: (wamid: string) => Promise<void>;
 }
 
 /** Template body parameters are limited in length; the rest of a long message waits in the chat. */
@@ -41,6 +43,31 @@ export class WhatsAppAdapter implements ChannelAdapter {
   }
 
   async send(row: OutboundRow, user: { id: string; waId: string | null; bsuid: string | null; phone: string | null }): Promise<{ providerId: string }> {
+    const sent = await this.sendRow(row, user);
+    await this.recordSent(row, sent.providerId);
+    return sent;
+  }
+
+  /**
+   * Meta's "sent" webhook can overtake our own bookkeeping; writing the wamid onto the messages row
+   * the moment Meta accepts it (rather than after the outbox's commit) narrows that window, and
+   * onSent replays any status that arrived before the row knew its wamid.
+   */
+  private async recordSent(row: OutboundRow, wamid: string): Promise<void> {
+    if (!row.messageId) return;
+    try {
+      await this.opts.db.execute(sql`UPDATE messages SET provider_id = ${wamid},
+                                       status = CASE WHEN status IN ('queued', 'held') THEN 'sent' ELSE status END,
+                                       updated_at = ${this.opts.clock.now().toISOString()}::timestamptz
+                                     WHERE id = ${row.messageId}`);
+      await this.opts.onSent?.(wamid);
+    } catch (err) {
+      // The message went out; the outbox records the wamid too, so this is only a lost shortcut.
+      this.log.warn({ err: (err as Error).message, outboxId: row.id }, "could not record the wamid early");
+    }
+  }
+
+  private async sendRow(row: OutboundRow, user: { id: string; waId: string | null; bsuid: string | null; phone: string | null }): Promise<{ providerId: string }> {
     const [state] = await rows<{ last_inbound_at: string | Date | null; undeliverable: boolean }>(
       this.opts.db,
       sql`SELECT last_inbound_at, undeliverable FROM users WHERE id = ${row.userId}`,

@@ -23,8 +23,14 @@ export interface StatusProcessorOptions {
  * undeliverable; 131047 (the 24-hour window had closed) holds the message until the user writes,
  * or re-sends it as the configured template.
  */
+/** How long a status for a not-yet-known wamid is kept for replay, and how many at most. */
+const PENDING_TTL_MS = 5 * 60_000;
+const PENDING_MAX = 10_000;
+
 export class StatusProcessor {
   private readonly log: Logger;
+  /** Statuses that overtook the send's own bookkeeping, by wamid (see WhatsAppAdapter.recordSent). */
+  private readonly pending = new Map<string, { statuses: ParsedStatus[]; until: number }>();
   constructor(private readonly opts: StatusProcessorOptions) {
     this.log = opts.logger.child({ component: "whatsapp-statuses" });
   }
@@ -40,7 +46,8 @@ export class StatusProcessor {
         if (outcome.applied) applied++;
         if (outcome.unknown) {
           unknown++;
-          this.log.debug({ wamid: s.wamid, status: s.status }, "status for a message we do not know");
+          this.remember(s, now.getTime());
+          this.log.debug({ wamid: s.wamid, status: s.status }, "status for a message we do not know (yet)");
         }
         if (s.status !== "failed") continue;
         const code = s.error?.code;
@@ -69,5 +76,22 @@ export class StatusProcessor {
       }
     });
     return { applied, unknown };
+  }
+
+  /** Applies statuses that arrived before the message row knew this wamid. */
+  async replay(wamid: string): Promise<void> {
+    const p = this.pending.get(wamid);
+    if (!p) return;
+    this.pending.delete(wamid);
+    if (p.until >= this.opts.clock.now().getTime()) await this.apply(p.statuses);
+  }
+
+  private remember(s: ParsedStatus, now: number): void {
+    if (this.pending.size >= PENDING_MAX) {
+      for (const [k, v] of this.pending) if (v.until < now || this.pending.size >= PENDING_MAX) this.pending.delete(k);
+    }
+    const entry = this.pending.get(s.wamid) ?? { statuses: [], until: now + PENDING_TTL_MS };
+    entry.statuses.push(s);
+    this.pending.set(s.wamid, entry);
   }
 }

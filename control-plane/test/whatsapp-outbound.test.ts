@@ -1,0 +1,196 @@
+import { sql } from "drizzle-orm";
+import { describeEachDriver } from "../../test-support/db";
+import { FAILURES } from "../../test-support/fake-graph-api";
+import { failedStatusSample, statusSample, textWebhook } from "../../test-support/meta-samples";
+import { splitOutbound } from "../src/channels/whatsapp";
+import type { NewOutboundMessage } from "../src/outbox/types";
+import { startWhatsAppWorld, waitFor, type WhatsAppWorld } from "./whatsapp-harness";
+
+const HOUR = 60 * 60 * 1000;
+
+async function newUser(w: WhatsAppWorld, waId: string, lastInboundAgoMs: number | null): Promise<string> {
+  const at = lastInboundAgoMs === null ? null : new Date(w.clock.now().getTime() - lastInboundAgoMs).toISOString();
+  const [u] = await w.q<{ id: string }>(sql`INSERT INTO users (wa_id, phone, last_inbound_at) VALUES (${waId}, ${waId}, ${at}::timestamptz) RETURNING id`);
+  return u!.id;
+}
+
+async function send(w: WhatsAppWorld, messages: NewOutboundMessage[]): Promise<string[]> {
+  return w.t.database.db.transaction((tx) => w.outbox.enqueue(tx, messages));
+}
+
+async function messageRow(w: WhatsAppWorld, outboxId: string): Promise<any> {
+  const [r] = await w.q<any>(sql`SELECT m.* FROM messages m JOIN outbox o ON o.message_id = m.id WHERE o.id = ${outboxId}`);
+  return r;
+}
+
+async function settled(w: WhatsAppWorld, outboxId: string): Promise<any> {
+  return waitFor(async () => {
+    const [o] = await w.q<any>(sql`SELECT status FROM outbox WHERE id = ${outboxId}`);
+    return o && (o.status === "sent" || o.status === "failed") ? messageRow(w, outboxId) : undefined;
+  }, 8000, `outbox row ${outboxId} to settle`);
+}
+
+describeEachDriver("WhatsApp outbound", (driver) => {
+  describe("replies", () => {
+    let w: WhatsAppWorld;
+    beforeAll(async () => {
+      w = await startWhatsAppWorld(driver, { startOutbox: true });
+    });
+    afterAll(() => w?.stop());
+    beforeEach(() => w.fake.reset());
+
+    it("delivers a 9,000-character reply as three messages, in order", async () => {
+      const userId = await newUser(w, "15550000001", HOUR);
+      const sentence = "Here is one more useful sentence for you to read. ";
+      const body = sentence.repeat(Math.ceil(9000 / sentence.length)).slice(0, 9000);
+      const ids = await send(w, splitOutbound([{ userId, channel: "whatsapp", kind: "text", body }]));
+      expect(ids).toHaveLength(3);
+      await settled(w, ids[2]!);
+      const texts = w.fake.sentMessages().map((m) => m.text.body as string);
+      expect(texts).toHaveLength(3);
+      expect(texts.every((t) => t.length <= 4096)).toBe(true);
+      expect(texts.join(" ").replace(/\s+/g, " ").trim()).toBe(body.replace(/\s+/g, " ").trim());
+      const rows = await Promise.all(ids.map((id) => messageRow(w, id)));
+      expect(rows.map((r) => r.status)).toEqual(["sent", "sent", "sent"]);
+    });
+
+    it("sends once after a 429, and records the wamid", async () => {
+      const userId = await newUser(w, "15550000002", HOUR);
+      w.fake.failNext(FAILURES.http429);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "after the rate limit" }]);
+      const row = await settled(w, id!);
+      expect(w.fake.sendAttempts()).toHaveLength(2);
+      expect(w.fake.sentMessages()).toHaveLength(1);
+      expect(row).toMatchObject({ status: "sent", provider_id: expect.stringMatching(/^wamid\.FAKE/) });
+    });
+
+    it("does not retry a 400 and records Meta's error code", async () => {
+      const userId = await newUser(w, "15550000003", HOUR);
+      w.fake.failNext(FAILURES.badRequest);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "bad" }]);
+      const row = await settled(w, id!);
+      expect(w.fake.sendAttempts()).toHaveLength(1);
+      expect(row).toMatchObject({ status: "failed", error_code: "100" });
+    });
+
+    it("marks the user undeliverable on 131026 and sends them nothing more", async () => {
+      const userId = await newUser(w, "15550000004", HOUR);
+      w.fake.failNext(FAILURES.undeliverable);
+      const [a, b] = await send(w, [
+        { userId, channel: "whatsapp", kind: "text", body: "one" },
+        { userId, channel: "whatsapp", kind: "text", body: "two" },
+      ]);
+      expect(await settled(w, a!)).toMatchObject({ status: "failed", error_code: "131026" });
+      expect(await settled(w, b!)).toMatchObject({ status: "failed", error_code: "131026" });
+      expect(w.fake.sendAttempts()).toHaveLength(1);
+      const [u] = await w.q<any>(sql`SELECT undeliverable FROM users WHERE id = ${userId}`);
+      expect(u.undeliverable).toBe(true);
+    });
+
+    it("sends a proactive message as text inside the 24-hour window", async () => {
+      const userId = await newUser(w, "15550000005", 23 * HOUR);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "Your reminder", proactive: true }]);
+      expect(await settled(w, id!)).toMatchObject({ status: "sent" });
+      expect(w.fake.sentMessages()[0]).toMatchObject({ type: "text", text: { body: "Your reminder" } });
+    });
+
+    it("holds a proactive message outside the window and sends it when the user writes", async () => {
+      const userId = await newUser(w, "15550000006", 25 * HOUR);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "Your 9 am reminder", proactive: true }]);
+      const held = await settled(w, id!);
+      expect(held.status === "held" || (held.status === "failed" && held.error_code === "held")).toBe(true);
+      expect(w.fake.sendAttempts()).toHaveLength(0);
+
+      expect((await w.post(textWebhook({ waId: "15550000006", body: "morning!" }))).status).toBe(200);
+      await waitFor(async () => w.fake.sentMessages().length === 1, 8000, "the held message");
+      expect(w.fake.sentMessages()[0]).toMatchObject({ to: "15550000006", type: "text", text: { body: "Your 9 am reminder" } });
+      // Released once: another message from the user sends nothing more.
+      await w.post(textWebhook({ waId: "15550000006", body: "still there?" }));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(w.fake.sentMessages()).toHaveLength(1);
+    });
+
+    it("moves a message forward whatever order its statuses arrive in", async () => {
+      const userId = await newUser(w, "15550000007", HOUR);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "track me" }]);
+      const row = await settled(w, id!);
+      const wamid = row.provider_id as string;
+      for (const s of ["read", "sent", "delivered"] as const) expect((await w.post(statusSample(wamid, s))).status).toBe(200);
+      expect((await messageRow(w, id!)).status).toBe("read");
+      await w.post(failedStatusSample(wamid, 131000, "Something went wrong"));
+      expect((await messageRow(w, id!)).status).toBe("read");
+      await w.post(statusSample(wamid, "played"));
+      expect((await messageRow(w, id!)).status).toBe("played");
+    });
+
+    it("records a failure's code and title, and a later delivered beats it", async () => {
+      const userId = await newUser(w, "15550000008", HOUR);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "flaky" }]);
+      const wamid = (await settled(w, id!)).provider_id as string;
+      await w.post(failedStatusSample(wamid, 131000, "Something went wrong"));
+      expect(await messageRow(w, id!)).toMatchObject({ status: "failed", error_code: "131000", error_message: "Something went wrong: Message failed to send." });
+      await w.post(statusSample(wamid, "delivered"));
+      expect((await messageRow(w, id!)).status).toBe("delivered");
+    });
+
+    it("applies a status that overtook the send once the wamid is known", async () => {
+      const userId = await newUser(w, "15550000009", HOUR);
+      // Meta's "delivered" arrives before the messages row knows its wamid.
+      await w.statuses.apply([{ wamid: "wamid.EARLY", status: "delivered" }]);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "early bird" }]);
+      const row = await settled(w, id!);
+      await w.t.database.db.execute(sql`UPDATE messages SET provider_id = 'wamid.EARLY', status = 'sent' WHERE id = ${row.id}`);
+      await w.statuses.replay("wamid.EARLY");
+      expect((await messageRow(w, id!)).status).toBe("delivered");
+    });
+
+    it("holds a reply Meta refused with 131047 and sends it when the user writes again", async () => {
+      const userId = await newUser(w, "15550000010", HOUR);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "the answer you asked for" }]);
+      const wamid = (await settled(w, id!)).provider_id as string;
+      await w.post(failedStatusSample(wamid, 131047, "Re-engagement message"));
+      expect((await messageRow(w, id!)).status).toBe("held");
+      w.fake.reset();
+      await w.post(textWebhook({ waId: "15550000010", body: "hello?" }));
+      await waitFor(async () => w.fake.sentMessages().length === 1, 8000, "the re-sent message");
+      expect(w.fake.sentMessages()[0].text.body).toBe("the answer you asked for");
+      expect(await messageRow(w, id!)).toMatchObject({ status: "failed", error_code: "released" });
+    });
+
+    it("marks the user undeliverable when a 131026 arrives as a status", async () => {
+      const userId = await newUser(w, "15550000011", HOUR);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "hello" }]);
+      const wamid = (await settled(w, id!)).provider_id as string;
+      await w.post(failedStatusSample(wamid, 131026, "Message undeliverable"));
+      const [u] = await w.q<any>(sql`SELECT undeliverable FROM users WHERE id = ${userId}`);
+      expect(u.undeliverable).toBe(true);
+    });
+  });
+
+  describe("with a template for outside the window", () => {
+    let w: WhatsAppWorld;
+    beforeAll(async () => {
+      w = await startWhatsAppWorld(driver, { startOutbox: true, outsideWindow: "template", template: { name: "assistant_update", language: "en_US" } });
+    });
+    afterAll(() => w?.stop());
+
+    it("turns a proactive message outside the window into the template", async () => {
+      const userId = await newUser(w, "15550000020", 30 * HOUR);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "Don't forget:\nthe dentist at 3 pm", proactive: true }]);
+      expect(await settled(w, id!)).toMatchObject({ status: "sent" });
+      expect(w.fake.sentMessages()).toEqual([
+        expect.objectContaining({
+          type: "template",
+          template: { name: "assistant_update", language: { code: "en_US" }, components: [{ type: "body", parameters: [{ type: "text", text: "Don't forget: the dentist at 3 pm" }] }] },
+        }),
+      ]);
+    });
+
+    it("sends the template for a never-seen user too", async () => {
+      const userId = await newUser(w, "15550000021", null);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "Welcome", proactive: true }]);
+      expect(await settled(w, id!)).toMatchObject({ status: "sent" });
+      expect(w.fake.sentMessages().at(-1)).toMatchObject({ type: "template" });
+    });
+  });
+});
