@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import pino, { type Logger } from "pino";
 import { createAgent, type Agent } from "./agent";
 import { AgentEnvError, parseAgentEnv, type AgentConfig } from "./env";
 import { EventStream, GatewayServer } from "./gateway";
+import { AGENT_VERSION } from "./version";
 
 /**
  * The agent process: what both runtimes start (`node sandbox-image/dist/main.js` as a child process,
@@ -23,15 +23,6 @@ export function createAgentLogger(config: Pick<AgentConfig, "logLevel" | "sandbo
   });
 }
 
-function agentVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(path.resolve(__dirname, "../package.json"), "utf8")) as { version?: string };
-    return pkg.version ?? "0.0.0";
-  } catch {
-    return "0.0.0";
-  }
-}
-
 export interface RunningAgent {
   gateway: GatewayServer;
   agent: Agent;
@@ -39,7 +30,7 @@ export interface RunningAgent {
 }
 
 export async function startAgentProcess(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
-  const version = agentVersion();
+  const version = AGENT_VERSION;
   // 1. The event stream first: the agent may emit (alarm.set) while it boots, before anyone connects.
   const events = new EventStream(logger.child({ component: "events" }));
   // 2. The agent: database, workspace, brain.
@@ -70,7 +61,7 @@ export async function startAgentProcess(config: AgentConfig, logger: Logger): Pr
   }
   logger.info(
     { version, port: gateway.port, dataDir: config.dataDir, timezone: config.timezone, llm: config.llm ? { baseURL: config.llm.baseURL, model: config.llm.model } : "offline" },
-    "agent ready",
+    "agent process ready",
   );
   return {
     gateway,

@@ -84,7 +84,7 @@ describeDocker("agent image, hardened container", () => {
 
   it("logs JSON without the token, and stops cleanly on SIGTERM", async () => {
     const logs = await docker(["logs", name]);
-    expect(logs).toContain("agent ready");
+    expect(logs).toContain("agent process ready");
     expect(logs).not.toContain(site.creds.token);
     for (const line of logs.split("\n").filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
     await docker(["stop", "-t", "10", name]);

@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { generateSigningKeyPair } from "@concierge/protocol";
+import { AgentEnvError, parseAgentEnv } from "../src/env";
+import { AgentClient } from "../../test-support/agent-client";
+
+const MAIN = path.resolve(__dirname, "../dist/main.js");
+const keys = generateSigningKeyPair();
+const token = `sbx_${randomBytes(24).toString("base64url")}`;
+const baseEnv = {
+  SANDBOX_ID: "sbx-proc",
+  SANDBOX_TOKEN: token,
+  CONTROL_PLANE_PUBLIC_KEY: Buffer.from(keys.publicKeyPem).toString("base64"),
+};
+
+describe("agent environment", () => {
+  const defaults = { templatesDir: "/templates" };
+
+  it("applies the documented defaults and stays offline without an LLM", () => {
+    const c = parseAgentEnv(baseEnv, defaults);
+    expect(c).toMatchObject({ sandboxId: "sbx-proc", token, dataDir: "/data", templatesDir: "/templates", host: "0.0.0.0", port: 18789, timezone: "UTC", logLevel: "info" });
+    expect(c.llm).toBeUndefined();
+    expect(c.controlPlanePublicKey.asymmetricKeyType).toBe("ed25519");
+  });
+
+  it("configures the LLM only with both base URL and model, and uses the sandbox token as its key", () => {
+    expect(parseAgentEnv({ ...baseEnv, LLM_BASE_URL: "http://10.0.0.1:3001/llm/v1" }, defaults).llm).toBeUndefined();
+    expect(parseAgentEnv({ ...baseEnv, LLM_MODEL: "gpt-x" }, defaults).llm).toBeUndefined();
+    const c = parseAgentEnv({ ...baseEnv, LLM_BASE_URL: "http://10.0.0.1:3001/llm/v1", LLM_MODEL: "gpt-x", LLM_HEARTBEAT_MODEL: "gpt-mini" }, defaults);
+    expect(c.llm).toEqual({ baseURL: "http://10.0.0.1:3001/llm/v1", apiKey: token, model: "gpt-x", heartbeatModel: "gpt-mini" });
+  });
+
+  it("accepts the key as plain PEM too, and reads port, host, timezone and user name", () => {
+    const c = parseAgentEnv({ ...baseEnv, CONTROL_PLANE_PUBLIC_KEY: keys.publicKeyPem, AGENT_PORT: "0", AGENT_HOST: "127.0.0.1", USER_TIMEZONE: "Europe/Berlin", USER_NAME: "Ada" }, defaults);
+    expect(c).toMatchObject({ port: 0, host: "127.0.0.1", timezone: "Europe/Berlin", userName: "Ada" });
+  });
+
+  it("names every problem and never echoes a value", () => {
+    let err: unknown;
+    try {
+      parseAgentEnv({ SANDBOX_ID: "x", SANDBOX_TOKEN: "short-secret", CONTROL_PLANE_PUBLIC_KEY: "x", USER_TIMEZONE: "Mars/Olympus", AGENT_PORT: "99999" }, defaults);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AgentEnvError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/SANDBOX_TOKEN/);
+    expect(msg).toMatch(/USER_TIMEZONE/);
+    expect(msg).toMatch(/AGENT_PORT/);
+    expect(msg).not.toContain("short-secret");
+    expect(() => parseAgentEnv({ ...baseEnv, CONTROL_PLANE_PUBLIC_KEY: Buffer.from("not a key").toString("base64") }, defaults)).toThrow(/CONTROL_PLANE_PUBLIC_KEY/);
+    const rsa = require("node:crypto").generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey.export({ type: "spki", format: "pem" });
+    expect(() => parseAgentEnv({ ...baseEnv, CONTROL_PLANE_PUBLIC_KEY: rsa }, defaults)).toThrow(/Ed25519/);
+  });
+});
+
+/** Output of a child process, collected; waits are bounded. */
+function collect(child: ChildProcess): { out: () => string; err: () => string; exited: Promise<number | null> } {
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d) => (out += d));
+  child.stderr?.on("data", (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { out: () => out, err: () => err, exited };
+}
+
+/** The exit code, or "still running" after timeoutMs (the timer is cleared either way). */
+async function exitWithin(exited: Promise<number | null>, timeoutMs: number): Promise<number | null | "still running"> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([exited, new Promise<"still running">((r) => (t = setTimeout(() => r("still running"), timeoutMs)))]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+async function until<T>(fn: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 1000 && Date.now() < deadline; i++) {
+    const v = fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("agent process (node sandbox-image/dist/main.js)", () => {
+  let dataDir: string;
+  let child: ChildProcess | undefined;
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(path.join(tmpdir(), "agent-proc-"));
+  });
+  afterEach(() => {
+    if (child && child.exitCode === null) child.kill("SIGKILL");
+    child = undefined;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("starts from its environment, accepts the control plane, logs JSON without the token, and exits 0 on SIGTERM", async () => {
+    child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, ...baseEnv, AGENT_HOST: "127.0.0.1", AGENT_PORT: "0", AGENT_DATA_DIR: dataDir, LOG_LEVEL: "debug" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const io = collect(child);
+    const ready = await until(
+      () => io.out().split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === "agent process ready"),
+      20_000,
+      `"agent process ready" (stderr: ${io.err()})`,
+    );
+    const client = await AgentClient.connect(`ws://127.0.0.1:${ready.port}`, { sandboxId: baseEnv.SANDBOX_ID, token, privateKeyPem: keys.privateKeyPem });
+    expect(client.helloFrame.type).toBe("hello");
+    const closed = client.socket.closed;
+    child.kill("SIGTERM");
+    expect(await exitWithin(io.exited, 10_000)).toBe(0);
+    expect((await closed).code).toBe(1001);
+    const lines = io.out().split("\n").filter(Boolean);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    expect(io.out()).not.toContain(token);
+    expect(io.out()).toContain("control plane connected");
+    expect(io.out()).toContain("stopping");
+  });
+
+  it("refuses to start on a bad environment with one message naming the problem, not the value", async () => {
+    child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH, ...baseEnv, SANDBOX_TOKEN: "tiny-secret", AGENT_DATA_DIR: dataDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const io = collect(child);
+    expect(await exitWithin(io.exited, 10_000)).toBe(1);
+    expect(io.err()).toMatch(/SANDBOX_TOKEN/);
+    expect(io.err() + io.out()).not.toContain("tiny-secret");
+  });
+});
