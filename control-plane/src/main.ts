@@ -6,6 +6,7 @@ import { isDatabaseReady, migrateDatabase, openDatabase, type Database } from ".
 import { createMetricsRegistry } from "./metrics";
 import { createApp } from "./http/app";
 import { systemClock, type Clock } from "./clock";
+import { createLlmGateway } from "./llm-gateway";
 
 /**
  * The one wiring file: builds every part from config, starts them in order and stops them in
@@ -41,12 +42,15 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // 2. Metrics registry, shared by every part.
     const metrics = createMetricsRegistry();
 
+    // LLM gateway: sandboxes call /llm/v1 with their own token; the provider key stays here.
+    const llmGateway = createLlmGateway({ db: database.db, llm: config.llm, policy: config.llmPolicy, logger, metrics, clock });
+
     // 3. HTTP last: nothing is accepted before the parts behind it are up.
     const app = createApp({
       logger,
       metrics,
       isReady: () => isDatabaseReady(database),
-      routers: [],
+      routers: [{ path: "/llm/v1", router: llmGateway.router }],
     });
     const server = createServer(app);
     await new Promise<void>((resolve, reject) => {
