@@ -87,7 +87,7 @@ export class ProactiveBrain {
     if (stored) return stored as never;
     this.state.runs.heartbeat++;
     const now = DateTime.fromJSDate(new Date(params.now ?? Date.now()), { zone: this.state.timezone });
-    const lunchCheck = now.startOf("day").set({ hour: 13, minute: 30 });
+    const lunchCheck = now.startOf("day").set({ hour: 14, minute: 0 });
     const today = now.toISODate()!;
     let result;
     if (now >= lunchCheck && !this.state.lunchLogged.includes(today)) {

@@ -121,6 +121,8 @@ export class SchedulerWorld {
     }).start();
     const user = { id: u!.id, sandboxId: s!.id, brain, agent };
     this.users.set(user.id, user);
+    // The next pass creates the user's heartbeat row (in production, within one poll).
+    await this.scheduler.tick();
     return user;
   }
 
