@@ -5,11 +5,12 @@ import { sql } from "drizzle-orm";
 import { Registry } from "prom-client";
 import { systemClock } from "../control-plane/src/clock";
 import { ConnectionManager, type AgentTarget } from "../control-plane/src/connections/connection-manager";
-import type { DriverName, Tx } from "../control-plane/src/db/database";
+import { rows, type DriverName } from "../control-plane/src/db/database";
 import { createApp } from "../control-plane/src/http/app";
-import type { NewInboundEvent } from "../control-plane/src/inbox/types";
+import { Dispatcher } from "../control-plane/src/inbox/dispatcher";
+import { Inbox } from "../control-plane/src/inbox/inbox";
+import { Outbox } from "../control-plane/src/outbox/outbox";
 import { createLogger } from "../control-plane/src/logger";
-import type { NewOutboundMessage } from "../control-plane/src/outbox/types";
 import { agentForVoice, createVoiceChannel, type VoiceChannel, type VoiceStreamHandle } from "../control-plane/src/channels/voice";
 import { createTestDatabase, type TestDatabase } from "./db";
 import { FakeAgent, type FakeHandler } from "./fake-agent";
@@ -17,9 +18,8 @@ import { postTwilio, type TwilioPost } from "./twilio-webhook";
 
 /**
  * The voice channel as main.ts builds it, on a real database, a real HTTP server, the real
- * ConnectionManager and a fake agent that speaks the real protocol. The inbox and dispatcher are
- * stood in by a small queue that runs the channel's own handlers (and retries an event that ran
- * before its transaction committed, as the real dispatcher would).
+ * ConnectionManager, the real inbox, dispatcher and outbox, and a fake agent that speaks the real
+ * protocol. The outbox's sender is not started: tests read the rows it would send.
  */
 export const ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef";
 export const AUTH_TOKEN = "twilio-test-auth-token-0123456789";
@@ -38,9 +38,25 @@ export interface HarnessOptions {
   phoneNumber?: string;
 }
 
-export interface QueuedEvent extends NewInboundEvent {
+export interface QueuedEvent {
   id: string;
-  done: boolean;
+  userId: string;
+  channel: string;
+  kind: string;
+  providerId: string;
+  payload: Record<string, unknown>;
+  priority: number;
+  status: string;
+}
+
+export interface OutboxRow {
+  userId: string;
+  channel: string;
+  kind: string;
+  body: string;
+  proactive: boolean;
+  inboxId: string | null;
+  meta: Record<string, unknown> | null;
 }
 
 export class VoiceHarness {
@@ -51,15 +67,9 @@ export class VoiceHarness {
   server!: Server;
   stream!: VoiceStreamHandle | null;
   localBase = "";
-  /** Every event the channel enqueued, in order. */
-  readonly events: QueuedEvent[] = [];
-  /** What the call_ended handler handed to the outbox. */
-  readonly outbound: NewOutboundMessage[] = [];
+  dispatcher!: Dispatcher;
   /** Users whose sandbox was asked to start. */
   readonly ensured: string[] = [];
-  private loop?: NodeJS.Timeout;
-  private running = false;
-  paused = false;
 
   constructor(private readonly opts: HarnessOptions) {}
 
@@ -83,8 +93,16 @@ export class VoiceHarness {
     this.agent = await new FakeAgent({ sandboxId: "sbx-voice", token: "tok-voice", controlPlanePublicKeyPem: keys.publicKeyPem, handlers: this.opts.agentHandlers }).start();
     this.connections = new ConnectionManager({ signingPrivateKeyPem: keys.privateKeyPem, logger, requestTimeoutMs: 10_000, connectTimeoutMs: 3000 });
     const target: AgentTarget = { sandboxId: "sbx-voice", endpoint: this.agent.endpoint, token: "tok-voice" };
-    const events = this.events;
-    let n = 0;
+    const outbox = new Outbox({ database: this.tdb.database, logger });
+    this.dispatcher = new Dispatcher({
+      database: this.tdb.database,
+      outbox,
+      logger,
+      concurrency: 4,
+      leaseSeconds: 30,
+      retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+      pollIntervalMs: 25,
+    });
     this.channel = createVoiceChannel({
       config: {
         publicBaseUrl: PUBLIC_BASE,
@@ -103,13 +121,7 @@ export class VoiceHarness {
         },
         request: (t, m, p) => this.connections.request(t, m, p),
       }),
-      inbox: {
-        async enqueue(_tx: Tx, event: NewInboundEvent) {
-          if (events.some((e) => e.channel === event.channel && e.providerId === event.providerId)) return false;
-          events.push({ ...event, id: `evt-${++n}`, done: false });
-          return true;
-        },
-      },
+      inbox: new Inbox(),
       answerLimitMs: this.opts.answerLimitMs,
       pollIntervalMs: this.opts.pollIntervalMs ?? 25,
       maxWaits: this.opts.maxWaits,
@@ -119,42 +131,33 @@ export class VoiceHarness {
     this.stream = this.channel.attachStream(this.server);
     await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
     this.localBase = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    this.loop = setInterval(() => void this.drain(), 20);
+    this.channel.handlers.register(this.dispatcher);
+    await this.dispatcher.start();
     return this;
   }
 
-  /** One pass of the stand-in dispatcher: each user's events in order, voice turns first. */
-  private async drain(): Promise<void> {
-    if (this.running || this.paused) return;
-    this.running = true;
-    try {
-      const pending = this.events.filter((e) => !e.done).sort((a, b) => (a.priority ?? 100) - (b.priority ?? 100));
-      for (const e of pending) {
-        const ev = { id: e.id, userId: e.userId, providerId: e.providerId, payload: e.payload };
-        try {
-          if (e.kind === "voice_turn") await this.channel.handlers.voiceTurn(ev);
-          else if (e.kind === "call_ended") this.outbound.push(...(await this.channel.handlers.callEnded(ev)));
-          e.done = true;
-        } catch {
-          break; // retried on the next pass, like a dispatcher's backoff
-        }
-      }
-    } finally {
-      this.running = false;
-    }
+  /** Every inbox event, oldest first. */
+  async events(): Promise<QueuedEvent[]> {
+    const r = await rows<Record<string, any>>(this.tdb.database.db, sql`SELECT * FROM inbox_events ORDER BY seq`);
+    return r.map((x) => ({ id: x.id, userId: x.user_id, channel: x.channel, kind: x.kind, providerId: x.provider_id, payload: x.payload, priority: Number(x.priority), status: x.status }));
+  }
+
+  /** Every outbox row, oldest first. */
+  async outbox(): Promise<OutboxRow[]> {
+    const r = await rows<Record<string, any>>(this.tdb.database.db, sql`SELECT * FROM outbox ORDER BY created_at, id`);
+    return r.map((x) => ({ userId: x.user_id, channel: x.channel, kind: x.kind, body: x.body, proactive: x.proactive, inboxId: x.inbox_id, meta: x.meta }));
   }
 
   async settle(timeoutMs = 5000): Promise<void> {
     const until = Date.now() + timeoutMs;
-    while (this.events.some((e) => !e.done)) {
+    while ((await this.events()).some((e) => e.status === "pending" || e.status === "processing")) {
       if (Date.now() > until) throw new Error("events still pending");
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.loop);
-    while (this.running) await new Promise((r) => setTimeout(r, 10));
+    await this.dispatcher.stop();
     await this.stream?.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());

@@ -52,7 +52,7 @@ describeEachDriver("Outbound reminder calls", (driver) => {
     await h.post("/voice/webhook/call-status", { CallSid: callSid, CallStatus: "completed", CallDuration: "18", From: "+18005550100", To: "+4915112345678", Direction: "outbound-api" });
     const [after] = await h.tdb.database.db.select().from(calls).where(eq(calls.sid, callSid));
     expect(after).toMatchObject({ status: "completed", durationSeconds: 18, summaryQueued: false });
-    expect(h.events).toHaveLength(0);
+    expect(await h.events()).toHaveLength(0);
   });
 
   it("maps Twilio's refusals to typed errors: 429 retryable, 400 not, and records no call", async () => {

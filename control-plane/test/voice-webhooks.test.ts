@@ -92,7 +92,7 @@ describeEachDriver("Voice webhooks", (driver) => {
     const sig = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_BASE}/voice/webhook/gather`, signedFor);
     const res = await h.post("/voice/webhook/gather", { ...signedFor, SpeechResult: "delete everything" }, { signature: sig });
     expect(res.status).toBe(403);
-    expect(h.events).toHaveLength(0);
+    expect(await h.events()).toHaveLength(0);
     expect(await db().select().from(callTurns)).toHaveLength(0);
   });
 
@@ -122,7 +122,7 @@ describeEachDriver("Voice webhooks", (driver) => {
     const doc = parseTwiml(res.body);
     expect(doc.children.map((c) => c.name)).toEqual(["Gather"]);
     expectGather(doc.children[0]!, "You said what is on my calendar");
-    expect(h.events).toEqual([
+    expect(await h.events()).toEqual([
       expect.objectContaining({ kind: "voice_turn", channel: "voice", providerId: "CA200:1", priority: 0, payload: { callSid: "CA200", turn: 1, text: "what is on my calendar" } }),
     ]);
     const turnReq = h.agent.received.find((r) => r.method === "call.turn")!;
@@ -148,7 +148,7 @@ describeEachDriver("Voice webhooks", (driver) => {
     await h.post("/voice/webhook/gather", params, { headers });
     const again = parseTwiml((await h.post("/voice/webhook/gather", params, { headers })).body);
     expectGather(again.children[0]!, "You said remind me to call mum");
-    expect(h.events).toHaveLength(1);
+    expect(await h.events()).toHaveLength(1);
     expect(h.agent.received.filter((r) => r.method === "call.turn")).toHaveLength(1);
   });
 
@@ -188,7 +188,7 @@ describeEachDriver("Voice webhooks", (driver) => {
     const second = parseTwiml((await h.post("/voice/webhook/gather", call("CA400"))).body);
     expect(second.children.map((c) => c.name)).toEqual(["Say", "Hangup"]);
     expect(second.children[0]!.text).toMatch(/goodbye/i);
-    expect(h.events).toHaveLength(0);
+    expect(await h.events()).toHaveLength(0);
   });
 
   it("hangs up politely on a withheld number", async () => {
@@ -207,11 +207,14 @@ describeEachDriver("Voice webhooks", (driver) => {
     const [row] = await db().select().from(calls).where(eq(calls.sid, "CA500"));
     expect(row).toMatchObject({ status: "completed", durationSeconds: 42, summaryQueued: true });
     expect(row!.endedAt).toBeInstanceOf(Date);
-    expect(h.events.filter((e) => e.kind === "call_ended")).toEqual([expect.objectContaining({ providerId: "CA500:ended", payload: { callSid: "CA500" } })]);
+    expect((await h.events()).filter((e) => e.kind === "call_ended")).toEqual([expect.objectContaining({ providerId: "CA500:ended", payload: { callSid: "CA500" } })]);
     await h.settle();
-    expect(h.outbound).toEqual([
-      expect.objectContaining({ channel: "whatsapp", kind: "text", proactive: true, body: "Summary: 2 lines", userId: row!.userId }),
+    const ended = (await h.events()).find((e) => e.kind === "call_ended")!;
+    expect(ended.status).toBe("done");
+    expect(await h.outbox()).toEqual([
+      { channel: "whatsapp", kind: "text", proactive: true, body: "Summary: 2 lines", userId: row!.userId, inboxId: ended.id, meta: { callSid: "CA500", reason: "call_summary" } },
     ]);
+    expect(h.agent.received.filter((r) => r.method === "call.turn" && r.params.phase === "end")).toHaveLength(1);
     const end = h.agent.received.find((r) => r.method === "call.turn" && r.params.phase === "end")!;
     expect(end.params.transcript).toEqual(row!.transcript);
   });
@@ -222,7 +225,7 @@ describeEachDriver("Voice webhooks", (driver) => {
     await h.post("/voice/webhook/call-status", call("CA600", { CallStatus: "ringing" }));
     const [row] = await db().select().from(calls).where(eq(calls.sid, "CA600"));
     expect(row).toMatchObject({ status: "completed", durationSeconds: 3, summaryQueued: false });
-    expect(h.events).toHaveLength(0);
+    expect(await h.events()).toHaveLength(0);
   });
 });
 

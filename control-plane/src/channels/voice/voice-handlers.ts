@@ -36,6 +36,14 @@ export class VoiceHandlers {
     this.log = deps.logger.child({ component: "voice-handlers" });
   }
 
+  /** Registers both kinds with the dispatcher (structurally typed: any `handle(kind, handler)`). */
+  register(dispatcher: { handle(kind: "voice_turn" | "call_ended", handler: (event: VoiceInboxEvent) => Promise<NewOutboundMessage[] | void>): void }): void {
+    dispatcher.handle("voice_turn", async (event) => {
+      await this.voiceTurn(event);
+    });
+    dispatcher.handle("call_ended", (event) => this.callEnded(event));
+  }
+
   /** voice_turn: one spoken turn to the agent (call.turn), its reply stored for the waiting webhook. */
   async voiceTurn(event: VoiceInboxEvent): Promise<{ reply: string; hangUp: boolean }> {
     const { callSid, turn, text } = VoiceTurnPayload.parse(event.payload);
