@@ -90,6 +90,12 @@ export class ProcessRuntime implements SandboxRuntime {
   }
 
   async start({ userId }: OpOptions): Promise<RuntimeInstance> {
+    // Two starters (two replicas, or a reconciler and an ensure) must not spawn two agents: the
+    // daemon makes `docker start` idempotent; here a lock file does.
+    return withLockFile(path.join(this.dir(userId), "start.lock"), () => this.startLocked(userId));
+  }
+
+  private async startLocked(userId: string): Promise<RuntimeInstance> {
     const current = await this.inspect({ userId });
     if (!current) throw new RuntimeError(`no process sandbox for ${userId}`);
     if (current.running) return current;
@@ -133,6 +139,11 @@ export class ProcessRuntime implements SandboxRuntime {
   }
 
   async stop({ userId, timeoutSeconds = 10 }: OpOptions & { timeoutSeconds?: number }): Promise<void> {
+    if (!(await this.readJson<SandboxFile>(path.join(this.dir(userId), "sandbox.json")))) return;
+    await withLockFile(path.join(this.dir(userId), "start.lock"), () => this.stopLocked(userId, timeoutSeconds));
+  }
+
+  private async stopLocked(userId: string, timeoutSeconds: number): Promise<void> {
     const run = await this.readJson<RunFile>(path.join(this.dir(userId), "run.json"));
     if (!run || !this.isOurs(run.pid)) return;
     signalGroup(run.pid, "SIGTERM");
@@ -246,6 +257,28 @@ export class ProcessRuntime implements SandboxRuntime {
 
   async gatewayUrl({ port }: { port: number }): Promise<string> {
     return `http://127.0.0.1:${port}/llm/v1`;
+  }
+}
+
+/** Runs fn holding an exclusive lock file; a lock older than staleMs was left by a dead holder. */
+async function withLockFile<T>(file: string, fn: () => Promise<T>, staleMs = 30_000): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      const fh = await fs.open(file, "wx");
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const st = await fs.stat(file).catch(() => null);
+      if (st && Date.now() - st.mtimeMs > staleMs) await fs.rm(file, { force: true });
+      if (i > 1200) throw new RuntimeError(`timed out waiting for ${file}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await fs.rm(file, { force: true });
   }
 }
 
