@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
  * recorded so tests can count model calls exactly.
  */
 export type Scripted =
-  | { text: string; tokens?: number }
+  | { text: string; tokens?: number; delayMs?: number }
   | { toolCalls: { name: string; arguments: unknown; id?: string }[]; text?: string; tokens?: number; fragments?: number }
   | { status: number; message?: string; code?: string }
   /** Never answers (until the server closes): for timeouts. */
@@ -38,6 +38,9 @@ export class FakeOpenAI {
   private server?: Server;
   private readonly hanging = new Set<ServerResponse>();
   baseURL = "";
+  /** Most requests in flight at once (the agent should never exceed 1). */
+  maxConcurrent = 0;
+  private active = 0;
   /** Answer when the script has run out. */
   fallback: Scripted = { text: "(no scripted response)" };
 
@@ -78,6 +81,10 @@ export class FakeOpenAI {
     this.requests.push({ path: req.url, authorization: req.headers.authorization, body });
     let step = this.queue.shift() ?? this.fallback;
     if (typeof step === "function") step = step(body);
+    this.active++;
+    this.maxConcurrent = Math.max(this.maxConcurrent, this.active);
+    res.on("close", () => this.active--);
+    if ("delayMs" in step && step.delayMs) await new Promise((r) => setTimeout(r, step.delayMs));
 
     if ("hang" in step) {
       this.hanging.add(res);
