@@ -50,9 +50,16 @@ export interface GatewayHarness {
 
 export async function startGatewayHarness(
   driver: DriverName,
-  opts: { env?: Record<string, string | undefined>; gateway?: Partial<LlmGatewayOptions> } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    gateway?: Partial<LlmGatewayOptions>;
+    /** A database shared with other parts (the caller cleans it up). */
+    testDb?: TestDatabase;
+    /** Where the gateway listens (default loopback; the Docker test uses the sandbox bridge's address). */
+    listenHost?: string;
+  } = {},
 ): Promise<GatewayHarness> {
-  const t = await createTestDatabase(driver);
+  const t = opts.testDb ?? (await createTestDatabase(driver));
   const upstream = await FakeLlmUpstream.start();
   const config = loadConfig({
     LLM_BASE_URL: upstream.url,
@@ -95,8 +102,9 @@ export async function startGatewayHarness(
     ],
   });
   const server: Server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = opts.listenHost ?? "127.0.0.1";
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
 
   return {
     url,
@@ -127,7 +135,7 @@ export async function startGatewayHarness(
         server.closeAllConnections();
       });
       await upstream.close();
-      await t.cleanup();
+      if (!opts.testDb) await t.cleanup();
     },
   };
 }
