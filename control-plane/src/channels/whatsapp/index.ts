@@ -13,3 +13,4 @@ export { OpenAICompatibleTranscriber, TranscriptionError, type Transcriber } fro
 export { startTyping, TYPING_REFRESH_MS } from "./typing-indicator";
 export { applyStatus, STATUS_RANK } from "./statuses";
 export { withWhatsApp, splitOutbound } from "./message-handler";
+export { createWhatsAppChannel, transcriberViaGateway, type WhatsAppChannel } from "./channel";

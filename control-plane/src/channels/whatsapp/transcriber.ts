@@ -13,8 +13,9 @@ export class TranscriptionError extends Error {
 }
 
 export interface OpenAICompatibleTranscriberOptions {
-  /** An OpenAI-compatible base, e.g. the control plane's own gateway http://127.0.0.1:3001/llm/v1. */
-  baseUrl: string;
+  /** An OpenAI-compatible base, e.g. the control plane's own gateway http://127.0.0.1:3001/llm/v1
+   * (a function when it is only known once the server listens). */
+  baseUrl: string | (() => string);
   /**
    * The bearer token for a user's request. Through the gateway this is the user's sandbox token,
    * so the transcription is metered to that user like any other LLM call.
@@ -44,7 +45,8 @@ export class OpenAICompatibleTranscriber implements Transcriber {
     const token = await this.opts.tokenFor(input.userId);
     let res: Response;
     try {
-      res = await fetch(`${this.opts.baseUrl.replace(/\/+$/, "")}/audio/transcriptions`, {
+      const base = typeof this.opts.baseUrl === "function" ? this.opts.baseUrl() : this.opts.baseUrl;
+      res = await fetch(`${base.replace(/\/+$/, "")}/audio/transcriptions`, {
         method: "POST",
         headers: token ? { authorization: `Bearer ${token}` } : {},
         body: form,
