@@ -34,6 +34,7 @@ export interface HarnessOptions {
   answerLimitMs?: number;
   pollIntervalMs?: number;
   maxWaits?: number;
+  realtimeSetupTimeoutMs?: number;
   twilioApiBaseUrl?: string;
   phoneNumber?: string;
 }
@@ -125,6 +126,7 @@ export class VoiceHarness {
       answerLimitMs: this.opts.answerLimitMs,
       pollIntervalMs: this.opts.pollIntervalMs ?? 25,
       maxWaits: this.opts.maxWaits,
+      realtimeSetupTimeoutMs: this.opts.realtimeSetupTimeoutMs,
     })!;
     const app = createApp({ logger, metrics: new Registry(), isReady: async () => true, routers: [{ path: "/voice", router: this.channel.router }] });
     this.server = createServer(app);

@@ -31,6 +31,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
       driver,
       shared,
       realtime: { url: realtime.url, apiKey: "sk-realtime-test", model: "gpt-realtime" },
+      realtimeSetupTimeoutMs: 300,
       agentHandlers: {
         "tools.list": () => ({ tools: TOOLS, instructions: "You are Ada's assistant. Keep answers short." }),
         "tool.call": (r) => ({ output: JSON.stringify({ ok: true, created: JSON.parse(r.params.arguments).title }) }),
@@ -164,5 +165,33 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
     expect(output.item.output).not.toMatch(/database is locked/);
     player.send(rec.stop);
     await player.closed;
+  });
+
+  it("starts the session without the agent's tools when the sandbox is too slow to give its instructions", async () => {
+    h.agent.handlers["tools.list"] = () => new Promise(() => undefined);
+    const customParameters = await answerCall("CA-rt-5");
+    const rec = recordedCall({ streamSid: "MZ-rt-5", callSid: "CA-rt-5", customParameters, audioMs: 20 });
+    const player = await new TwilioMediaPlayer(streamUrl()).connect();
+    const started = Date.now();
+    for (const m of rec.opening) player.send(m);
+    const update = await realtime.waitFor((e) => e.type === "session.update");
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(update.session.tools).toEqual([]);
+    expect(update.session.instructions).toMatch(/personal assistant/);
+    expect(await realtime.waitFor((e) => e.type === "response.create")).toBeDefined();
+    player.send(rec.stop);
+    await player.closed;
+  });
+
+  it("ends the stream when the Realtime API refuses the key, so Twilio goes on to the apology after <Connect>", async () => {
+    await h.stop();
+    h = await new VoiceHarness({ driver, shared, realtime: { url: realtime.url, apiKey: "sk-wrong", model: "gpt-realtime" }, agentHandlers: { "tools.list": () => ({ tools: [], instructions: "x" }) } }).start();
+    const customParameters = await answerCall("CA-rt-6");
+    const rec = recordedCall({ streamSid: "MZ-rt-6", callSid: "CA-rt-6", customParameters, audioMs: 20 });
+    const player = await new TwilioMediaPlayer(streamUrl()).connect();
+    for (const m of rec.opening) player.send(m);
+    await player.closed;
+    expect(realtime.refused).toBe(1);
+    expect(realtime.connections).toBe(0);
   });
 });

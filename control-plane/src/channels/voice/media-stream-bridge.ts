@@ -1,4 +1,5 @@
 import WebSocket from "ws";
+import type { Clock } from "../../clock";
 import type { CallTranscriptLine } from "../../db/schema";
 import type { Database } from "../../db/database";
 import type { Logger } from "../../logger";
@@ -34,6 +35,9 @@ export interface BridgeOptions {
   store: CallStore;
   database: Database;
   logger: Logger;
+  clock: Clock;
+  /** How long the session waits for the agent's instructions before it starts without its tools. */
+  setupTimeoutMs?: number;
   /** Caller audio kept while the Realtime session is being set up (20 ms frames). */
   maxBufferedFrames?: number;
 }
@@ -134,19 +138,35 @@ export class MediaStreamBridge {
       upstream.once("close", () => reject(new Error("realtime closed before it opened")));
     });
     // The sandbox may still be waking: ask for its instructions while the upstream connects.
-    const [setup] = await Promise.all([
-      this.opts.agent.request(this.userId, "tools.list", {}).catch((err) => {
-        this.log.error({ err, callSid: this.callSid }, "tools.list failed; realtime call runs without the agent's tools");
-        return { tools: [], instructions: FALLBACK_INSTRUCTIONS };
-      }),
-      opened,
-    ]);
+    const [setup] = await Promise.all([this.agentSetup(), opened]);
     if (this.closed) return;
     this.sendUp(sessionUpdate({ model: realtime.model, instructions: setup.instructions || FALLBACK_INSTRUCTIONS, tools: setup.tools, voice: realtime.voice }));
     this.ready = true;
     for (const audio of this.buffered.splice(0)) this.sendUp(appendAudio(audio));
     this.sendUp(responseCreate(GREETING));
     this.log.info({ callSid: this.callSid, userId: this.userId, tools: setup.tools.length }, "realtime call started");
+  }
+
+  /** The agent's instructions and tools; a sandbox that is too slow or broken must not leave the caller in silence. */
+  private agentSetup(): Promise<{ tools: { name: string; description: string; parameters: Record<string, unknown> }[]; instructions: string }> {
+    const fallback = { tools: [], instructions: FALLBACK_INSTRUCTIONS };
+    return new Promise((resolve) => {
+      const timer = this.opts.clock.setTimeout(() => {
+        this.log.error({ callSid: this.callSid }, "tools.list too slow; realtime call runs without the agent's tools");
+        resolve(fallback);
+      }, this.opts.setupTimeoutMs ?? 8000);
+      this.opts.agent.request(this.userId, "tools.list", {}).then(
+        (r) => {
+          timer.cancel();
+          resolve(r);
+        },
+        (err) => {
+          timer.cancel();
+          this.log.error({ err, callSid: this.callSid }, "tools.list failed; realtime call runs without the agent's tools");
+          resolve(fallback);
+        },
+      );
+    });
   }
 
   private onRealtime(data: WebSocket.RawData): void {

@@ -23,6 +23,8 @@ export interface VoiceChannelOptions {
   answerLimitMs?: number;
   pollIntervalMs?: number;
   maxWaits?: number;
+  /** Wait for the agent's instructions before a realtime call starts without them (default 8 s). */
+  realtimeSetupTimeoutMs?: number;
 }
 
 export interface VoiceChannel {
@@ -87,6 +89,8 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
         store,
         database: opts.database,
         logger: opts.logger,
+        clock: opts.clock,
+        setupTimeoutMs: opts.realtimeSetupTimeoutMs,
       });
     },
     placeCall: outbound ? (userId, text) => outbound.placeCall(userId, text) : undefined,
