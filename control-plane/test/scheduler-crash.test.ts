@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { sql } from "drizzle-orm";
+import { rows } from "../src/db/database";
+import { ScheduleStore } from "../src/scheduler/schedule-store";
+import { createTestDatabase, type TestDatabase } from "../../test-support/db";
+import { HarnessInbox } from "../../test-support/scheduler-harness";
+import { ProactiveBrain } from "../../test-support/scheduler-agent-brain";
+import { systemClock } from "../src/clock";
+
+const ROOT = path.resolve(__dirname, "../..");
+const CHILD = path.join(ROOT, "test-support/scheduler-child.ts");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A control plane in a child process, killable with SIGKILL at the step where it hurts. */
+class Child {
+  readonly proc: ChildProcess;
+  private out = "";
+  readonly exited: Promise<void>;
+  constructor(env: Record<string, string>) {
+    this.proc = spawn(process.execPath, ["--import", "tsx", CHILD], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc.stdout!.on("data", (d) => (this.out += d.toString()));
+    this.proc.stderr!.on("data", (d) => (this.out += d.toString()));
+    this.exited = new Promise((r) => this.proc.once("exit", () => r()));
+  }
+  async waitFor(line: string, timeoutMs = 20_000): Promise<void> {
+    for (let waited = 0; !this.out.includes(line); waited += 25) {
+      if (waited > timeoutMs || this.proc.exitCode !== null) throw new Error(`child never printed ${line}: ${this.out.slice(-2000)}`);
+      await sleep(25);
+    }
+  }
+  async kill(): Promise<void> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGKILL");
+    await this.exited;
+  }
+}
+
+// Two processes need one database server: PGlite lives inside a single process.
+const describePg = process.env.DATABASE_URL ? describe : describe.skip;
+
+describePg("a control plane killed across a reminder's due time [postgres]", () => {
+  let t: TestDatabase;
+  let inbox: HarnessInbox;
+  let store: ScheduleStore;
+  let brainDir: string;
+  const children: Child[] = [];
+  beforeAll(async () => {
+    t = await createTestDatabase("postgres");
+    inbox = new HarnessInbox(t.database, systemClock);
+    await inbox.install();
+    store = new ScheduleStore({ database: t.database });
+    brainDir = mkdtempSync(path.join(tmpdir(), "concierge-brains-"));
+  });
+  afterAll(async () => {
+    for (const c of children) await c.kill();
+    await t.cleanup();
+    rmSync(brainDir, { recursive: true, force: true });
+  });
+  const start = (env: Record<string, string> = {}) => {
+    const c = new Child({ DATABASE_URL: t.url!, BRAIN_DIR: brainDir, ...env });
+    children.push(c);
+    return c;
+  };
+
+  /** A user whose agent holds one reminder due `inMs` from the database's now, with alarm.set stored. */
+  async function userWithReminder(text: string, inMs: number): Promise<{ userId: string; due: Date }> {
+    const [u] = await rows<{ id: string }>(t.database.db, sql`INSERT INTO users (active_hours_start, active_hours_end) VALUES ('00:00', '00:01') RETURNING id`);
+    await t.database.db.execute(sql`INSERT INTO sandboxes (user_id, state) VALUES (${u!.id}, 'running')`);
+    const due = new Date((await store.now()).getTime() + inMs);
+    const brain = new ProactiveBrain("UTC", path.join(brainDir, `${u!.id}.json`));
+    const at = brain.addReminder(text, due);
+    await store.setAlarm(u!.id, new Date(at!));
+    return { userId: u!.id, due };
+  }
+
+  async function waitForSends(userId: string, n: number, timeoutMs = 20_000) {
+    for (let waited = 0; ; waited += 50) {
+      const sent = await inbox.sent(userId);
+      if (sent.length >= n || waited > timeoutMs) return sent;
+      await sleep(50);
+    }
+  }
+
+  it("fires late, once, when the process was dead at the due time", async () => {
+    const { userId, due } = await userWithReminder("Pay the rent", 2500);
+    const first = start();
+    await first.waitFor("ready");
+    await sleep(500);
+    await first.kill();
+    while ((await store.now()).getTime() < due.getTime() + 1000) await sleep(100);
+    expect(await inbox.sent(userId)).toEqual([]);
+
+    const second = start();
+    const sent = await waitForSends(userId, 1);
+    await sleep(1500); // time for a duplicate to show up, if there were one
+    expect((await inbox.sent(userId)).map((s) => s.body)).toEqual(["Pay the rent"]);
+    expect(sent[0]!.sentAt.getTime()).toBeGreaterThan(due.getTime());
+    await second.kill();
+  });
+
+  it("sends once when killed while the agent was firing, before it answered", async () => {
+    const { userId } = await userWithReminder("Feed the cat", 300);
+    const first = start({ FIRE_DELAY_BEFORE_MS: "3000" });
+    await first.waitFor(`fire:start ${userId}`);
+    await first.kill();
+    const second = start();
+    await waitForSends(userId, 1);
+    await sleep(1500);
+    expect((await inbox.sent(userId)).map((s) => s.body)).toEqual(["Feed the cat"]);
+    await second.kill();
+  });
+
+  it("sends once when killed after the agent answered but before the message was queued", async () => {
+    const { userId } = await userWithReminder("Call mum", 300);
+    const first = start({ FIRE_DELAY_AFTER_MS: "3000" });
+    await first.waitFor(`fire:answered ${userId}`);
+    await first.kill();
+    const second = start();
+    await waitForSends(userId, 1);
+    await sleep(1500);
+    expect((await inbox.sent(userId)).map((s) => s.body)).toEqual(["Call mum"]);
+    // The agent fired its reminder once; the retry got the stored answer for the same key.
+    const brain = new ProactiveBrain("UTC", path.join(brainDir, `${userId}.json`));
+    expect(brain.state.runs.alarm).toBe(1);
+    await second.kill();
+  });
+});
