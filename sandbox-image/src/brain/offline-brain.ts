@@ -1,5 +1,5 @@
 import type { ReminderRow } from "../alarms/reminder-store";
-import { resolveTime } from "../time/resolve-time";
+import { PAST_DEFAULT_HOUR, resolveTime } from "../time/resolve-time";
 import { localLabel, localTimeLabel } from "../tools/format";
 import type { SpendingSummary } from "../tools/money-tools";
 import type { ToolRegistry } from "../tools/registry";
@@ -38,12 +38,14 @@ function categoryOf(what: string): string {
 
 /** Splits "call mom tomorrow at 5pm" into the time words and the rest. */
 function splitTime(ctx: ToolContext, body: string, forwardDate = true): { when: string | null; rest: string } {
-  const r = resolveTime(body, ctx.timezone(), ctx.now(), { forwardDate });
+  const r = resolveTime(body, ctx.timezone(), ctx.now(), { forwardDate, defaultHour: forwardDate ? undefined : PAST_DEFAULT_HOUR });
   if (!r || !r.matchedText) return { when: null, rest: body };
   const rest = body
     .replace(r.matchedText, " ")
     .replace(/\s+(at|on|by|in|for)\s*$/i, "")
     .replace(/^\s*(at|on|by|in)\s+/i, "")
+    .replace(/\s+,/g, ",")
+    .replace(/[\s,;:]+$/, "")
     .replace(/\s+/g, " ")
     .trim();
   return { when: r.matchedText, rest };

@@ -82,7 +82,7 @@ export function parseCommand(input: string): Command {
     }
     const urgent = /\b(urgent(ly)?|important)\b/i.test(body);
     body = body.replace(/\b(it'?s )?(urgent(ly)?|important)\b/gi, " ");
-    return { kind: "set_reminder", body: body.replace(/\s+/g, " ").trim(), recurrence, urgent };
+    return { kind: "set_reminder", body: body.replace(/\s+/g, " ").replace(/[\s,;:]+$/, "").trim(), recurrence, urgent };
   }
   if ((m = t.match(/^(?:cancel|delete|remove)\s+reminder\s+#?(\d+)$/))) return { kind: "cancel_reminder", id: Number(m[1]) };
   if (/^(what|which|list|show|any|my|see)\b.*\breminders?\b/.test(t) || t === "reminders") return { kind: "list_reminders" };

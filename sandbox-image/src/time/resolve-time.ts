@@ -14,6 +14,8 @@ export interface ResolvedTime {
 
 /** Hour used when someone names a day but no time ("remind me tomorrow"). */
 export const DEFAULT_HOUR = 9;
+/** Hour used for a record dated by day only ("spent 40 yesterday"): midday keeps it inside that local day. */
+export const PAST_DEFAULT_HOUR = 12;
 
 export function isValidZone(zone: string): boolean {
   return IANAZone.isValidZone(zone);
@@ -27,13 +29,19 @@ export function isValidZone(zone: string): boolean {
  * October). So chrono parses against the user's local wall clock presented as UTC, and luxon then
  * places the resulting wall time in the real zone, which picks the right offset for that date.
  */
-export function resolveTime(text: string, zone: string, now: Date, opts: { forwardDate?: boolean } = {}): ResolvedTime | null {
+export function resolveTime(
+  text: string,
+  zone: string,
+  now: Date,
+  opts: { forwardDate?: boolean; defaultHour?: number } = {},
+): ResolvedTime | null {
+  const defaultHour = opts.defaultHour ?? DEFAULT_HOUR;
   const trimmed = text.trim();
   if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(trimmed)) {
     const iso = DateTime.fromISO(trimmed.replace(" ", "T"), { zone });
     if (!iso.isValid) return null;
     const hadTime = /[T ]\d{2}:\d{2}/.test(trimmed);
-    const local = hadTime ? iso.setZone(zone) : iso.set({ hour: DEFAULT_HOUR });
+    const local = hadTime ? iso.setZone(zone) : iso.set({ hour: defaultHour });
     return { at: local.toUTC(), local, matchedText: "", hadTime };
   }
   const nowLocal = DateTime.fromJSDate(now).setZone(zone);
@@ -55,7 +63,7 @@ export function resolveTime(text: string, zone: string, now: Date, opts: { forwa
         year: s.get("year") ?? nowLocal.year,
         month: s.get("month") ?? nowLocal.month,
         day: s.get("day") ?? nowLocal.day,
-        hour: hadTime ? (s.get("hour") ?? 0) : DEFAULT_HOUR,
+        hour: hadTime ? (s.get("hour") ?? 0) : defaultHour,
         minute: hadTime ? (s.get("minute") ?? 0) : 0,
         second: hadTime ? (s.get("second") ?? 0) : 0,
       },

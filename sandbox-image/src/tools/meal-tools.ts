@@ -1,7 +1,7 @@
 import { DateTime } from "luxon";
 import { z } from "zod/v4";
 import { daysIn, PERIODS, periodRange } from "../time/periods";
-import { resolveTime, toIso } from "../time/resolve-time";
+import { PAST_DEFAULT_HOUR, resolveTime, toIso } from "../time/resolve-time";
 import { defineTool, ToolError, type ToolContext } from "./tool";
 
 export type MealType = "breakfast" | "lunch" | "dinner" | "snack";
@@ -21,7 +21,7 @@ export function insertMeal(
 ) {
   let eaten: DateTime = DateTime.fromJSDate(ctx.now()).setZone(ctx.timezone());
   if (a.when) {
-    const r = resolveTime(a.when, ctx.timezone(), ctx.now(), { forwardDate: false });
+    const r = resolveTime(a.when, ctx.timezone(), ctx.now(), { forwardDate: false, defaultHour: PAST_DEFAULT_HOUR });
     if (!r) throw new ToolError(`I could not understand the time "${a.when}".`);
     eaten = r.local;
   }

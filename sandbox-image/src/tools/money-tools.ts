@@ -1,6 +1,6 @@
 import { z } from "zod/v4";
 import { PERIODS, periodRange } from "../time/periods";
-import { resolveTime, toIso } from "../time/resolve-time";
+import { PAST_DEFAULT_HOUR, resolveTime, toIso } from "../time/resolve-time";
 import { formatMoney, toMinor } from "./format";
 import { defineTool, ToolError, type ToolContext } from "./tool";
 
@@ -13,7 +13,7 @@ const Currency = z
 
 function when(ctx: ToolContext, text: string | undefined): string {
   if (!text) return ctx.now().toISOString();
-  const r = resolveTime(text, ctx.timezone(), ctx.now(), { forwardDate: false });
+  const r = resolveTime(text, ctx.timezone(), ctx.now(), { forwardDate: false, defaultHour: PAST_DEFAULT_HOUR });
   if (!r) throw new ToolError(`I could not understand the date "${text}".`);
   return toIso(r.at);
 }
