@@ -7,6 +7,10 @@ import { createMetricsRegistry } from "./metrics";
 import { createApp } from "./http/app";
 import { systemClock, type Clock } from "./clock";
 import { createLlmGateway } from "./llm-gateway";
+import { Inbox } from "./inbox/inbox";
+import { Outbox } from "./outbox/outbox";
+import { loadCredentials } from "./sandboxes/credentials";
+import { createWhatsAppChannel, transcriberViaGateway } from "./channels/whatsapp";
 
 /**
  * The one wiring file: builds every part from config, starts them in order and stops them in
@@ -45,12 +49,40 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // LLM gateway: sandboxes call /llm/v1 with their own token; the provider key stays here.
     const llmGateway = createLlmGateway({ db: database.db, llm: config.llm, policy: config.llmPolicy, logger, metrics, clock });
 
+    // Inbox (stateless writer) and outbox (durable sends, drained per user and channel in order):
+    // one of each for every channel; channels register their adapters before the outbox starts.
+    const inbox = new Inbox();
+    const outbox = new Outbox({ database, logger, clock, metrics });
+
+    // WhatsApp: signed webhooks in at /whatsapp, Graph API out through the outbox. Voice notes are
+    // transcribed through our own LLM gateway as the user's sandbox, so they are metered to them.
+    let selfUrl = "";
+    const whatsapp = createWhatsAppChannel({
+      config,
+      db: database.db,
+      inbox,
+      outbox,
+      logger,
+      metrics,
+      clock,
+      transcriber:
+        config.whatsapp && config.llm
+          ? transcriberViaGateway({ gatewayUrl: () => `${selfUrl}/llm/v1`, db: database.db, sandboxToken: (await loadCredentials(database.db)).tokenFor, logger })
+          : undefined,
+    });
+    if (whatsapp.adapter) outbox.registerAdapter(whatsapp.adapter);
+    await outbox.start();
+    onStop("outbox", () => outbox.stop());
+
     // 3. HTTP last: nothing is accepted before the parts behind it are up.
     const app = createApp({
       logger,
       metrics,
       isReady: () => isDatabaseReady(database),
-      routers: [{ path: "/llm/v1", router: llmGateway.router }],
+      routers: [
+        { path: "/llm/v1", router: llmGateway.router },
+        { path: "/whatsapp", router: whatsapp.router },
+      ],
     });
     const server = createServer(app);
     await new Promise<void>((resolve, reject) => {
@@ -64,6 +96,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     const addr = server.address() as AddressInfo;
     const host = addr.address === "0.0.0.0" || addr.address === "::" ? "127.0.0.1" : addr.address;
     const url = `http://${host}:${addr.port}`;
+    selfUrl = url;
 
     logger.info({ url, database: database.description, driver: database.driver }, "control plane listening");
     return {
