@@ -78,6 +78,11 @@ describeEachDriver("LLM budgets", (driver) => {
     expect(body.byModel).toEqual([expect.objectContaining({ model: "test/chat-model", requests: 5 })]);
     expect(body.budget).toMatchObject({ monthlyUsd: 0.05, source: "default", overBudget: true, remainingUsd: 0 });
 
+    // The same report for the sandbox admin's GET /sandbox/:id/usage hook.
+    const report = await h.gateway.usageReport(ada.userId);
+    expect(report.totals).toEqual(body.totals);
+    expect(report.budget.overBudget).toBe(true);
+
     const all = await (await h.admin("/sandbox/usage?period=month")).json();
     expect(all.users.map((u: { userId: string }) => u.userId)).toEqual([ada.userId, bob.userId]);
     expect(all.users[0]).toMatchObject({ name: "Ada", rejected: 3, budget: { overBudget: true } });

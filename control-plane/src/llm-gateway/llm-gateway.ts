@@ -5,7 +5,7 @@ import type { Config } from "../config";
 import type { Db } from "../db/database";
 import type { Logger } from "../logger";
 import type { RetryPolicy } from "../retry";
-import { BudgetService } from "./budget-service";
+import { BudgetService, type BudgetStatus } from "./budget-service";
 import { chatCompletionsHandler } from "./chat-completions";
 import type { GatewayContext } from "./gateway-context";
 import {
@@ -18,11 +18,13 @@ import {
   SandboxRateLimitedError,
 } from "./gateway-errors";
 import { createGatewayMetrics } from "./gateway-metrics";
+import { monthOf, type Period } from "./period";
 import { SandboxRateLimiter } from "./rate-limiter";
 import { SandboxAuthenticator } from "./sandbox-authenticator";
 import { transcriptionsHandler } from "./transcriptions";
 import { UpstreamClient } from "./upstream-client";
 import { UsageMeter } from "./usage-meter";
+import { usageSummary, type UsageSummary } from "./usage-store";
 
 /** A bounded metric label for a path: scanners must not mint a time series per URL they try. */
 function endpointLabel(path: string): string {
@@ -55,6 +57,8 @@ export interface LlmGateway {
   /** The sandbox service calls forget(sandboxId) when it deletes or re-keys a sandbox. */
   authenticator: SandboxAuthenticator;
   budgets: BudgetService;
+  /** One user's usage this month (or in `period`) with their budget: what GET /sandbox/:id/usage shows. */
+  usageReport(userId: string, period?: Period): Promise<UsageSummary & { budget: BudgetStatus }>;
 }
 
 /**
@@ -146,5 +150,13 @@ export function createLlmGateway(opts: LlmGatewayOptions): LlmGateway {
   };
   router.use(onError);
 
-  return { router, authenticator, budgets };
+  return {
+    router,
+    authenticator,
+    budgets,
+    async usageReport(userId, period) {
+      const [summary, budget] = await Promise.all([usageSummary(opts.db, userId, period ?? monthOf(clock.now())), budgets.status(userId)]);
+      return { ...summary, budget };
+    },
+  };
 }
