@@ -34,22 +34,30 @@ make_local_base() {
   log "no registry: making $base locally from $node_bin ($(node --version))"
   rm -rf "$rootfs"
   # A merged-/usr layout like Debian bookworm's, so library paths from ldd land where they belong.
-  mkdir -p "$rootfs"/usr/{bin,sbin,lib,lib64,local/bin} "$rootfs"/{etc,tmp,root,home/node} "$rootfs/etc/ssl/certs"
+  mkdir -p "$rootfs"/usr/{bin,sbin,lib,lib64,local/bin} "$rootfs"/{etc,tmp,root} "$rootfs/etc/ssl/certs"
   ln -s usr/bin "$rootfs/bin"; ln -s usr/sbin "$rootfs/sbin"; ln -s usr/lib "$rootfs/lib"; ln -s usr/lib64 "$rootfs/lib64"
   chmod 1777 "$rootfs/tmp"
   cp "$node_bin" "$rootfs/usr/local/bin/node"
-  # A minimal /bin/sh (dash) as in the real image: shell-form RUN and `docker exec sh` work.
-  cp "$(command -v dash)" "$rootfs/usr/bin/dash"
-  ln -s dash "$rootfs/usr/bin/sh"
-  # Every shared library node, dash and the native SQLite binding link against (glibc, libstdc++).
+  # A minimal /bin/sh (dash) as in the real image, for `docker exec sh`; the Dockerfile itself
+  # uses exec-form RUN only, so a machine without dash still gets a working base.
+  local shell
+  shell="$(command -v dash || true)"
+  if [ -n "$shell" ]; then
+    cp "$shell" "$rootfs/usr/bin/dash"
+    ln -s dash "$rootfs/usr/bin/sh"
+  fi
+  # Every shared library node, the shell and the native SQLite binding link against (glibc,
+  # libstdc++). A static binary has none: ldd fails and contributes nothing.
   local native="$root/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
-  { ldd "$node_bin"; ldd "$(command -v dash)"; [ -f "$native" ] && ldd "$native"; } \
-    | grep -oE '/[^ ]+\.so[^ ]*' | sort -u | while read -r lib; do
+  local f
+  for f in "$node_bin" $shell "$native"; do
+    if [ -f "$f" ]; then ldd "$f" 2>/dev/null || true; fi
+  done | { grep -oE '/[^ ]+\.so[^ ]*' || true; } | sort -u | while read -r lib; do
       mkdir -p "$rootfs$(dirname "$lib")"
       cp -L "$lib" "$rootfs$lib"
     done
-  [ -f /etc/ssl/certs/ca-certificates.crt ] && cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$rootfs/etc/passwd"
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"; fi
+  printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/nonexistent:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$rootfs/etc/passwd"
   printf 'root:x:0:\nnode:x:1000:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
   printf 'hosts: files dns\n' >"$rootfs/etc/nsswitch.conf"
   tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -c . | docker import \
@@ -58,7 +66,6 @@ make_local_base() {
     --change 'LABEL org.concierge.local-base=true' \
     --change 'CMD ["node"]' \
     - "$base" >/dev/null
-  chown -R 1000:1000 "$rootfs/home/node" 2>/dev/null || true
   rm -rf "$rootfs"
 }
 if ! docker image inspect "$base" >/dev/null 2>&1; then
@@ -84,7 +91,11 @@ fi
 
 log "building $image"
 previous="$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
-docker build --quiet --label "org.concierge.context-hash=$hash" -t "$image" "$ctx" >/dev/null
+if ! docker build --label "org.concierge.context-hash=$hash" -t "$image" "$ctx" >"$work/build.log" 2>&1; then
+  cat "$work/build.log" >&2
+  log "docker build failed (log above)"
+  exit 1
+fi
 # The image it replaced is now untagged: drop it unless a container still uses it.
 if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "$image")" ]; then
   docker image rm "$previous" >/dev/null 2>&1 || true
