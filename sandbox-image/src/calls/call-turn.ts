@@ -22,10 +22,11 @@ const GOODBYE = /^(?:ok(?:ay)?,?\s+)?(?:bye|goodbye|good bye|that'?s all|that is
 /** Text said aloud: no markdown, no list dashes, no line breaks. */
 export function speakable(text: string): string {
   return text
+    .replace(/#(\d+)/g, "number $1")
     .replace(/[*_`#>]/g, "")
     .replace(/^\s*[-•]\s*/gm, "")
-    .replace(/\s*\n+\s*/g, ". ")
-    .replace(/\.\s*\./g, ".")
+    // A line break is a pause: a full stop unless the line already ended in punctuation.
+    .replace(/([:.!?,;])?\s*\n+\s*/g, (_m, p: string | undefined) => (p ? `${p} ` : ". "))
     .trim();
 }
 

@@ -34,6 +34,7 @@ export function extractActionItems(lines: TranscriptEntry[], zone: string, now: 
       owner = line.speaker;
     }
     if (!task) continue;
+    task = task.replace(/[.!]+$/, "").trim();
     let due: string | undefined;
     const r = resolveTime(task, zone, now);
     if (r && r.matchedText) {
