@@ -18,6 +18,8 @@ import {
  * stored result (or joins the run still in progress) instead of running again.
  */
 export interface FakeAgentRequest {
+  /** The sandbox this socket authenticated as. */
+  sandboxId: string;
   id: string;
   method: string;
   params: any;
@@ -115,6 +117,7 @@ export class FakeAgent {
     }
     const nonce = randomBytes(16).toString("hex");
     let authed = false;
+    let sandboxId = "";
     ws.send(JSON.stringify({ type: "challenge", nonce, ts: Date.now() }));
     ws.on("message", (data) => {
       if (this.frozen) return;
@@ -142,6 +145,7 @@ export class FakeAgent {
           return void ws.close(CloseCode.unauthorized, "unauthorized");
         }
         authed = true;
+        sandboxId = c.data.sandboxId;
         this.handshakes++;
         this.sockets.add(ws);
         ws.send(JSON.stringify({ type: "hello", protocolVersion: o.protocolVersion ?? PROTOCOL_VERSION, agentVersion: "fake-1", capabilities: ["chat"] }));
@@ -149,7 +153,7 @@ export class FakeAgent {
       }
       const r = RequestFrame.safeParse(frame);
       if (!r.success) return;
-      void this.answer(ws, r.data as FakeAgentRequest);
+      void this.answer(ws, { ...(r.data as Omit<FakeAgentRequest, "sandboxId">), sandboxId });
     });
     ws.on("close", () => this.sockets.delete(ws));
     ws.on("error", () => undefined);

@@ -19,7 +19,11 @@ export interface ProviderSend {
 }
 
 export class FakeProvider {
+  /** Deliveries: what the user would see. */
   readonly sends: ProviderSend[] = [];
+  /** Requests that repeated an Idempotency-Key already delivered (answered with the first id, not delivered again). */
+  replays = 0;
+  private readonly byKey = new Map<string, string>();
   private server?: Server;
   private failures: { status: number; retryAfter?: number }[] = [];
   private n = 0;
@@ -45,7 +49,14 @@ export class FakeProvider {
           res.writeHead(400).end();
           return;
         }
+        const key = req.headers["idempotency-key"];
+        if (typeof key === "string" && this.byKey.has(key)) {
+          this.replays++;
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: this.byKey.get(key) }));
+          return;
+        }
         const id = `prov-${this.prefix}-${++this.n}`;
+        if (typeof key === "string") this.byKey.set(key, id);
         this.sends.push({ to: String(body.to), body: String(body.body), ref: String(body.ref), id, at: Date.now() });
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id }));
       });
@@ -76,7 +87,9 @@ export function fakeProviderAdapter(baseUrl: string, channel: Channel = "whatsap
       try {
         res = await fetch(`${baseUrl}/messages`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          // The outbox row id as idempotency key: a send repeated after a crash (lease expired after
+          // the provider accepted it) is recognised where the provider supports such keys.
+          headers: { "content-type": "application/json", "idempotency-key": row.id },
           body: JSON.stringify({ to: user.waId ?? user.phone ?? user.id, body: row.body, ref: row.id }),
           signal: AbortSignal.timeout(5000),
         });

@@ -35,15 +35,17 @@ export class Inbox {
     const priority = event.priority ?? DEFAULT_PRIORITY;
     if (!Number.isInteger(priority)) throw new RangeError("inbox priority must be a whole number");
     if (!event.providerId) throw new RangeError("inbox events need a providerId (the dedupe key)");
+    // Insert and NOTIFY in one statement (one round trip); the notification leaves on commit.
     const inserted = await rows<{ id: string }>(
       tx,
-      sql`INSERT INTO inbox_events (user_id, channel, kind, provider_id, payload, priority)
-          VALUES (${event.userId}, ${channel}, ${event.kind}, ${event.providerId}, ${JSON.stringify(event.payload ?? {})}::jsonb, ${priority})
-          ON CONFLICT (channel, provider_id) DO NOTHING
-          RETURNING id`,
+      sql`WITH ins AS (
+            INSERT INTO inbox_events (user_id, channel, kind, provider_id, payload, priority)
+            VALUES (${event.userId}, ${channel}, ${event.kind}, ${event.providerId}, ${JSON.stringify(event.payload ?? {})}::jsonb, ${priority})
+            ON CONFLICT (channel, provider_id) DO NOTHING
+            RETURNING id, user_id)
+          SELECT id, pg_notify(${INBOX_NOTIFY_CHANNEL}, user_id) FROM ins`,
     );
     if (inserted.length === 0) return false;
-    await tx.execute(sql`SELECT pg_notify(${INBOX_NOTIFY_CHANNEL}, ${event.userId})`);
     return true;
   }
 

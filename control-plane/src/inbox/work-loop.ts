@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Logger } from "../logger";
 import type { Clock } from "../clock";
 
@@ -25,7 +26,10 @@ export class WorkLoop<J> {
   /** Wake-ups that arrived while every worker was busy: the next idle check claims at once. */
   private pendingWake = false;
 
-  constructor(private readonly opts: WorkLoopOptions<J>) {}
+  constructor(private readonly opts: WorkLoopOptions<J>) {
+    // Every job in flight listens on the one stop signal.
+    setMaxListeners(0, this.abort.signal);
+  }
 
   start(): void {
     if (this.running) return;
@@ -33,8 +37,18 @@ export class WorkLoop<J> {
     for (let i = 0; i < this.opts.concurrency; i++) this.workers.push(this.worker(i));
   }
 
+  /**
+   * One notification is roughly one new job: wake one idle worker, not all of them (a burst of
+   * NOTIFYs would otherwise turn into a burst of empty claims). A worker that finds work keeps
+   * claiming until there is none, so nothing waits longer than the poll interval.
+   */
   wake(): void {
-    this.pendingWake = true;
+    const first = this.sleepers.values().next();
+    if (first.done) this.pendingWake = true;
+    else first.value();
+  }
+
+  wakeAll(): void {
     for (const s of [...this.sleepers]) s();
   }
 
@@ -43,7 +57,7 @@ export class WorkLoop<J> {
     if (!this.running) return;
     this.running = false;
     this.abort.abort(new Error("stopping"));
-    this.wake();
+    this.wakeAll();
     await Promise.all(this.workers);
     this.workers = [];
   }

@@ -25,6 +25,8 @@ export interface OutboxSenderOptions {
 
 interface Claimed extends OutboundRow {
   leaseToken: string;
+  /** Read in the claim statement itself: one round trip less per send. */
+  user: { id: string; waId: string | null; bsuid: string | null; phone: string | null };
 }
 
 /**
@@ -65,8 +67,9 @@ export class OutboxSender {
     this.loop.start();
   }
 
-  wake(): void {
-    this.loop.wake();
+  /** Something changed for many rows at once (an adapter was registered): every idle worker looks. */
+  wakeAll(): void {
+    this.loop.wakeAll();
   }
 
   async stop(): Promise<void> {
@@ -95,8 +98,8 @@ export class OutboxSender {
             FOR UPDATE SKIP LOCKED)
           UPDATE outbox SET status = 'sending', attempts = outbox.attempts + 1, lease_token = ${token},
                  lease_expires_at = now() + make_interval(secs => ${leaseSecs}), updated_at = now()
-          FROM next WHERE outbox.id = next.id
-          RETURNING outbox.*`,
+          FROM next, users u WHERE outbox.id = next.id AND u.id = outbox.user_id
+          RETURNING outbox.*, u.wa_id AS user_wa_id, u.bsuid AS user_bsuid, u.phone AS user_phone`,
     );
     if (!r) return undefined;
     return {
@@ -111,6 +114,7 @@ export class OutboxSender {
       attempts: Number(r.attempts),
       messageId: (r.message_id as string | null) ?? null,
       leaseToken: token,
+      user: { id: String(r.user_id), waId: (r.user_wa_id as string | null) ?? null, bsuid: (r.user_bsuid as string | null) ?? null, phone: (r.user_phone as string | null) ?? null },
     };
   }
 
@@ -120,13 +124,8 @@ export class OutboxSender {
     const log = this.log.child({ outboxId: row.id, userId: row.userId, channel: row.channel });
     try {
       if (!adapter) throw new SendError(`no adapter for channel ${row.channel}`, true, "no_adapter");
-      const [user] = await rows<{ id: string; wa_id: string | null; bsuid: string | null; phone: string | null }>(
-        db,
-        sql`SELECT id, wa_id, bsuid, phone FROM users WHERE id = ${row.userId}`,
-      );
-      if (!user) throw new SendError("the user no longer exists", false, "no_user");
-      const { leaseToken: _t, ...out } = row;
-      const { providerId } = await adapter.send(out, { id: user.id, waId: user.wa_id, bsuid: user.bsuid, phone: user.phone });
+      const { leaseToken: _t, user, ...out } = row;
+      const { providerId } = await adapter.send(out, user);
       // Recording the send is one statement on its own: nothing else (a clash on the messages
       // row, say) may roll it back and turn an accepted message into a resend.
       const done = await rows(

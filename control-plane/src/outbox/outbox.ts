@@ -40,32 +40,30 @@ export class Outbox {
   registerAdapter(adapter: ChannelAdapter): void {
     this.adapters.set(adapter.channel, adapter);
     // Rows for this channel may have been waiting for it.
-    this.sender?.wake();
+    this.sender?.wakeAll();
   }
 
   /** Inserts the messages in order, in the caller's transaction. Returns the outbox row ids. */
   async enqueue(tx: Executor, messages: NewOutboundMessage[]): Promise<string[]> {
     const ids: string[] = [];
-    const users = new Set<string>();
     for (const m of messages) {
       const channel = Channel.parse(m.channel);
       if (m.kind !== "text" && m.kind !== "template") throw new RangeError(`unknown outbound kind ${String(m.kind)}`);
-      const [msg] = await rows<{ id: string }>(
-        tx,
-        sql`INSERT INTO messages (user_id, direction, channel, content, status)
-            VALUES (${m.userId}, 'out', ${channel}, ${m.body}, 'queued') RETURNING id`,
-      );
+      // One statement for both rows: the messages row users see, and the send that fills it in.
       const [row] = await rows<{ id: string }>(
         tx,
-        sql`INSERT INTO outbox (user_id, channel, kind, body, proactive, inbox_id, meta, message_id)
-            VALUES (${m.userId}, ${channel}, ${m.kind}, ${m.body}, ${m.proactive ?? false}, ${m.inboxId ?? null},
-                    ${m.meta ? JSON.stringify(m.meta) : null}::jsonb, ${msg!.id})
-            RETURNING id`,
+        sql`WITH m AS (
+              INSERT INTO messages (user_id, direction, channel, content, status)
+              VALUES (${m.userId}, 'out', ${channel}, ${m.body}, 'queued') RETURNING id),
+            o AS (
+            INSERT INTO outbox (user_id, channel, kind, body, proactive, inbox_id, meta, message_id)
+            SELECT ${m.userId}, ${channel}, ${m.kind}, ${m.body}, ${m.proactive ?? false}, ${m.inboxId ?? null},
+                   ${m.meta ? JSON.stringify(m.meta) : null}::jsonb, m.id FROM m
+            RETURNING id, user_id)
+            SELECT id, pg_notify(${OUTBOX_NOTIFY_CHANNEL}, user_id) FROM o`,
       );
       ids.push(row!.id);
-      users.add(m.userId);
     }
-    for (const u of users) await tx.execute(sql`SELECT pg_notify(${OUTBOX_NOTIFY_CHANNEL}, ${u})`);
     return ids;
   }
 
