@@ -21,7 +21,7 @@ async function apiError(p: Promise<unknown>): Promise<APIError> {
   throw new Error("expected the call to fail");
 }
 
-async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > until) throw new Error("condition not met in time");
@@ -127,7 +127,8 @@ describeEachDriver("LLM gateway and a failing provider", (driver) => {
     expect(err.status).toBe(504);
     expect(err.code).toBe("upstream_timeout");
     expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
-    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 2_000);
+    // Generous upper bound: a loaded CI machine must not make this flaky; without a deadline it would hang to jest's limit.
+    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 10_000);
     await waitFor(() => h.upstream.disconnects > disconnects);
     expect(await latestRow()).toMatchObject({ status: "timeout", httpStatus: 504 });
   });
