@@ -9,8 +9,22 @@ import { systemClock, type Clock } from "./clock";
 import { createLlmGateway } from "./llm-gateway";
 import { Inbox } from "./inbox/inbox";
 import { Outbox } from "./outbox/outbox";
+import { Dispatcher } from "./inbox/dispatcher";
+import { messageHandler } from "./inbox/message-handler";
+import { createEventsAdminRouter } from "./inbox/events-admin-router";
+import { requireAdmin } from "./admin/auth";
+import { DEFAULT_RETRY } from "./retry";
+import { Router } from "express";
 import { loadCredentials } from "./sandboxes/credentials";
 import { createWhatsAppChannel, transcriberViaGateway } from "./channels/whatsapp";
+import { ConnectionManager } from "./connections/connection-manager";
+import { SandboxService } from "./sandboxes/sandbox-service";
+import { chooseRuntime } from "./sandboxes/runtime-choice";
+import { Reconciler } from "./sandboxes/reconciler";
+import { IdleCuller } from "./sandboxes/idle-culler";
+import type { RuntimeKind } from "./sandboxes/runtime";
+import { createSandboxRouter } from "./admin/sandbox-routes";
+import { resolveAdminToken } from "./admin/admin-token";
 
 /**
  * The one wiring file: builds every part from config, starts them in order and stops them in
@@ -22,6 +36,11 @@ export interface ControlPlane {
   server: Server;
   /** The address it listens on, e.g. http://127.0.0.1:3001 */
   url: string;
+  sandboxes: SandboxService;
+  /** Which sandbox runtime was chosen, and why. */
+  runtime: { kind: RuntimeKind; reason: string };
+  /** Where the admin token came from; the token itself only when it was generated just now. */
+  admin: { source: "env" | "file" | "generated"; file?: string; generatedToken?: string };
   stop(): Promise<void>;
 }
 
@@ -49,10 +68,83 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // LLM gateway: sandboxes call /llm/v1 with their own token; the provider key stays here.
     const llmGateway = createLlmGateway({ db: database.db, llm: config.llm, policy: config.llmPolicy, logger, metrics, clock });
 
+    // Sandboxes: the signing key and token secret (shared by replicas), the runtime (SANDBOX_RUNTIME,
+    // else Docker when a daemon answers, else child processes), one signed socket per running
+    // agent, and the service that creates, wakes, stops and deletes them.
+    const credentials = await loadCredentials(database.db);
+    const { runtime, reason: runtimeReason } = await chooseRuntime(config, logger);
+    const connections = new ConnectionManager({
+      signingPrivateKeyPem: credentials.privateKeyPem,
+      logger,
+      metrics,
+      clock,
+      requestTimeoutMs: config.sandbox.requestTimeoutMs,
+    });
+    onStop("connections", () => connections.closeAll());
+    // The gateway's port is known only after listen (PORT=0); sandboxes are created after that.
+    let listenPort = config.port;
+    const sandboxes = new SandboxService({
+      db: database.db,
+      runtime,
+      credentials,
+      settings: {
+        image: runtime.kind === "docker" ? config.sandbox.image : "process",
+        limits: { memoryMb: config.sandbox.memoryMb, cpus: config.sandbox.cpus, pids: config.sandbox.pids },
+        gatewayUrl: config.sandbox.gatewayUrl,
+        gatewayPort: () => listenPort,
+        llm: config.llm ? { model: config.llm.model, heartbeatModel: config.llm.heartbeatModel } : undefined,
+      },
+      waitReady: (target, o) => connections.connect(target, o),
+      disconnect: (sandboxId) => connections.close(sandboxId),
+      exportData: (target) => connections.request(target, "data.export", {}),
+      logger,
+      clock,
+    });
+    // Reconcile once before anything is accepted (adopt, fix drift, remove orphans), then keep at it.
+    const reconciler = new Reconciler({
+      db: database.db,
+      runtime,
+      service: sandboxes,
+      logger,
+      clock,
+      waitReady: (target, o) => connections.connect(target, o),
+    });
+    await reconciler.runOnce().catch((err) => logger.error({ err }, "start-up reconciliation failed"));
+    reconciler.start({ immediately: false });
+    onStop("reconciler", () => reconciler.stop());
+    const culler = new IdleCuller({ db: database.db, service: sandboxes, idleMinutes: config.sandbox.idleMinutes, logger, clock });
+    culler.start();
+    onStop("idle-culler", () => culler.stop());
+    const admin = await resolveAdminToken({ configured: config.adminToken, dataDir: config.dataDir });
+    const sandboxRouter = createSandboxRouter({
+      db: database.db,
+      service: sandboxes,
+      agent: connections,
+      adminToken: admin.token,
+      defaultTimezone: config.heartbeat.defaultTimezone,
+      logger,
+      usage: (userId) => llmGateway.usageReport(userId),
+    });
+
     // Inbox (stateless writer) and outbox (durable sends, drained per user and channel in order):
     // one of each for every channel; channels register their adapters before the outbox starts.
     const inbox = new Inbox();
     const outbox = new Outbox({ database, logger, clock, metrics });
+    // Dispatcher: drains the inbox per user, in order, users in parallel; roles register a handler
+    // per event kind before it starts (just before HTTP). "message" is built in: ensure the user's
+    // sandbox, chat.send with the inbox row id as idempotency key, reply on the same channel.
+    const dispatcher = new Dispatcher({
+      database,
+      outbox,
+      logger,
+      clock,
+      metrics,
+      concurrency: config.inbox.concurrency,
+      leaseSeconds: config.inbox.leaseSeconds,
+      retry: { ...DEFAULT_RETRY, attempts: config.inbox.maxAttempts },
+    });
+    dispatcher.handle("message", messageHandler({ sandboxes, connections }));
+    const eventsRouter = Router().use(requireAdmin(admin.token), createEventsAdminRouter({ database, inbox }));
 
     // WhatsApp: signed webhooks in at /whatsapp, Graph API out through the outbox. Voice notes are
     // transcribed through our own LLM gateway as the user's sandbox, so they are metered to them.
@@ -74,6 +166,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     await outbox.start();
     onStop("outbox", () => outbox.stop());
 
+    // Every handler is registered by now; the outbox is already draining.
+    await dispatcher.start();
+    onStop("dispatcher", () => dispatcher.stop());
+
     // 3. HTTP last: nothing is accepted before the parts behind it are up.
     const app = createApp({
       logger,
@@ -81,6 +177,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       isReady: () => isDatabaseReady(database),
       routers: [
         { path: "/llm/v1", router: llmGateway.router },
+        { path: "/sandbox", router: sandboxRouter },
+        { path: "/sandbox", router: eventsRouter },
         { path: "/whatsapp", router: whatsapp.router },
       ],
     });
@@ -96,14 +194,18 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     const addr = server.address() as AddressInfo;
     const host = addr.address === "0.0.0.0" || addr.address === "::" ? "127.0.0.1" : addr.address;
     const url = `http://${host}:${addr.port}`;
+    listenPort = addr.port;
     selfUrl = url;
 
-    logger.info({ url, database: database.description, driver: database.driver }, "control plane listening");
+    logger.info({ url, database: database.description, driver: database.driver, runtime: runtime.kind }, "control plane listening");
     return {
       config,
       database,
       server,
       url,
+      sandboxes,
+      runtime: { kind: runtime.kind, reason: runtimeReason },
+      admin: { source: admin.source, file: admin.file, generatedToken: admin.source === "generated" ? admin.token : undefined },
       async stop() {
         for (const { name, stop } of stops.reverse()) {
           await stop().catch((err) => logger.error({ err, part: name }, "error while stopping"));
@@ -129,7 +231,13 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   const cp = await startControlPlane(config, { logger });
-  process.stdout.write(`\nConcierge control plane listening on ${cp.url}\n  database: ${cp.database.description}\n\n`);
+  process.stdout.write(`\nConcierge control plane listening on ${cp.url}\n  database: ${cp.database.description}\n`);
+  process.stdout.write(`  sandbox runtime: ${cp.runtime.kind} (${cp.runtime.reason})\n`);
+  if (cp.admin.generatedToken) {
+    process.stdout.write(`  admin token (generated${cp.admin.file ? `, saved to ${cp.admin.file}` : ", not saved"}): ${cp.admin.generatedToken}\n`);
+  }
+  else if (cp.admin.source === "file") process.stdout.write(`  admin token: in ${cp.admin.file}\n`);
+  process.stdout.write("\n");
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -8,6 +8,8 @@ import path from "node:path";
  */
 export async function resolveAdminToken(opts: { configured?: string; dataDir: string }): Promise<{ token: string; source: "env" | "file" | "generated"; file?: string }> {
   if (opts.configured) return { token: opts.configured, source: "env" };
+  // ":memory:" (tests, throwaway runs) keeps nothing on disk: the token lives as long as the process.
+  if (opts.dataDir === ":memory:") return { token: `adm_${randomBytes(32).toString("base64url")}`, source: "generated" };
   const file = path.resolve(opts.dataDir, "admin-token");
   const read = async () => (await fs.readFile(file, "utf8")).trim();
   try {

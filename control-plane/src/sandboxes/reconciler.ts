@@ -56,9 +56,9 @@ export class Reconciler {
     this.loop = new Periodic("reconciler", opts.intervalMs ?? 5_000, () => this.runOnce(), this.clock, this.log);
   }
 
-  /** Starts the loop; the first pass runs at once. */
-  start(): void {
-    this.loop.start({ immediately: true });
+  /** Starts the loop; the first pass runs at once unless the caller already ran one. */
+  start(opts: { immediately?: boolean } = {}): void {
+    this.loop.start({ immediately: opts.immediately ?? true });
   }
 
   stop(): Promise<void> {

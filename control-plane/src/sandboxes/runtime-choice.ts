@@ -1,3 +1,5 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import Dockerode from "dockerode";
 import type { Config } from "../config";
@@ -20,7 +22,9 @@ export async function chooseRuntime(
 ): Promise<{ runtime: SandboxRuntime; reason: string }> {
   const docker = opts.docker ?? new Dockerode();
   const makeDocker = () => new DockerRuntime({ docker, network: config.sandbox.network, logger });
-  const makeProcess = () => new ProcessRuntime({ dataDir: config.dataDir, agentEntry: AGENT_ENTRY, logger });
+  // DATA_DIR=":memory:" keeps nothing: process sandboxes then live in a fresh temp directory.
+  const makeProcess = () =>
+    new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger });
   if (config.sandbox.runtime === "docker") return { runtime: makeDocker(), reason: "SANDBOX_RUNTIME=docker" };
   if (config.sandbox.runtime === "process") return { runtime: makeProcess(), reason: "SANDBOX_RUNTIME=process" };
   if (await dockerAnswers(docker, opts.pingTimeoutMs ?? 1500)) return { runtime: makeDocker(), reason: "a Docker daemon answers" };
