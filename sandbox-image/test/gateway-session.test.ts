@@ -185,6 +185,8 @@ describe("agent gateway lifecycle", () => {
     const answer = client.request("workspace.read", { path: "a" });
     await new Promise((r) => setTimeout(r, 50));
     const closing = t.gateway.close(2_000);
+    // While draining, new work is refused as retryable, not started.
+    expect(await client.request("status", {}, { id: "late" })).toMatchObject({ id: "late", ok: false, error: { code: "busy", retryable: true } });
     setTimeout(() => release(), 100);
     expect(await answer).toMatchObject({ ok: true, payload: { content: "done" } });
     await closing;

@@ -14,7 +14,7 @@ import {
 import type { Logger } from "pino";
 import { checkConnect, createChallenge, type HandshakeIdentity } from "./handshake";
 import { EventStream } from "./event-stream";
-import { INTERNAL_ERROR_MESSAGE, RequestHandler, type GatewayAgent } from "./request-handler";
+import { INTERNAL_ERROR_MESSAGE, RequestHandler, requestIdOf, type GatewayAgent } from "./request-handler";
 
 export interface GatewayOptions {
   identity: HandshakeIdentity;
@@ -204,6 +204,12 @@ export class GatewayServer {
   private async onRequest(ws: WebSocket, conn: Connection, data: RawData, isBinary: boolean, log: Logger): Promise<void> {
     if (isBinary) {
       this.send(ws, { type: "res", id: "unknown", ok: false, error: { code: "bad_request", message: "binary frames are not accepted" } }, log);
+      return;
+    }
+    if (this.closing) {
+      // Draining for shutdown: the control plane retries this on the agent's next start.
+      const id = requestIdOf(rawText(data));
+      this.send(ws, { type: "res", id, ok: false, error: { code: "busy", message: "the agent is shutting down", retryable: true } }, log);
       return;
     }
     conn.inflight++;

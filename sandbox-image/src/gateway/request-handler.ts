@@ -32,6 +32,15 @@ function idOf(frame: unknown): string {
   return typeof id === "string" && id.length > 0 && id.length <= 128 ? id : UNKNOWN_ID;
 }
 
+/** The id to answer a raw frame with, without handling it. */
+export function requestIdOf(text: string): string {
+  try {
+    return idOf(JSON.parse(text));
+  } catch {
+    return UNKNOWN_ID;
+  }
+}
+
 /** Turns one raw text frame into exactly one response frame. Never throws. */
 export class RequestHandler {
   constructor(
