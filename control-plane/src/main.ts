@@ -6,7 +6,7 @@ import { isDatabaseReady, migrateDatabase, openDatabase, type Database } from ".
 import { createMetricsRegistry } from "./metrics";
 import { createApp } from "./http/app";
 import { systemClock, type Clock } from "./clock";
-import { createLlmGateway } from "./llm-gateway";
+import { createLlmGateway, createUsageAdminRouter } from "./llm-gateway";
 import { Inbox } from "./inbox/inbox";
 import { Outbox } from "./outbox/outbox";
 import { Dispatcher } from "./inbox/dispatcher";
@@ -177,6 +177,11 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       isReady: () => isDatabaseReady(database),
       routers: [
         { path: "/llm/v1", router: llmGateway.router },
+        // Before the sandbox router: its GET /sandbox/:key would otherwise take "usage" for a user.
+        {
+          path: "/sandbox",
+          router: createUsageAdminRouter({ db: database.db, auth: requireAdmin(admin.token), defaultMonthlyBudgetUsd: config.llmPolicy.monthlyBudgetUsd, clock }),
+        },
         { path: "/sandbox", router: sandboxRouter },
         { path: "/sandbox", router: eventsRouter },
         { path: "/whatsapp", router: whatsapp.router },
