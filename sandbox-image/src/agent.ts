@@ -70,6 +70,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   const readonlyDb = openReadonly(dbFile);
   const workspace = new Workspace(join(opts.dataDir, "workspace"));
   if (workspace.initFrom(opts.templatesDir)) log.info("workspace created from templates");
+  else if (workspace.list().length === 0) log.warn({ templatesDir: opts.templatesDir }, "workspace is empty and no templates were found");
   if (opts.userName && !getProfile(db).name) updateProfile(db, { name: opts.userName }, clock());
   const idempotency = new IdempotencyStore(db);
   idempotency.prune(clock());

@@ -77,6 +77,20 @@ describe("workspace", () => {
     await expect(h.call("workspace.read", { path: "MEMORY.md" })).rejects.toMatchObject({ code: "not_found" });
   });
 
+  it("copies the templates on a later boot if they were missing on the first", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "agent-late-"));
+    try {
+      const first = await startAgent({ dataDir, templatesDir: join(dataDir, "nowhere") });
+      expect((await first.call("workspace.list", {})).files).toEqual([]);
+      first.agent.close();
+      h = await startAgent({ dataDir });
+      expect((await h.call("workspace.read", { path: "SOUL.md" })).content).toContain("# Soul");
+    } finally {
+      h?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it("reads, writes and lists files inside the workspace", async () => {
     h = await startAgent();
     expect(await h.call("workspace.write", { path: "notes/ideas.md", content: "héllo" })).toEqual({ path: "notes/ideas.md", bytes: 6 });

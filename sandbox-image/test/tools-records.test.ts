@@ -110,7 +110,9 @@ describe("record-keeping tools", () => {
       expect((await tool(h, "query_database", { sql })).error).toBeDefined();
     }
     expect((await tool(h, "list_tasks", {})).tasks).toHaveLength(1);
-    const big = await tool(h, "query_database", { sql: "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT x FROM r" });
+    expect((await tool(h, "query_database", { sql: "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r" })).error).toMatch(/Recursive/);
+    for (let i = 0; i < 15; i++) await tool(h, "add_task", { title: `t${i}` });
+    const big = await tool(h, "query_database", { sql: "SELECT a.id, b.id FROM tasks a, tasks b" });
     expect(big).toMatchObject({ rowCount: 200, truncated: true });
   });
 

@@ -16,6 +16,9 @@ export const queryDatabase = defineTool({
   run(ctx, a) {
     const sql = a.sql.trim().replace(/;\s*$/, "");
     if (!/^(select|with)\b/i.test(sql)) throw new ToolError("Only a single SELECT statement is allowed.");
+    // better-sqlite3 cannot interrupt a running statement, and an unbounded recursive CTE under an
+    // aggregate would block the agent forever; the schema has no trees that would need one.
+    if (/\brecursive\b/i.test(sql)) throw new ToolError("Recursive queries are not allowed.");
     let stmt;
     try {
       stmt = ctx.readonlyDb.prepare(sql);

@@ -20,10 +20,10 @@ export class Workspace {
   /** Copies the templates on first boot. Returns true when it did. */
   initFrom(templatesDir: string): boolean {
     if (existsSync(join(this.root, MARKER))) return false;
-    if (existsSync(templatesDir)) {
-      // force:false: a file already there (a restored backup) wins over the template.
-      cpSync(templatesDir, this.root, { recursive: true, force: false, errorOnExist: false });
-    }
+    // Without templates (a misconfigured path) leave no marker, so a fixed boot still copies them.
+    if (!existsSync(templatesDir)) return false;
+    // force:false: a file already there (a restored backup) wins over the template.
+    cpSync(templatesDir, this.root, { recursive: true, force: false, errorOnExist: false });
     writeFileSync(join(this.root, MARKER), new Date().toISOString());
     return true;
   }
