@@ -108,6 +108,15 @@ describeEachDriver("WhatsApp webhook", (driver) => {
       expect(out).toEqual([{ body: UNSUPPORTED_REPLY, channel: "whatsapp" }]);
     });
 
+    it("stores a system notice without answering it or opening the window", async () => {
+      expect((await w.post(sample("system"))).status).toBe(200);
+      const [msg] = await w.q<any>(sql`SELECT content FROM messages WHERE provider_id = 'wamid.SYSTEM000000000000000000000000000000001'`);
+      expect(msg.content).toBe("[system]");
+      expect(await counts(w)).toMatchObject({ inbox: 0, outbox: 0 });
+      const [user] = await w.q<any>(sql`SELECT last_inbound_at FROM users`);
+      expect(user.last_inbound_at).toBeNull();
+    });
+
     it("keys a username-only sender by business-scoped user id", async () => {
       expect((await w.post(sample("bsuid-text"))).status).toBe(200);
       const [user] = await w.q<any>(sql`SELECT * FROM users`);

@@ -20,7 +20,8 @@ export type SampleName =
   | "sticker"
   | "bsuid-text"
   | "status"
-  | "status-failed";
+  | "status-failed"
+  | "system";
 
 export function sample(name: SampleName, replace: Record<string, string> = {}): Buffer {
   let text = readFileSync(path.join(__dirname, `${name}.json`), "utf8").trim();

@@ -85,11 +85,12 @@ export class InboundRecorder {
           result.duplicates++;
           continue;
         }
+        result.recorded++;
+        if (m.silent) continue; // a system notice opens no window and asks for no answer
         // The window runs from when the user sent it, never from the future.
         const sentAt = m.sentAt && m.sentAt.getTime() < now.getTime() ? m.sentAt : now;
         await touchLastInbound(tx, user.id, sentAt);
         wroteUsers.add(user.id);
-        result.recorded++;
 
         if (!m.known) {
           // Stored (above) and answered briefly, without waking the agent for something it cannot read.

@@ -93,6 +93,8 @@ export interface ParsedMessage {
   sentAt?: Date;
   type: string;
   known: boolean;
+  /** Stored only: WhatsApp system notices, not words from the user. */
+  silent?: boolean;
   /** What the agent reads; for a voice note, empty until transcribed. */
   text: string;
   /** A short line for the messages table and the operator's view. */
@@ -119,7 +121,10 @@ export interface ParsedWebhook {
 
 const seconds = (s?: number) => (s !== undefined && Number.isFinite(s) ? new Date(s * 1000) : undefined);
 
-function describe(m: z.infer<typeof InboundMessage>): Pick<ParsedMessage, "text" | "summary" | "attachments" | "known" | "audio" | "reaction"> {
+/** Types that are stored but neither answered nor handed to the agent. */
+const SILENT_TYPES = new Set(["system", "request_welcome"]);
+
+function describe(m: z.infer<typeof InboundMessage>): Pick<ParsedMessage, "text" | "summary" | "attachments" | "known" | "silent" | "audio" | "reaction"> {
   switch (m.type) {
     case "text":
       if (m.text) return { known: true, text: m.text.body, summary: m.text.body, attachments: [] };
@@ -179,6 +184,10 @@ function describe(m: z.infer<typeof InboundMessage>): Pick<ParsedMessage, "text"
         };
       }
       break;
+  }
+  if (SILENT_TYPES.has(m.type)) {
+    // Not something the user said: a number or id change, or WhatsApp's "chat opened" ping.
+    return { known: true, silent: true, text: "", summary: `[${m.type}]`, attachments: [] };
   }
   const why = m.errors?.[0]?.title ? ` (${m.errors[0].title})` : "";
   return { known: false, text: "", summary: `[unsupported: ${m.type}${why}]`, attachments: [] };
