@@ -36,7 +36,7 @@ describeDocker("agent image, hardened container", () => {
     }
     const ports = JSON.parse(await docker(["inspect", "-f", "{{json .HostConfig.PortBindings}}", name]));
     expect(ports === null || Object.keys(ports).length === 0).toBe(true);
-  });
+  }, 60_000);
 
   it("refuses a wrong token from the network with 4001", async () => {
     const s = await RawAgentSocket.open(`ws://${ip}:${AGENT_PORT}`);
@@ -80,7 +80,7 @@ describeDocker("agent image, hardened container", () => {
       if (status !== "healthy") await new Promise((r) => setTimeout(r, 500));
     }
     expect(status).toBe("healthy");
-  });
+  }, 60_000);
 
   it("logs JSON without the token, and stops cleanly on SIGTERM", async () => {
     const logs = await docker(["logs", name]);
@@ -89,5 +89,5 @@ describeDocker("agent image, hardened container", () => {
     for (const line of logs.split("\n").filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
     await docker(["stop", "-t", "10", name]);
     expect(await docker(["inspect", "-f", "{{.State.ExitCode}}", name])).toBe("0");
-  });
+  }, 60_000);
 });
