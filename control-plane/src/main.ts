@@ -17,6 +17,7 @@ import { DEFAULT_RETRY } from "./retry";
 import { Router } from "express";
 import { loadCredentials } from "./sandboxes/credentials";
 import { createWhatsAppChannel, transcriberViaGateway } from "./channels/whatsapp";
+import { agentForVoice, createVoiceChannel } from "./channels/voice";
 import { ConnectionManager } from "./connections/connection-manager";
 import { SandboxService } from "./sandboxes/sandbox-service";
 import { chooseRuntime } from "./sandboxes/runtime-choice";
@@ -163,6 +164,23 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
           : undefined,
     });
     if (whatsapp.adapter) outbox.registerAdapter(whatsapp.adapter);
+
+    // Voice (when Twilio is configured): signed webhooks at /voice; each spoken turn is a voice_turn
+    // inbox event (first in the user's queue), a completed call a call_ended event whose summary
+    // goes to WhatsApp through the outbox. Real-time calls bridge /voice/stream to OpenAI Realtime.
+    const voice = createVoiceChannel({
+      config,
+      database,
+      logger,
+      clock,
+      inbox,
+      agent: agentForVoice({
+        ensure: (userId) => sandboxes.ensure(userId),
+        request: (target, method, params) => connections.request(target, method, params),
+        onWarmError: (userId, err) => logger.warn({ err, userId }, "could not start the sandbox for an incoming call"),
+      }),
+    });
+    voice?.handlers.register(dispatcher);
     await outbox.start();
     onStop("outbox", () => outbox.stop());
 
@@ -185,6 +203,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
         { path: "/sandbox", router: sandboxRouter },
         { path: "/sandbox", router: eventsRouter },
         { path: "/whatsapp", router: whatsapp.router },
+        ...(voice ? [{ path: "/voice", router: voice.router }] : []),
       ],
     });
     const server = createServer(app);
@@ -196,6 +215,9 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       server.close(() => resolve());
       server.closeAllConnections();
     }));
+    // Twilio Media Streams upgrade on the same server (GET /voice/stream); closed before HTTP stops.
+    const voiceStream = voice?.attachStream(server);
+    if (voiceStream) onStop("voice-stream", () => voiceStream.close());
     const addr = server.address() as AddressInfo;
     const host = addr.address === "0.0.0.0" || addr.address === "::" ? "127.0.0.1" : addr.address;
     const url = `http://${host}:${addr.port}`;
