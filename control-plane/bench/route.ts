@@ -1,0 +1,198 @@
+/**
+ * `npm run bench -- route [--users=N] [--messages=M]`
+ *
+ * N simulated users on the real path: a signed WhatsApp webhook over HTTP -> inbox row (one
+ * transaction) -> dispatcher -> the user's "sandbox" over an authenticated WebSocket (an instant
+ * fake agent) -> outbox -> the WhatsApp adapter -> a local server speaking the Graph API. Each user
+ * sends M messages, one after another, each after the previous reply arrived (a person chatting).
+ *
+ * Beside it, in the same run and at the same concurrency, the floor: one HTTP request in, one
+ * PostgreSQL commit, one WebSocket round trip, one HTTP request out, back to back. The difference
+ * is what routing adds (durability, ordering, the read receipt and typing call the channel makes).
+ *
+ * PostgreSQL when DATABASE_URL is set (a fresh database, dropped after), else embedded PGlite.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { sql } from "drizzle-orm";
+import { generateSigningKeyPair } from "@concierge/protocol";
+import { loadConfig } from "../src/config";
+import { createLogger } from "../src/logger";
+import { systemClock } from "../src/clock";
+import { ConnectionManager } from "../src/connections/connection-manager";
+import { Inbox } from "../src/inbox/inbox";
+import { Dispatcher } from "../src/inbox/dispatcher";
+import { messageHandler } from "../src/inbox/message-handler";
+import { Outbox } from "../src/outbox/outbox";
+import { createWhatsAppChannel, signMetaPayload } from "../src/channels/whatsapp";
+import { createTestDatabase } from "../../test-support/db";
+import { FakeAgent } from "../../test-support/fake-agent";
+import { textWebhook } from "../../test-support/meta-samples";
+
+const arg = (name: string, def: number) => {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.split("=")[1]) : def;
+};
+const USERS = arg("users", 50);
+const MESSAGES = arg("messages", 10);
+const APP_SECRET = "bench-app-secret";
+const ACCESS_TOKEN = "bench-access-token";
+const PHONE_ID = "106540352242922";
+
+/** The Graph API's message endpoint, minimal: read receipts, and sends that resolve a waiter by text. */
+function graphServer(onText: (to: string, text: string) => void): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+      res.setHeader("content-type", "application/json");
+      if (req.headers.authorization !== `Bearer ${ACCESS_TOKEN}`) return void res.writeHead(401).end("{}");
+      if (body.status === "read") return void res.end(JSON.stringify({ success: true }));
+      res.end(JSON.stringify({ messaging_product: "whatsapp", contacts: [{ input: body.to, wa_id: body.to }], messages: [{ id: `wamid.B${Math.random().toString(36).slice(2)}` }] }));
+      if (body.type === "text") onText(String(body.to), String(body.text?.body ?? ""));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })));
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+}
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? "warn" });
+  const t = await createTestDatabase(process.env.DATABASE_URL ? "postgres" : "pglite");
+  const { database } = t;
+  const keys = generateSigningKeyPair();
+  const agent = await new FakeAgent({ tokenFor: (id) => `tok-${id}`, controlPlanePublicKeyPem: keys.publicKeyPem }).start();
+  const waiters = new Map<string, () => void>();
+  const graph = await graphServer((_to, text) => waiters.get(text.replace(/^echo: /, ""))?.());
+
+  const config = loadConfig({
+    WHATSAPP_VERIFY_TOKEN: "bench-verify",
+    WHATSAPP_APP_SECRET: APP_SECRET,
+    WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN,
+    WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
+    WHATSAPP_API_BASE_URL: `${graph.url}/v22.0`,
+    LOG_LEVEL: "warn",
+  });
+  const connections = new ConnectionManager({ signingPrivateKeyPem: keys.privateKeyPem, logger, requestTimeoutMs: 30_000 });
+  const inbox = new Inbox();
+  const outbox = new Outbox({ database, logger, concurrency: Math.min(64, USERS) });
+  const whatsapp = createWhatsAppChannel({ config, db: database.db, inbox, outbox, logger, clock: systemClock });
+  outbox.registerAdapter(whatsapp.adapter!);
+  const dispatcher = new Dispatcher({ database, outbox, logger, concurrency: Math.min(64, USERS), leaseSeconds: 60, retry: { attempts: 5, baseDelayMs: 50, maxDelayMs: 1000 } });
+  const sandboxes = { ensure: async (userId: string) => ({ userId, sandboxId: `sbx-${userId}`, endpoint: agent.endpoint, token: `tok-sbx-${userId}` }) };
+  dispatcher.handle("message", whatsapp.wrapMessageHandler(messageHandler({ sandboxes, connections })));
+  await outbox.start();
+  await dispatcher.start();
+
+  // The floor route: the four unavoidable hops of one turn, back to back.
+  await database.db.execute(sql`CREATE TABLE IF NOT EXISTS bench_floor (id serial PRIMARY KEY, v text NOT NULL)`);
+  const floorTarget = { sandboxId: "sbx-floor", endpoint: agent.endpoint, token: "tok-sbx-floor" };
+  const app = express();
+  app.use("/whatsapp", whatsapp.router);
+  app.post("/floor", express.raw({ type: () => true }), async (req, res) => {
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`INSERT INTO bench_floor (v) VALUES (${String(req.body?.length ?? 0)})`);
+    });
+    await connections.request(floorTarget, "status", {});
+    await fetch(`${graph.url}/v22.0/${PHONE_ID}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ACCESS_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ messaging_product: "whatsapp", to: "0", type: "text", text: { body: "floor" } }),
+    }).then((r) => r.arrayBuffer());
+    res.status(200).end("ok");
+  });
+  const server = createServer(app);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const runUsers = async (turn: (u: number, i: number) => Promise<number>) => {
+    const lat: number[] = [];
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: USERS }, async (_, u) => {
+        for (let i = 0; i < MESSAGES; i++) lat.push(await turn(u, i));
+      }),
+    );
+    return { lat, seconds: (performance.now() - started) / 1000 };
+  };
+
+  // Warm up: one socket per sandbox and the JIT, so both runs measure steady state.
+  await fetch(`${base}/floor`, { method: "POST", body: "w" });
+
+  const floor = await runUsers(async () => {
+    const t0 = performance.now();
+    await fetch(`${base}/floor`, { method: "POST", body: "x" }).then((r) => r.arrayBuffer());
+    return performance.now() - t0;
+  });
+
+  const route = await runUsers(async (u, i) => {
+    const waId = `4915${String(100000 + u)}`;
+    const text = `m-${u}-${i}`;
+    const body = textWebhook({ waId, body: text, name: `User ${u}` });
+    const t0 = performance.now();
+    const replied = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply for ${text} within 60 s`)), 60_000);
+      waiters.set(text, () => {
+        clearTimeout(timer);
+        waiters.delete(text);
+        resolve();
+      });
+    });
+    const res = await fetch(`${base}/whatsapp/webhook`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-hub-signature-256": signMetaPayload(body, APP_SECRET) },
+      body,
+    });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
+    await replied;
+    return performance.now() - t0;
+  });
+
+  const n = USERS * MESSAGES;
+  const row = (name: string, r: { lat: number[]; seconds: number }) =>
+    `${name.padEnd(34)} ${String(n).padStart(6)} ${(n / r.seconds).toFixed(0).padStart(10)}/s ${ms(pct(r.lat, 50)).padStart(11)} ${ms(pct(r.lat, 99)).padStart(11)}`;
+  process.stdout.write(
+    [
+      "",
+      `route bench: ${USERS} users x ${MESSAGES} messages, ${database.driver}, instant fake agent, local Graph API`,
+      `${"".padEnd(34)} ${"turns".padStart(6)} ${"throughput".padStart(12)} ${"p50".padStart(11)} ${"p99".padStart(11)}`,
+      row("floor (HTTP in, commit, WS, HTTP out)", floor),
+      row("route (webhook -> reply sent)", route),
+      `added by routing: p50 ${ms(pct(route.lat, 50) - pct(floor.lat, 50))}, p99 ${ms(pct(route.lat, 99) - pct(floor.lat, 99))}`,
+      "",
+    ].join("\n"),
+  );
+  process.stdout.write(
+    `${JSON.stringify({
+      bench: "route",
+      driver: database.driver,
+      users: USERS,
+      messages: MESSAGES,
+      floor: { perSecond: n / floor.seconds, p50: pct(floor.lat, 50), p99: pct(floor.lat, 99) },
+      route: { perSecond: n / route.seconds, p50: pct(route.lat, 50), p99: pct(route.lat, 99) },
+    })}\n`,
+  );
+
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+  await dispatcher.stop();
+  await outbox.stop();
+  await connections.closeAll();
+  await agent.stop();
+  graph.server.closeAllConnections();
+  await new Promise<void>((r) => graph.server.close(() => r()));
+  await t.cleanup();
+}
+
+main().catch((err) => {
+  process.stderr.write(`route bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
