@@ -238,6 +238,26 @@ describeEachDriver("inbox and dispatcher", (driver) => {
     }
   });
 
+  it("renews the lease of a long turn so a second dispatcher never takes it over", async () => {
+    const [u] = await makeUsers(t.database, 1);
+    let runs = 0;
+    const slow: InboxHandler = async () => {
+      runs++;
+      await sleep(2500);
+    };
+    const other = new Dispatcher({ database: t.database, outbox, logger, concurrency: 2, leaseSeconds: 1, retry: FAST_RETRY, pollIntervalMs: 50 });
+    other.handle("note", slow);
+    await startDispatcher({ leaseSeconds: 1 }, { note: slow });
+    await other.start();
+    try {
+      await enqueue({ userId: u!, channel: "system", kind: "note" as never, providerId: "long-1", payload: {} });
+      await waitFor(async () => (await rows<{ status: string }>(t.database.db, sql`SELECT status FROM inbox_events WHERE provider_id = 'long-1'`))[0]?.status === "done", 8000, "the long turn");
+      expect(runs).toBe(1);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it("lists a user's last N events with their status for the operator", async () => {
     const [u] = await makeUsers(t.database, 1);
     for (let i = 0; i < 4; i++) await enqueue(msg(u!, `wamid.list.${i}`, `m${i}`));

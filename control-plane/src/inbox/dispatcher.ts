@@ -153,6 +153,7 @@ export class Dispatcher {
     const started = performance.now();
     const handler = this.handlers.get(event.kind);
     let out: NewOutboundMessage[];
+    const renewal = this.keepLease(event, log);
     try {
       if (!handler) throw new Error(`no handler registered for kind ${event.kind}`);
       const { leaseToken: _t, ...view } = event;
@@ -160,6 +161,8 @@ export class Dispatcher {
     } catch (err) {
       if (signal.aborted) return this.release(event, log);
       return this.fail(event, err, log);
+    } finally {
+      renewal.cancel();
     }
     const ok = await this.opts.database.db.transaction(async (tx) => {
       const done = await rows(
@@ -177,6 +180,37 @@ export class Dispatcher {
     if (!ok) log.warn("lease lost before completion; dropping this attempt's result");
     this.m?.outcomes.inc({ kind: event.kind, outcome: ok ? "done" : "lease_lost" });
     this.m?.duration.observe({ kind: event.kind }, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * A turn may outlast its lease (a cold sandbox, a slow model): renew it at a third of its length
+   * while the handler runs, so no other process takes the event over from a live worker. A crashed
+   * worker stops renewing, and its lease runs out as designed.
+   */
+  private keepLease(event: Claimed, log: Logger): { cancel(): void } {
+    const clock = this.opts.clock ?? systemClock;
+    const every = Math.max(200, (this.opts.leaseSeconds * 1000) / 3);
+    let timer: { cancel(): void } | undefined;
+    let stopped = false;
+    const renew = () => {
+      if (stopped) return;
+      this.opts.database.db
+        .execute(
+          sql`UPDATE inbox_events SET lease_expires_at = now() + make_interval(secs => ${this.opts.leaseSeconds})
+              WHERE id = ${event.id} AND lease_token = ${event.leaseToken} AND status = 'processing'`,
+        )
+        .catch((err) => log.warn({ err }, "could not renew the lease"))
+        .finally(() => {
+          if (!stopped) timer = clock.setTimeout(renew, every);
+        });
+    };
+    timer = clock.setTimeout(renew, every);
+    return {
+      cancel() {
+        stopped = true;
+        timer?.cancel();
+      },
+    };
   }
 
   private async fail(event: Claimed, err: unknown, log: Logger): Promise<void> {
