@@ -26,6 +26,7 @@ import { IdleCuller } from "./sandboxes/idle-culler";
 import type { RuntimeKind } from "./sandboxes/runtime";
 import { createSandboxRouter } from "./admin/sandbox-routes";
 import { resolveAdminToken } from "./admin/admin-token";
+import { createProactive } from "./scheduler/proactive";
 
 /**
  * The one wiring file: builds every part from config, starts them in order and stops them in
@@ -181,12 +182,31 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       }),
     });
     voice?.handlers.register(dispatcher);
+
+    // Proactive: heartbeats and exact-time reminders. Schedules are rows; a due one becomes a
+    // "heartbeat" or "alarm" inbox event (one per slot), worked by the handlers registered here.
+    // The agent's alarm.set and profile.updated events move the rows.
+    const proactive = createProactive({
+      database,
+      inbox,
+      logger,
+      metrics,
+      clock,
+      heartbeat: config.heartbeat,
+      agent: { call: async (userId, method, params) => connections.request(await sandboxes.ensure(userId), method, params) },
+      placeCall: voice?.placeCall ? async (userId, text) => void (await voice.placeCall!(userId, text)) : undefined,
+    });
+    proactive.register(dispatcher);
+    connections.onEvent(proactive.onAgentEvent);
     await outbox.start();
     onStop("outbox", () => outbox.stop());
 
     // Every handler is registered by now; the outbox is already draining.
     await dispatcher.start();
     onStop("dispatcher", () => dispatcher.stop());
+    // The scheduler after the dispatcher, so what it enqueues is worked at once; it stops first.
+    proactive.scheduler.start();
+    onStop("scheduler", () => proactive.scheduler.stop());
 
     // 3. HTTP last: nothing is accepted before the parts behind it are up.
     const app = createApp({
@@ -200,6 +220,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
           path: "/sandbox",
           router: createUsageAdminRouter({ db: database.db, auth: requireAdmin(admin.token), defaultMonthlyBudgetUsd: config.llmPolicy.monthlyBudgetUsd, clock }),
         },
+        // Before the sandbox router, like usage: PUT/GET /sandbox/users/:userId/profile.
+        { path: "/sandbox", router: proactive.adminRouter(admin.token) },
         { path: "/sandbox", router: sandboxRouter },
         { path: "/sandbox", router: eventsRouter },
         { path: "/whatsapp", router: whatsapp.router },
