@@ -13,7 +13,6 @@ import { Dispatcher } from "./inbox/dispatcher";
 import { messageHandler } from "./inbox/message-handler";
 import { createEventsAdminRouter } from "./inbox/events-admin-router";
 import { requireAdmin } from "./admin/auth";
-import { DEFAULT_RETRY } from "./retry";
 import { Router } from "express";
 import { loadCredentials } from "./sandboxes/credentials";
 import { createWhatsAppChannel, transcriberViaGateway } from "./channels/whatsapp";
@@ -143,7 +142,9 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       metrics,
       concurrency: config.inbox.concurrency,
       leaseSeconds: config.inbox.leaseSeconds,
-      retry: { ...DEFAULT_RETRY, attempts: config.inbox.maxAttempts },
+      // Slower than DEFAULT_RETRY: a failed turn usually means a sandbox restarting, so the
+      // attempts should span tens of seconds before the user gets an apology.
+      retry: { attempts: config.inbox.maxAttempts, baseDelayMs: 2_000, maxDelayMs: 60_000 },
     });
     dispatcher.handle("message", messageHandler({ sandboxes, connections }));
     const eventsRouter = Router().use(requireAdmin(admin.token), createEventsAdminRouter({ database, inbox }));
