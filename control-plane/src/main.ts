@@ -146,7 +146,6 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       // attempts should span tens of seconds before the user gets an apology.
       retry: { attempts: config.inbox.maxAttempts, baseDelayMs: 2_000, maxDelayMs: 60_000 },
     });
-    dispatcher.handle("message", messageHandler({ sandboxes, connections }));
     const eventsRouter = Router().use(requireAdmin(admin.token), createEventsAdminRouter({ database, inbox }));
 
     // WhatsApp: signed webhooks in at /whatsapp, Graph API out through the outbox. Voice notes are
@@ -162,10 +161,13 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       clock,
       transcriber:
         config.whatsapp && config.llm
-          ? transcriberViaGateway({ gatewayUrl: () => `${selfUrl}/llm/v1`, db: database.db, sandboxToken: (await loadCredentials(database.db)).tokenFor, logger })
+          ? transcriberViaGateway({ gatewayUrl: () => `${selfUrl}/llm/v1`, db: database.db, sandboxToken: credentials.tokenFor, logger })
           : undefined,
     });
     if (whatsapp.adapter) outbox.registerAdapter(whatsapp.adapter);
+    // WhatsApp turns: read + typing while the agent works, voice notes transcribed, long replies
+    // split into ordered outbox rows. Other channels pass through the wrapper unchanged.
+    dispatcher.handle("message", whatsapp.wrapMessageHandler(messageHandler({ sandboxes, connections })));
 
     // Voice (when Twilio is configured): signed webhooks at /voice; each spoken turn is a voice_turn
     // inbox event (first in the user's queue), a completed call a call_ended event whose summary
