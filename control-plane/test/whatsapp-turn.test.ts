@@ -122,6 +122,14 @@ describeEachDriver("WhatsApp turn preparation", (driver) => {
     expect(graphApi.readReceipts().length).toBe(before);
   });
 
+  it("tells the agent when a voice note cannot be transcribed for good (no retry loop)", async () => {
+    upstream.enqueue({ kind: "json", status: 400, body: { error: { message: "Invalid file format.", type: "invalid_request_error", code: null } } });
+    const turn = await preparer.prepare(event(userId, voice));
+    turn.done();
+    expect(turn.chat.text).toMatch(/could not be transcribed/);
+    expect(turn.chat.spoken).toBeUndefined();
+  });
+
   it("hands the agent the transcript and splits its long reply, through the wrapped handler", async () => {
     upstream.enqueue({ kind: "json", body: { text: "Tell me everything." } });
     const seen: unknown[] = [];

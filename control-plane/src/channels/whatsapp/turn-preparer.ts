@@ -53,11 +53,20 @@ export class WhatsAppTurnPreparer {
         if (!this.opts.transcriber) {
           chat.text = "[The user sent a voice note, but voice notes cannot be transcribed on this server. Ask them to type it.]";
         } else {
-          const media = await this.opts.graph.downloadMedia(p.whatsapp.transcribe.mediaId);
-          const text = await this.opts.transcriber.transcribe({ userId: event.userId, audio: media.data, mimeType: p.whatsapp.transcribe.mimeType ?? media.mimeType });
-          this.log.debug({ userId: event.userId, chars: text.length }, "voice note transcribed");
-          chat.text = text || "[The user sent a voice note with no words in it.]";
-          chat.spoken = true;
+          try {
+            const media = await this.opts.graph.downloadMedia(p.whatsapp.transcribe.mediaId);
+            const text = await this.opts.transcriber.transcribe({ userId: event.userId, audio: media.data, mimeType: p.whatsapp.transcribe.mimeType ?? media.mimeType });
+            this.log.debug({ userId: event.userId, chars: text.length }, "voice note transcribed");
+            chat.text = text || "[The user sent a voice note with no words in it.]";
+            chat.spoken = true;
+          } catch (err) {
+            // A passing failure is thrown so the inbox tries again; one that will not change (media
+            // expired, file refused) becomes a note, so the agent can ask the user to type it.
+            if ((err as { retryable?: unknown }).retryable !== false) throw err;
+            this.log.warn({ userId: event.userId, err: (err as Error).message }, "voice note could not be transcribed");
+            chat.text = "[The user sent a voice note that could not be transcribed. Ask them to type it or send it again.]";
+            delete chat.spoken;
+          }
         }
       }
       return { chat, done: () => typing.stop() };
