@@ -19,6 +19,7 @@ import { sql } from "drizzle-orm";
 import { generateSigningKeyPair } from "@concierge/protocol";
 import { loadConfig } from "../src/config";
 import { createLogger } from "../src/logger";
+import { rows } from "../src/db/database";
 import { systemClock } from "../src/clock";
 import { ConnectionManager } from "../src/connections/connection-manager";
 import { Inbox } from "../src/inbox/inbox";
@@ -87,7 +88,9 @@ async function main(): Promise<void> {
   outbox.registerAdapter(whatsapp.adapter!);
   const dispatcher = new Dispatcher({ database, outbox, logger, concurrency: Math.min(64, USERS), leaseSeconds: 60, retry: { attempts: 5, baseDelayMs: 50, maxDelayMs: 1000 } });
   const sandboxes = { ensure: async (userId: string) => ({ userId, sandboxId: `sbx-${userId}`, endpoint: agent.endpoint, token: `tok-sbx-${userId}` }) };
-  dispatcher.handle("message", whatsapp.wrapMessageHandler(messageHandler({ sandboxes, connections })));
+  const inner = messageHandler({ sandboxes, connections });
+  // --bare skips the WhatsApp turn wrapper (read receipt, typing, splitting) to see what it costs.
+  dispatcher.handle("message", process.argv.includes("--bare") ? inner : whatsapp.wrapMessageHandler(inner));
   await outbox.start();
   await dispatcher.start();
 
@@ -156,6 +159,15 @@ async function main(): Promise<void> {
     return performance.now() - t0;
   });
 
+  // Where the route's time goes, from the rows' own timestamps (database clock, transaction starts).
+  const [stages] = await rows<{ inbox_p50: number; inbox_p99: number; send_p50: number; send_p99: number }>(
+    database.db,
+    sql`SELECT
+          (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at) * 1000) FROM inbox_events) AS inbox_p50,
+          (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at) * 1000) FROM inbox_events) AS inbox_p99,
+          (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at) * 1000) FROM outbox) AS send_p50,
+          (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at) * 1000) FROM outbox) AS send_p99`,
+  );
   const n = USERS * MESSAGES;
   const row = (name: string, r: { lat: number[]; seconds: number }) =>
     `${name.padEnd(34)} ${String(n).padStart(6)} ${(n / r.seconds).toFixed(0).padStart(10)}/s ${ms(pct(r.lat, 50)).padStart(11)} ${ms(pct(r.lat, 99)).padStart(11)}`;
@@ -166,6 +178,7 @@ async function main(): Promise<void> {
       `${"".padEnd(34)} ${"turns".padStart(6)} ${"throughput".padStart(12)} ${"p50".padStart(11)} ${"p99".padStart(11)}`,
       row("floor (HTTP in, commit, WS, HTTP out)", floor),
       row("route (webhook -> reply sent)", route),
+      `  of which inbox row -> turn done: p50 ${ms(Number(stages!.inbox_p50))}, p99 ${ms(Number(stages!.inbox_p99))}; outbox row -> sent: p50 ${ms(Number(stages!.send_p50))}, p99 ${ms(Number(stages!.send_p99))}`,
       `added by routing: p50 ${ms(pct(route.lat, 50) - pct(floor.lat, 50))}, p99 ${ms(pct(route.lat, 99) - pct(floor.lat, 99))}`,
       "",
     ].join("\n"),
