@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, or, sql } from "drizzle-orm";
 import type { Clock } from "../../clock";
 import type { Executor } from "../../db/database";
 import { calls, callTurns, users, type Call, type CallTranscriptLine } from "../../db/schema";
@@ -19,8 +19,14 @@ export interface UserDefaults {
 export class CallStore {
   constructor(private readonly clock: Clock) {}
 
+  /** By phone, else by WhatsApp id: someone who wrote first and calls later is one user. */
   async findUserByPhone(db: Executor, digits: string): Promise<string | null> {
-    const [row] = await db.select({ id: users.id }).from(users).where(eq(users.phone, digits)).limit(1);
+    const [row] = await db
+      .select({ id: users.id })
+      .from(users)
+      .where(or(eq(users.phone, digits), eq(users.waId, digits)))
+      .orderBy(sql`(${users.phone} = ${digits}) DESC NULLS LAST`)
+      .limit(1);
     return row?.id ?? null;
   }
 
