@@ -77,11 +77,11 @@ export async function createSandboxHarness(opts: HarnessOptions): Promise<Sandbo
   const db = testDb.database.db;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "concierge-sbx-"));
   const network = opts.network ?? testNetworkName();
+  const credentials = await loadCredentials(db);
   const runtime: SandboxRuntime =
     opts.kind === "docker"
-      ? new DockerRuntime({ network, logger, testRunId: TEST_RUN_ID })
+      ? new DockerRuntime({ network, logger, testRunId: TEST_RUN_ID, instanceId: credentials.instanceId })
       : new ProcessRuntime({ dataDir, agentEntry: AGENT_ENTRY, logger });
-  const credentials = await loadCredentials(db);
   const connections = new ConnectionManager({ signingPrivateKeyPem: credentials.privateKeyPem, logger, connectTimeoutMs: 15_000, requestTimeoutMs: 15_000 });
   const base: SandboxServiceOptions = {
     db,

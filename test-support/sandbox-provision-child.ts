@@ -18,11 +18,11 @@ async function main(): Promise<void> {
   const env = process.env;
   const logger = createLogger({ level: "silent" });
   const database = await openDatabase({ databaseUrl: env.CHILD_DATABASE_URL!, dataDir: ":memory:" });
+  const credentials = await loadCredentials(database.db);
   const runtime: SandboxRuntime =
     env.CHILD_RUNTIME === "docker"
-      ? new DockerRuntime({ network: env.CHILD_NETWORK!, logger, testRunId: env.CHILD_TEST_RUN_ID })
+      ? new DockerRuntime({ network: env.CHILD_NETWORK!, logger, testRunId: env.CHILD_TEST_RUN_ID, instanceId: credentials.instanceId })
       : new ProcessRuntime({ dataDir: env.CHILD_DATA_DIR!, agentEntry: AGENT_ENTRY, logger });
-  const credentials = await loadCredentials(database.db);
   const connections = new ConnectionManager({ signingPrivateKeyPem: credentials.privateKeyPem, logger, connectTimeoutMs: 15_000 });
   const service = new SandboxService({
     db: database.db,

@@ -131,13 +131,17 @@ export function sandboxServiceSuite(kind: RuntimeName): void {
     expect(readOnVolume(h, userId, "keep.txt")).toBe("kept");
   });
 
-  it("removes a sandbox that no row owns", async () => {
+  it("removes a sandbox that no row owns, but never its data", async () => {
     const userId = await h.createUser();
     await h.service.ensure(userId);
+    writeOnVolume(h, userId, "orphan.txt", "data outlives a stray row");
     await h.testDb.database.db.delete(sandboxes).where(eq(sandboxes.userId, userId));
     const report = await h.reconciler.runOnce();
     expect(report.removedOrphans).toContain(userId);
     expect(await sandboxesOf(userId)).toHaveLength(0);
+    // The reconciler never deletes data: a new sandbox for the user finds it.
+    await h.service.ensure(userId);
+    expect(readOnVolume(h, userId, "orphan.txt")).toBe("data outlives a stray row");
   });
 
   it("the reconciler adopts a running sandbox whose row a dead control plane left in provisioning", async () => {

@@ -73,7 +73,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // else Docker when a daemon answers, else child processes), one signed socket per running
     // agent, and the service that creates, wakes, stops and deletes them.
     const credentials = await loadCredentials(database.db);
-    const { runtime, reason: runtimeReason } = await chooseRuntime(config, logger);
+    const { runtime, reason: runtimeReason } = await chooseRuntime(config, logger, { instanceId: credentials.instanceId });
     const connections = new ConnectionManager({
       signingPrivateKeyPem: credentials.privateKeyPem,
       logger,

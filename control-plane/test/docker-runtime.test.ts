@@ -18,7 +18,7 @@ const network = `concierge-test-rt-${TEST_RUN_ID}`;
 
 describeDocker("DockerRuntime against the real daemon", () => {
   const docker = new Dockerode();
-  const runtime = new DockerRuntime({ docker, network, logger, testRunId: TEST_RUN_ID });
+  const runtime = new DockerRuntime({ docker, network, logger, testRunId: TEST_RUN_ID, instanceId: "instance-a" });
   const keys = generateSigningKeyPair();
   const userId = `rt-${TEST_RUN_ID}`;
   let spec: SandboxSpec;
@@ -73,7 +73,7 @@ describeDocker("DockerRuntime against the real daemon", () => {
     expect(Object.values(info.NetworkSettings.Ports ?? {}).every((b) => b === null)).toBe(true);
     expect(Object.keys(info.NetworkSettings.Networks)).toEqual([network]);
     expect(info.Mounts).toEqual([expect.objectContaining({ Type: "volume", Name: volumeName(userId), Destination: "/data", RW: true })]);
-    expect(info.Config.Labels).toMatchObject({ [LABEL.owner]: userId, [LABEL.sandbox]: "sbx-rt", [LABEL.configHash]: spec.configHash, [LABEL.testRun]: TEST_RUN_ID });
+    expect(info.Config.Labels).toMatchObject({ [LABEL.instance]: "instance-a", [LABEL.owner]: userId, [LABEL.sandbox]: "sbx-rt", [LABEL.configHash]: spec.configHash, [LABEL.testRun]: TEST_RUN_ID });
     // And the kernel agrees: not root, and the root filesystem refuses writes.
     const id = execFileSync("docker", ["exec", containerName(userId), "node", "-e", "process.stdout.write(String(process.getuid()))"]).toString();
     expect(id).toBe("10001");
@@ -117,6 +117,10 @@ describeDocker("DockerRuntime against the real daemon", () => {
     const listed = await runtime.list();
     expect(listed.map((i) => i.userId)).toContain(userId);
     expect(listed.every((i) => i.userId.length > 0)).toBe(true);
+    // Another deployment on the same daemon (or a production control plane beside a test run)
+    // never sees it, so its reconciler can never remove it.
+    const otherDeployment = new DockerRuntime({ docker, network, logger, testRunId: TEST_RUN_ID, instanceId: "instance-b" });
+    expect((await otherDeployment.list()).map((i) => i.userId)).not.toContain(userId);
     const production = new DockerRuntime({ docker, network, logger });
     expect((await production.list()).map((i) => i.userId)).not.toContain(userId);
   });

@@ -15,6 +15,7 @@ export const LABEL = {
   configHash: "concierge.config-hash",
   testRun: "concierge.test-run",
   managed: "concierge.managed",
+  instance: "concierge.instance",
 } as const;
 
 /** The agent runs as this numeric user; the image's /data is owned by it, so a fresh volume is too. */

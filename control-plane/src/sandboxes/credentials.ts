@@ -12,6 +12,12 @@ import { deriveSandboxToken, hashToken } from "./token";
  * restart, and tokens need not be stored.
  */
 export interface ControlPlaneCredentials {
+  /**
+   * This deployment's id (one per database): its sandboxes carry it as a label, so a control plane
+   * only ever adopts or removes its own, never another's on the same Docker daemon (a test run's,
+   * a staging copy's).
+   */
+  instanceId: string;
   privateKeyPem: string;
   publicKeyPem: string;
   /** The sandbox's bearer token; deterministic, so it is never stored (only its hash). */
@@ -21,6 +27,7 @@ export interface ControlPlaneCredentials {
 
 const KEY_PAIR = "control_plane_signing_key";
 const TOKEN_SECRET = "sandbox_token_secret";
+const INSTANCE_ID = "control_plane_instance_id";
 
 /** Insert-if-absent, then read: two replicas starting at once both end up with the first one's value. */
 async function getOrCreate(db: Db, key: string, make: () => string): Promise<string> {
@@ -36,7 +43,9 @@ export async function loadCredentials(db: Db): Promise<ControlPlaneCredentials> 
     publicKeyPem: string;
   };
   const secret = await getOrCreate(db, TOKEN_SECRET, () => randomBytes(32).toString("base64url"));
+  const instanceId = await getOrCreate(db, INSTANCE_ID, () => randomBytes(8).toString("hex"));
   return {
+    instanceId,
     privateKeyPem: pair.privateKeyPem,
     publicKeyPem: pair.publicKeyPem,
     tokenFor: (sandboxId) => deriveSandboxToken(secret, sandboxId),

@@ -16,6 +16,8 @@ export interface DockerRuntimeOptions {
   docker?: Dockerode;
   network: string;
   logger: Logger;
+  /** The deployment's id (ControlPlaneCredentials.instanceId): labels what it creates, lists only those. */
+  instanceId?: string;
   /** Set by tests: labels everything concierge.test-run=<id> and lists only those. */
   testRunId?: string;
   /** Per daemon call; long operations (stop) add their own grace period. */
@@ -43,7 +45,10 @@ export class DockerRuntime implements SandboxRuntime {
   }
 
   private get extraLabels(): Record<string, string> {
-    return this.opts.testRunId ? { [LABEL.testRun]: this.opts.testRunId } : {};
+    return {
+      ...(this.opts.testRunId ? { [LABEL.testRun]: this.opts.testRunId } : {}),
+      ...(this.opts.instanceId ? { [LABEL.instance]: this.opts.instanceId } : {}),
+    };
   }
 
   /**
@@ -177,7 +182,10 @@ export class DockerRuntime implements SandboxRuntime {
   }
 
   async list(opts: { signal?: AbortSignal } = {}): Promise<RuntimeInstance[]> {
+    // Only this deployment's sandboxes: the reconciler removes what it lists and no row owns, so
+    // listing another control plane's (a test run's on the same daemon) would destroy them.
     const labelFilter = [`${LABEL.managed}=true`, LABEL.owner];
+    if (this.opts.instanceId) labelFilter.push(`${LABEL.instance}=${this.opts.instanceId}`);
     if (this.opts.testRunId) labelFilter.push(`${LABEL.testRun}=${this.opts.testRunId}`);
     const summaries = await this.docker.listContainers({ all: true, filters: { label: labelFilter }, abortSignal: this.signal(opts.signal) });
     // A production control plane never touches containers that tests made on the same daemon.
@@ -207,9 +215,10 @@ export class DockerRuntime implements SandboxRuntime {
 
   async memoryUsage({ userId, signal }: OpOptions): Promise<number | null> {
     try {
-      const stats = (await this.docker.getContainer(containerName(userId)).stats({ stream: false, abortSignal: this.signal(signal) } as never)) as unknown as {
+      const stats = (await this.docker.getContainer(containerName(userId)).stats({ stream: false, "one-shot": true, abortSignal: this.signal(signal) } as never)) as unknown as {
         memory_stats?: { usage?: number; stats?: { inactive_file?: number; total_inactive_file?: number } };
       };
+      // one-shot: one sample now, instead of the two a second apart that CPU percentages need.
       const m = stats.memory_stats;
       if (!m?.usage) return null;
       // What `docker stats` shows: usage minus reclaimable page cache.

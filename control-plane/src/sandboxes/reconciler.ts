@@ -1,6 +1,6 @@
-import { eq, inArray, sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/database";
-import { sandboxes, users, type Sandbox } from "../db/schema";
+import { sandboxes, type Sandbox } from "../db/schema";
 import type { Logger } from "../logger";
 import { systemClock, type Clock } from "../clock";
 import { Periodic } from "./periodic";
@@ -98,11 +98,11 @@ export class Reconciler {
   }
 
   private async removeOrphan(inst: RuntimeInstance, report: ReconcileReport): Promise<void> {
-    // The user's volume goes only when the user is gone too: data is never lost to a stray row.
-    const [user] = inst.userId ? await this.opts.db.select({ id: users.id }).from(users).where(eq(users.id, inst.userId)) : [];
-    await this.opts.runtime.remove({ userId: inst.userId, removeData: !user });
+    // The container goes; the user's volume never does here. Deleting data is delete()'s job,
+    // asked for explicitly: a stray or missing row must not be able to destroy anyone's data.
+    await this.opts.runtime.remove({ userId: inst.userId, removeData: false });
     report.removedOrphans.push(inst.userId);
-    this.log.info({ userId: inst.userId, sandboxId: inst.sandboxId, name: inst.name, removedData: !user }, "removed orphan sandbox");
+    this.log.info({ userId: inst.userId, sandboxId: inst.sandboxId, name: inst.name }, "removed orphan sandbox (its data volume is kept)");
   }
 
   private async reconcileRow(row: Sandbox, inst: RuntimeInstance | undefined, report: ReconcileReport): Promise<void> {

@@ -18,10 +18,10 @@ export const AGENT_ENTRY = path.resolve(__dirname, "../../../sandbox-image/dist/
 export async function chooseRuntime(
   config: Config,
   logger: Logger,
-  opts: { docker?: Dockerode; pingTimeoutMs?: number } = {},
+  opts: { instanceId: string; docker?: Dockerode; pingTimeoutMs?: number },
 ): Promise<{ runtime: SandboxRuntime; reason: string }> {
   const docker = opts.docker ?? new Dockerode();
-  const makeDocker = () => new DockerRuntime({ docker, network: config.sandbox.network, logger });
+  const makeDocker = () => new DockerRuntime({ docker, network: config.sandbox.network, logger, instanceId: opts.instanceId });
   // DATA_DIR=":memory:" keeps nothing: process sandboxes then live in a fresh temp directory.
   const makeProcess = () =>
     new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger });

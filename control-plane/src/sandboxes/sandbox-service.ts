@@ -10,6 +10,7 @@ import { UserNotFoundError, SandboxNotFoundError } from "../errors";
 import type { AgentTarget } from "../connections/agent-connection";
 import type { ControlPlaneCredentials } from "./credentials";
 import { buildAgentEnv } from "./agent-env";
+import { waitForPort } from "./port-probe";
 import { configHash } from "./container-spec";
 import { SandboxUnavailableError, type SandboxLimits, type SandboxRuntime, type SandboxSpec } from "./runtime";
 
@@ -247,7 +248,9 @@ export class SandboxService {
         }
         if (!inst.endpoint) throw new SandboxUnavailableError("the sandbox started but has no address");
         const target = this.targetOf(row, inst.endpoint);
-        await this.opts.waitReady(target, { timeoutMs: this.readyTimeoutMs });
+        const readyBy = Date.now() + this.readyTimeoutMs;
+        await waitForPort(inst.endpoint, { timeoutMs: this.readyTimeoutMs });
+        await this.opts.waitReady(target, { timeoutMs: Math.max(1_000, readyBy - Date.now()) });
         await this.setState(userId, "running", {
           containerId: inst.id,
           containerName: inst.name,
