@@ -42,7 +42,8 @@ describe("WhatsApp wired into the control plane", () => {
     expect(res.status).toBe(200);
     const db = cp.database.db;
     await waitFor(async () => fake.sentMessages().length === 1, 8000, "the reply at the Graph API");
-    expect(fake.sentMessages()[0]).toMatchObject({ to: "16505551234", text: { body: UNSUPPORTED_REPLY } });
+    // Quoting the sticker, so the user sees which message the assistant could not read.
+    expect(fake.sentMessages()[0]).toMatchObject({ to: "16505551234", text: { body: UNSUPPORTED_REPLY }, context: { message_id: "wamid.STICKER00000000000000000000000000000001" } });
 
     const [msg] = await waitFor(async () => {
       const r = await rows<{ provider_id: string | null }>(db, sql`SELECT provider_id FROM messages WHERE direction = 'out'`);

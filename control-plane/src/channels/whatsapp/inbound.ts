@@ -95,7 +95,7 @@ export class InboundRecorder {
         if (!m.known) {
           // Stored (above) and answered briefly, without waking the agent for something it cannot read.
           if (this.opts.outbox) {
-            await this.opts.outbox.enqueue(tx, [{ userId: user.id, channel: "whatsapp", kind: "text", body: UNSUPPORTED_REPLY, meta: { inReplyTo: m.wamid } }]);
+            await this.opts.outbox.enqueue(tx, [{ userId: user.id, channel: "whatsapp", kind: "text", body: UNSUPPORTED_REPLY, meta: { replyTo: m.wamid } }]);
           }
           continue;
         }
