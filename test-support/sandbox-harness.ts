@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Dockerode from "dockerode";
+import { Registry } from "prom-client";
+import { registerSandboxMetrics } from "../control-plane/src/sandboxes/sandbox-metrics";
 import { createLogger, type Logger } from "../control-plane/src/logger";
 import type { Clock } from "../control-plane/src/clock";
 import { users } from "../control-plane/src/db/schema";
@@ -40,6 +42,7 @@ export interface SandboxHarness {
   dataDir: string;
   network: string;
   logger: Logger;
+  metrics: Registry;
   createUser(values?: Partial<typeof users.$inferInsert>): Promise<string>;
   /** A second service on the same database and runtime: another control-plane replica. */
   replica(overrides?: Partial<SandboxServiceOptions>): SandboxService;
@@ -83,6 +86,8 @@ export async function createSandboxHarness(opts: HarnessOptions): Promise<Sandbo
       ? new DockerRuntime({ network, logger, testRunId: TEST_RUN_ID, instanceId: credentials.instanceId })
       : new ProcessRuntime({ dataDir, agentEntry: AGENT_ENTRY, logger });
   const connections = new ConnectionManager({ signingPrivateKeyPem: credentials.privateKeyPem, logger, connectTimeoutMs: 15_000, requestTimeoutMs: 15_000 });
+  const metrics = new Registry();
+  const sandboxMetrics = registerSandboxMetrics(metrics);
   const base: SandboxServiceOptions = {
     db,
     runtime,
@@ -98,10 +103,11 @@ export async function createSandboxHarness(opts: HarnessOptions): Promise<Sandbo
     logger,
     clock: opts.clock,
     readyTimeoutMs: 20_000,
+    metrics: sandboxMetrics,
     ...opts.service,
   };
   const service = new SandboxService(base);
-  const reconciler = new Reconciler({ db, runtime, service, logger, clock: opts.clock, waitReady: base.waitReady, crashBackoff: { baseMs: 0, maxMs: 0 } });
+  const reconciler = new Reconciler({ db, runtime, service, logger, clock: opts.clock, waitReady: base.waitReady, crashBackoff: { baseMs: 0, maxMs: 0 }, metrics: sandboxMetrics });
   const culler = new IdleCuller({ db, service, idleMinutes: opts.idleMinutes ?? 15, logger, clock: opts.clock });
   return {
     kind: opts.kind,
@@ -115,6 +121,7 @@ export async function createSandboxHarness(opts: HarnessOptions): Promise<Sandbo
     dataDir,
     network,
     logger,
+    metrics,
     async createUser(values = {}) {
       const [u] = await db.insert(users).values({ timezone: "Europe/Berlin", ...values }).returning({ id: users.id });
       return u!.id;

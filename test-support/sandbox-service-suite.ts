@@ -40,6 +40,11 @@ export function sandboxServiceSuite(kind: RuntimeName): void {
     expect(JSON.stringify(row)).not.toContain(target.token);
     const [inst] = await sandboxesOf(userId);
     expect(inst).toMatchObject({ running: true, sandboxId: row!.id, configHash: row!.configHash });
+    // And /metrics says so: one successful create, and the reconciler's count by state.
+    await h.reconciler.runOnce();
+    const text = await h.metrics.metrics();
+    expect(text).toMatch(/concierge_sandbox_ensure_seconds_count\{outcome="ok",path="create"\} [1-9]/);
+    expect(text).toMatch(/concierge_sandboxes\{state="running"\} [1-9]/);
   });
 
   it("50 concurrent ensure() calls for one user make exactly one sandbox, and every caller gets it", async () => {

@@ -25,6 +25,7 @@ import { IdleCuller } from "./sandboxes/idle-culler";
 import type { RuntimeKind } from "./sandboxes/runtime";
 import { createSandboxRouter } from "./admin/sandbox-routes";
 import { resolveAdminToken } from "./admin/admin-token";
+import { registerSandboxMetrics } from "./sandboxes/sandbox-metrics";
 import { createProactive } from "./scheduler/proactive";
 
 /**
@@ -84,6 +85,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     onStop("connections", () => connections.closeAll());
     // The gateway's port is known only after listen (PORT=0); sandboxes are created after that.
     let listenPort = config.port;
+    const sandboxMetrics = registerSandboxMetrics(metrics);
     const sandboxes = new SandboxService({
       db: database.db,
       runtime,
@@ -100,6 +102,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       exportData: (target) => connections.request(target, "data.export", {}),
       logger,
       clock,
+      metrics: sandboxMetrics,
     });
     // Reconcile once before anything is accepted (adopt, fix drift, remove orphans), then keep at it.
     const reconciler = new Reconciler({
@@ -109,6 +112,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       logger,
       clock,
       waitReady: (target, o) => connections.connect(target, o),
+      metrics: sandboxMetrics,
     });
     await reconciler.runOnce().catch((err) => logger.error({ err }, "start-up reconciliation failed"));
     reconciler.start({ immediately: false });

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from "../clock";
 import { Periodic } from "./periodic";
 import type { RuntimeInstance, SandboxRuntime } from "./runtime";
 import type { SandboxService } from "./sandbox-service";
+import type { SandboxMetrics } from "./sandbox-metrics";
 
 export interface ReconcilerOptions {
   db: Db;
@@ -22,6 +23,7 @@ export interface ReconcilerOptions {
   staleMs?: number;
   readyTimeoutMs?: number;
   waitReady: (target: { sandboxId: string; endpoint: string; token: string }, opts: { timeoutMs: number }) => Promise<void>;
+  metrics?: SandboxMetrics;
 }
 
 export interface ReconcileReport {
@@ -91,6 +93,11 @@ export class Reconciler {
       } catch (err) {
         this.log.warn({ userId: row.userId, err: (err as Error).message }, "could not reconcile sandbox");
       }
+    }
+    if (this.opts.metrics) {
+      const counts = await this.opts.db.select({ state: sandboxes.state, n: sql<number>`count(*)::int` }).from(sandboxes).groupBy(sandboxes.state);
+      this.opts.metrics.byState.reset();
+      for (const { state, n } of counts) this.opts.metrics.byState.set({ state }, n);
     }
     const changed = Object.values(report).some((l) => l.length > 0);
     if (changed) this.log.info(report, "reconciled");

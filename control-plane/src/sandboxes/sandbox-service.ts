@@ -11,6 +11,7 @@ import type { AgentTarget } from "../connections/agent-connection";
 import type { ControlPlaneCredentials } from "./credentials";
 import { buildAgentEnv } from "./agent-env";
 import { waitForPort } from "./port-probe";
+import type { SandboxMetrics } from "./sandbox-metrics";
 import { configHash } from "./container-spec";
 import { SandboxUnavailableError, type SandboxLimits, type SandboxRuntime, type SandboxSpec } from "./runtime";
 
@@ -50,6 +51,7 @@ export interface SandboxServiceOptions {
   startAttempts?: number;
   sleep?: (ms: number) => Promise<void>;
   hooks?: { onStep?: (step: ProvisionStep, userId: string) => void | Promise<void> };
+  metrics?: SandboxMetrics;
 }
 
 /**
@@ -83,7 +85,20 @@ export class SandboxService {
   ensure(userId: string): Promise<SandboxTarget> {
     const inFlight = this.ensuring.get(userId);
     if (inFlight) return inFlight;
-    const p = this.withLock(userId, () => this.doEnsure(userId)).finally(() => this.ensuring.delete(userId));
+    const started = Date.now();
+    const timed = { path: "create" as "ready" | "wake" | "create" };
+    const p = this.withLock(userId, () => this.doEnsure(userId, timed))
+      .then(
+        (t) => {
+          this.opts.metrics?.ensureSeconds.observe({ outcome: "ok", path: timed.path }, (Date.now() - started) / 1000);
+          return t;
+        },
+        (err) => {
+          this.opts.metrics?.ensureSeconds.observe({ outcome: "error", path: timed.path }, (Date.now() - started) / 1000);
+          throw err;
+        },
+      )
+      .finally(() => this.ensuring.delete(userId));
     this.ensuring.set(userId, p);
     return p;
   }
@@ -200,7 +215,7 @@ export class SandboxService {
     await this.opts.hooks?.onStep?.(step, userId);
   }
 
-  private async doEnsure(userId: string): Promise<SandboxTarget> {
+  private async doEnsure(userId: string, timed?: { path: "ready" | "wake" | "create" }): Promise<SandboxTarget> {
     const [user] = await this.db.select().from(users).where(eq(users.id, userId));
     if (!user) throw new UserNotFoundError(userId);
     const row = await this.upsertRow(userId);
@@ -214,6 +229,7 @@ export class SandboxService {
         try {
           await this.opts.waitReady(target, { timeoutMs: Math.min(this.readyTimeoutMs, 5_000) });
           await this.db.update(sandboxes).set({ lastActivityAt: this.clock.now(), endpoint: inst.endpoint }).where(eq(sandboxes.id, row.id));
+          if (timed) timed.path = "ready";
           return target;
         } catch (err) {
           log.warn({ err: (err as Error).message }, "running sandbox does not answer; restarting it");
@@ -224,6 +240,7 @@ export class SandboxService {
     }
 
     const woken = row.state === "stopped";
+    if (timed) timed.path = row.containerId ? "wake" : "create";
     if (row.state !== "running") await this.setState(userId, "provisioning", { error: null });
     await this.step("row", userId);
     let lastError: unknown;
