@@ -85,7 +85,8 @@ describeEachDriver("inbox and dispatcher", (driver) => {
     adapter = new RecordingAdapter();
     outbox = new Outbox({ database: t.database, logger, retry: FAST_RETRY, pollIntervalMs: 50 });
     outbox.registerAdapter(adapter);
-    connections = new ConnectionManager({ signingPrivateKeyPem: keys.privateKeyPem, logger, requestTimeoutMs: 2000, connectTimeoutMs: 1000 });
+    // Generous: a loaded CI machine must not turn a slow first dial into a retry.
+    connections = new ConnectionManager({ signingPrivateKeyPem: keys.privateKeyPem, logger, requestTimeoutMs: 10_000, connectTimeoutMs: 10_000 });
   });
   afterEach(async () => {
     await dispatcher?.stop();
