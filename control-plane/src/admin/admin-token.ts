@@ -20,12 +20,17 @@ export async function resolveAdminToken(opts: { configured?: string; dataDir: st
   }
   await fs.mkdir(path.dirname(file), { recursive: true });
   const token = `adm_${randomBytes(32).toString("base64url")}`;
+  // Written whole to a private temp file, then linked into place: link() fails if the name exists,
+  // so two processes starting at once agree on the first one's token, and nobody reads a half file.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  await fs.writeFile(tmp, `${token}\n`, { mode: 0o600, flag: "wx" });
   try {
-    // "wx": two processes starting at once on the same DATA_DIR agree on the first one's token.
-    await fs.writeFile(file, `${token}\n`, { mode: 0o600, flag: "wx" });
+    await fs.link(tmp, file);
     return { token, source: "generated", file };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return { token: await read(), source: "file", file };
     throw err;
+  } finally {
+    await fs.rm(tmp, { force: true });
   }
 }
