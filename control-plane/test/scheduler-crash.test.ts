@@ -61,7 +61,9 @@ describePg("a control plane killed across a reminder's due time [postgres]", () 
 
   /** A user whose agent holds one reminder due `inMs` from the database's now, with alarm.set stored. */
   async function userWithReminder(text: string, inMs: number): Promise<{ userId: string; due: Date }> {
-    const [u] = await rows<{ id: string }>(t.database.db, sql`INSERT INTO users (active_hours_start, active_hours_end) VALUES ('00:00', '00:01') RETURNING id`);
+    const [u] = await rows<{ id: string }>(t.database.db, sql`INSERT INTO users (active_hours_start, active_hours_end) VALUES ('00:00', '24:00') RETURNING id`);
+    // No heartbeats for these users until a test asks for one: the row exists, with nothing due.
+    await t.database.db.execute(sql`INSERT INTO schedules (user_id, kind, next_run_at) VALUES (${u!.id}, 'heartbeat', NULL)`);
     await t.database.db.execute(sql`INSERT INTO sandboxes (user_id, state) VALUES (${u!.id}, 'running')`);
     const due = new Date((await store.now()).getTime() + inMs);
     const brain = new ProactiveBrain("UTC", path.join(brainDir, `${u!.id}.json`));
@@ -131,5 +133,39 @@ describePg("a control plane killed across a reminder's due time [postgres]", () 
     const brain = new ProactiveBrain("UTC", path.join(brainDir, `${userId}.json`));
     expect(brain.state.runs.alarm).toBe(1);
     await second.kill();
+  });
+
+  it("two control-plane processes on one database handle each alarm and each heartbeat once", async () => {
+    const a = start();
+    const b = start();
+    await Promise.all([a.waitFor("ready"), b.waitFor("ready")]);
+    const users: { userId: string; slot: Date }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const { userId, due } = await userWithReminder(`Reminder ${i}`, 1500);
+      await t.database.db.execute(sql`UPDATE schedules SET next_run_at = ${due.toISOString()}::timestamptz WHERE user_id = ${userId} AND kind = 'heartbeat'`);
+      users.push({ userId, slot: due });
+    }
+    for (const u of users) await waitForSends(u.userId, 1);
+    await sleep(2000);
+    for (const u of users) {
+      expect((await sentTo(u.userId)).filter((m) => m.body.startsWith("Reminder")).length).toBe(1);
+      const events = await rows<{ kind: string; provider_id: string; status: string }>(
+        t.database.db,
+        sql`SELECT kind, provider_id, status FROM inbox_events WHERE user_id = ${u.userId}`,
+      );
+      const slotEvents = events.filter((e) => e.provider_id.endsWith(u.slot.toISOString()));
+      expect(slotEvents.map((e) => [e.kind, e.status]).sort()).toEqual([
+        ["alarm", "done"],
+        ["heartbeat", "done"],
+      ]);
+      const brain = new ProactiveBrain("UTC", path.join(brainDir, `${u.userId}.json`));
+      expect(brain.state.runs.alarm).toBe(events.filter((e) => e.kind === "alarm").length);
+      expect(brain.state.runs.heartbeat).toBe(events.filter((e) => e.kind === "heartbeat").length);
+    }
+    // No heartbeat row was claimed twice (an alarm row may be claimed again by its recheck, deduped above).
+    const claims = await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM schedules WHERE claims > 1 AND kind = 'heartbeat'`);
+    expect(claims[0]!.n).toBe(0);
+    await a.kill();
+    await b.kill();
   });
 });
