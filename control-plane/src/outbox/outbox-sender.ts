@@ -45,12 +45,15 @@ export class OutboxSender {
   constructor(private readonly opts: OutboxSenderOptions) {
     this.log = opts.logger.child({ component: "outbox" });
     if (opts.metrics) {
-      this.sent = new Counter({
-        name: "concierge_outbox_sends_total",
-        help: "Outbound send attempts by channel and outcome",
-        labelNames: ["channel", "outcome"],
-        registers: [opts.metrics],
-      });
+      // A sender restarted on the same registry reuses its counter.
+      this.sent =
+        (opts.metrics.getSingleMetric("concierge_outbox_sends_total") as Counter | undefined) ??
+        new Counter({
+          name: "concierge_outbox_sends_total",
+          help: "Outbound send attempts by channel and outcome",
+          labelNames: ["channel", "outcome"],
+          registers: [opts.metrics],
+        });
     }
     this.loop = new WorkLoop<Claimed>({
       concurrency: opts.concurrency,
