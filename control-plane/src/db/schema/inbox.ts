@@ -37,7 +37,11 @@ export const inboxEvents = pgTable(
   },
   (t) => [
     uniqueIndex("inbox_events_channel_provider_id_key").on(t.channel, t.providerId),
-    index("inbox_events_user_order_idx").on(t.userId, t.priority, t.createdAt, t.seq),
+    // The claim's "is this user busy / is this the head" check reads only a user's open rows, so
+    // its cost does not grow with the history kept for operators.
+    index("inbox_events_user_order_idx")
+      .on(t.userId, t.priority, t.createdAt, t.seq)
+      .where(sql`status IN ('pending', 'processing')`),
     // The dispatcher only ever looks at unfinished rows; this keeps its scan small as history grows.
     index("inbox_events_open_idx")
       .on(t.priority, t.createdAt, t.seq)

@@ -37,7 +37,10 @@ export const outbox = pgTable(
     sentAt: timestamp("sent_at", { withTimezone: true }),
   },
   (t) => [
-    index("outbox_user_channel_seq_idx").on(t.userId, t.channel, t.seq),
+    // Only unsent rows matter to the claim's ordering check; sent history is kept but not scanned.
+    index("outbox_user_channel_seq_idx")
+      .on(t.userId, t.channel, t.seq)
+      .where(sql`status IN ('pending', 'sending')`),
     index("outbox_open_idx").on(t.seq).where(sql`status IN ('pending', 'sending')`),
     index("outbox_inbox_id_idx").on(t.inboxId),
   ],
