@@ -104,6 +104,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       clock,
       metrics: sandboxMetrics,
     });
+    // Containers outlive the control plane; the process runtime's agents stop with it.
+    if (runtime.kind === "process") onStop("process sandboxes", () => sandboxes.stopAll());
     // Reconcile once before anything is accepted (adopt, fix drift, remove orphans), then keep at it.
     const reconciler = new Reconciler({
       db: database.db,

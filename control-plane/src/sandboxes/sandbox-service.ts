@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { and, eq, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { DataExportResult } from "@concierge/protocol";
 import type { z } from "zod";
 import type { Db } from "../db/database";
@@ -155,6 +155,17 @@ export class SandboxService {
       await this.doStop(userId);
       return true;
     });
+  }
+
+  /**
+   * Stops every running sandbox (the process runtime's graceful shutdown: its agents are children of
+   * this machine's control plane and should not outlive `npm start`; containers do outlive it).
+   */
+  async stopAll(): Promise<void> {
+    const running = await this.db.select({ userId: sandboxes.userId }).from(sandboxes).where(inArray(sandboxes.state, ["running", "provisioning"]));
+    await Promise.all(
+      running.map(({ userId }) => this.stop(userId).catch((err) => this.log.warn({ userId, err: (err as Error).message }, "could not stop sandbox"))),
+    );
   }
 
   async restart(userId: string): Promise<SandboxTarget> {
