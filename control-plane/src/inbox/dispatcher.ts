@@ -120,10 +120,10 @@ export class Dispatcher {
               AND NOT EXISTS (
                 SELECT 1 FROM inbox_events b
                 WHERE b.user_id = e.user_id AND b.id <> e.id
+                  AND b.status IN ('pending', 'processing') -- lets the planner use the open-rows index
                   AND (
                     (b.status = 'processing' AND b.lease_expires_at > now())
-                    OR (b.status IN ('pending', 'processing')
-                        AND (b.priority, b.created_at, b.seq) < (e.priority, e.created_at, e.seq))))
+                    OR (b.priority, b.created_at, b.seq) < (e.priority, e.created_at, e.seq)))
             ORDER BY e.priority, e.created_at, e.seq
             LIMIT 1
             FOR UPDATE SKIP LOCKED)
