@@ -190,15 +190,30 @@ export class DockerRuntime implements SandboxRuntime {
     const summaries = await this.docker.listContainers({ all: true, filters: { label: labelFilter }, abortSignal: this.signal(opts.signal) });
     // A production control plane never touches containers that tests made on the same daemon.
     const mine = summaries.filter((s) => (this.opts.testRunId ? true : !(LABEL.testRun in (s.Labels ?? {}))));
-    const out: RuntimeInstance[] = [];
-    for (const s of mine) {
-      try {
-        out.push(this.toInstance(await this.docker.getContainer(s.Id).inspect({ abortSignal: this.signal(opts.signal) })));
-      } catch (err) {
-        if (statusCode(err) !== 404) throw err;
-      }
-    }
-    return out;
+    // From the list's summaries alone: one daemon call per pass however many sandboxes there are.
+    // (Why one exited, OOM or not, is read by inspect() when the reconciler handles the crash.)
+    return mine.map((s) => this.summaryToInstance(s));
+  }
+
+  private summaryToInstance(s: Dockerode.ContainerInfo): RuntimeInstance {
+    const labels = s.Labels ?? {};
+    const ip = s.NetworkSettings?.Networks?.[this.opts.network]?.IPAddress;
+    const status = s.State as InstanceStatus;
+    const running = status === "running";
+    const exit = /^Exited \((-?\d+)\)/.exec(s.Status ?? "");
+    return {
+      id: s.Id,
+      name: (s.Names?.[0] ?? "").replace(/^\//, ""),
+      userId: labels[LABEL.owner] ?? "",
+      sandboxId: labels[LABEL.sandbox] ?? "",
+      configHash: labels[LABEL.configHash] ?? "",
+      image: s.Image,
+      status,
+      running,
+      exitCode: running ? null : exit ? Number(exit[1]) : null,
+      endpoint: running && ip ? `ws://${ip}:${AGENT_PORT}` : null,
+      startedAt: null,
+    };
   }
 
   async logs({ userId, tail = 200, signal }: OpOptions & { tail?: number }): Promise<string> {

@@ -162,8 +162,11 @@ export class Reconciler {
     }
   }
 
-  private async handleCrash(row: Sandbox, inst: RuntimeInstance, report: ReconcileReport): Promise<void> {
+  private async handleCrash(row: Sandbox, listed: RuntimeInstance, report: ReconcileReport): Promise<void> {
     const svc = this.opts.service;
+    // The list is a summary; the details (OOMKilled, the daemon's error) come from inspect.
+    const inst = (await this.opts.runtime.inspect({ userId: row.userId }).catch(() => null)) ?? listed;
+    if (inst.running) return;
     const reason = inst.error ?? `the agent exited with code ${inst.exitCode ?? "unknown"}`;
     if (!row.error) {
       // First sight of this crash: count it, and restart after the backoff.
