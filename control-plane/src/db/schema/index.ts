@@ -9,3 +9,4 @@ export * from "./calls";
 export * from "./scheduler";
 export * from "./inbox";
 export * from "./outbox";
+export * from "./zoom";
