@@ -27,6 +27,9 @@ import { createSandboxRouter } from "./admin/sandbox-routes";
 import { resolveAdminToken } from "./admin/admin-token";
 import { registerSandboxMetrics } from "./sandboxes/sandbox-metrics";
 import { createProactive } from "./scheduler/proactive";
+import { LocalGraphSink } from "./channels/whatsapp/local-sink";
+import { resolveLocalWhatsAppCredentials } from "./channels/whatsapp/local-sink-credentials";
+import { createDashboard } from "./admin/dashboard";
 
 /**
  * The one wiring file: builds every part from config, starts them in order and stops them in
@@ -43,6 +46,10 @@ export interface ControlPlane {
   runtime: { kind: RuntimeKind; reason: string };
   /** Where the admin token came from; the token itself only when it was generated just now. */
   admin: { source: "env" | "file" | "generated"; file?: string; generatedToken?: string };
+  /** The operator dashboard, e.g. http://127.0.0.1:3001/admin */
+  dashboardUrl: string;
+  /** "meta": WHATSAPP_* is configured; "local": generated secrets and the built-in Graph API sink (the chat console). */
+  whatsapp: { mode: "meta" | "local"; credentialsFile?: string };
   stop(): Promise<void>;
 }
 
@@ -157,8 +164,16 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // WhatsApp: signed webhooks in at /whatsapp, Graph API out through the outbox. Voice notes are
     // transcribed through our own LLM gateway as the user's sandbox, so they are metered to them.
     let selfUrl = "";
+    // Without WhatsApp config the channel runs unchanged against the built-in local Graph API sink
+    // (/local-graph), with secrets generated once under DATA_DIR; the dashboard's chat console is
+    // the user's phone. Only this config differs: routing, inbox and outbox do not know.
+    const localWhatsApp = config.whatsapp ? undefined : await resolveLocalWhatsAppCredentials({ dataDir: config.dataDir });
+    const localSink = localWhatsApp
+      ? new LocalGraphSink({ credentials: localWhatsApp.credentials, webhookUrl: () => `${selfUrl}/whatsapp/webhook`, clock, logger })
+      : undefined;
     const whatsapp = createWhatsAppChannel({
-      config,
+      config: localWhatsApp ? { ...config, whatsapp: localWhatsApp.credentials } : config,
+      graphBaseUrl: localSink ? () => `${selfUrl}/local-graph/v22.0` : undefined,
       db: database.db,
       inbox,
       outbox,
@@ -234,6 +249,9 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
         { path: "/sandbox", router: sandboxRouter },
         { path: "/sandbox", router: eventsRouter },
         { path: "/whatsapp", router: whatsapp.router },
+        ...(localSink ? [{ path: "/local-graph", router: localSink.router() }] : []),
+        // The operator dashboard at /admin, its console API, and the user page's reads under /sandbox.
+        ...createDashboard({ db: database.db, service: sandboxes, agent: connections, adminToken: admin.token, logger, sink: localSink }),
         ...(voice ? [{ path: "/voice", router: voice.router }] : []),
       ],
     });
@@ -249,6 +267,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // Twilio Media Streams upgrade on the same server (GET /voice/stream); closed before HTTP stops.
     const voiceStream = voice?.attachStream(server);
     if (voiceStream) onStop("voice-stream", () => voiceStream.close());
+    // Status webhooks the local sink still owes our own server go out before HTTP closes.
+    if (localSink) onStop("whatsapp-local-sink", () => localSink.drain());
     const addr = server.address() as AddressInfo;
     const host = addr.address === "0.0.0.0" || addr.address === "::" ? "127.0.0.1" : addr.address;
     const url = `http://${host}:${addr.port}`;
@@ -264,6 +284,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       sandboxes,
       runtime: { kind: runtime.kind, reason: runtimeReason },
       admin: { source: admin.source, file: admin.file, generatedToken: admin.source === "generated" ? admin.token : undefined },
+      dashboardUrl: `${url}/admin`,
+      whatsapp: { mode: localSink ? "local" : "meta", credentialsFile: localWhatsApp?.file },
       async stop() {
         for (const { name, stop } of stops.reverse()) {
           await stop().catch((err) => logger.error({ err, part: name }, "error while stopping"));
@@ -295,6 +317,13 @@ async function main(): Promise<void> {
     process.stdout.write(`  admin token (generated${cp.admin.file ? `, saved to ${cp.admin.file}` : ", not saved"}): ${cp.admin.generatedToken}\n`);
   }
   else if (cp.admin.source === "file") process.stdout.write(`  admin token: in ${cp.admin.file}\n`);
+  process.stdout.write(`  dashboard: ${cp.dashboardUrl}\n`);
+  if (cp.whatsapp.mode === "local") {
+    process.stdout.write(
+      `  WhatsApp: not configured; running against the built-in local Graph API sink${cp.whatsapp.credentialsFile ? ` (secrets in ${cp.whatsapp.credentialsFile})` : ""}.\n` +
+        `    Chat with an assistant from the dashboard's chat console: ${cp.dashboardUrl}#/console\n`,
+    );
+  }
   process.stdout.write("\n");
   let stopping = false;
   const shutdown = (signal: string) => {

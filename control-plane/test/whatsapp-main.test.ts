@@ -63,9 +63,12 @@ describe("WhatsApp when the control plane has no WhatsApp config", () => {
   });
   afterAll(() => cp?.stop());
 
-  it("answers 503 on /whatsapp/webhook", async () => {
+  // It runs against the built-in local Graph API sink with generated secrets (the dashboard's chat
+  // console drives it; dashboard-console.test.ts): the webhook still refuses what is not signed.
+  it("runs the channel on generated local credentials and still refuses an unsigned webhook", async () => {
+    expect(cp.whatsapp.mode).toBe("local");
     const res = await fetch(`${cp.url}/whatsapp/webhook`, { method: "POST", body: "{}" });
-    expect(res.status).toBe(503);
-    expect((await res.json()).error.code).toBe("whatsapp_not_configured");
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.code).toBe("bad_signature");
   });
 });

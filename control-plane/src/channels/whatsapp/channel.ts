@@ -25,6 +25,8 @@ export interface WhatsAppChannelOptions {
   clock: Clock;
   /** Voice notes: usually transcriberViaGateway(...); without one the agent is told it cannot listen. */
   transcriber?: Transcriber;
+  /** Overrides config.whatsappApiBaseUrl with a base known only after listen (the local sink). */
+  graphBaseUrl?: () => string;
 }
 
 export interface WhatsAppChannel {
@@ -44,7 +46,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): WhatsAppCha
     logger.info({ component: "whatsapp" }, "WhatsApp is not configured; /whatsapp answers 503");
     return { router: createWhatsAppRouter({ logger, metrics: opts.metrics }), wrapMessageHandler: (inner) => withWhatsApp(inner) };
   }
-  const graph = new GraphApiClient({ baseUrl: config.whatsappApiBaseUrl, phoneNumberId: wa.phoneNumberId, accessToken: wa.accessToken, logger, clock });
+  const graph = new GraphApiClient({ baseUrl: opts.graphBaseUrl ?? config.whatsappApiBaseUrl, phoneNumberId: wa.phoneNumberId, accessToken: wa.accessToken, logger, clock });
   const statuses = new StatusProcessor({ db, clock, logger, outsideWindow: config.whatsappOutsideWindow, template: config.whatsappTemplate, outbox: opts.outbox });
   const [activeHoursStart, activeHoursEnd] = [config.heartbeat.defaultActiveHours.start, config.heartbeat.defaultActiveHours.end];
   const recorder = new InboundRecorder({

@@ -11,8 +11,9 @@ import { WHATSAPP_TEXT_LIMIT } from "./split-message";
  * ones with the shared backoff helper.
  */
 export interface GraphClientOptions {
-  /** e.g. https://graph.facebook.com/v22.0 (config.whatsappApiBaseUrl) */
-  baseUrl: string;
+  /** e.g. https://graph.facebook.com/v22.0 (config.whatsappApiBaseUrl); a function when it is known
+   * only once the server listens (the built-in local sink on PORT=0). */
+  baseUrl: string | (() => string);
   phoneNumberId: string;
   accessToken: string;
   logger: Logger;
@@ -47,12 +48,15 @@ interface SendResponse {
 export class GraphApiClient {
   private readonly log: Logger;
   private readonly policy: RetryPolicy;
-  private readonly base: string;
 
   constructor(private readonly opts: GraphClientOptions) {
     this.log = opts.logger.child({ component: "whatsapp-graph" });
     this.policy = validateRetryPolicy(opts.retry ?? DEFAULT_GRAPH_RETRY);
-    this.base = opts.baseUrl.replace(/\/+$/, "");
+  }
+
+  private get base(): string {
+    const base = typeof this.opts.baseUrl === "function" ? this.opts.baseUrl() : this.opts.baseUrl;
+    return base.replace(/\/+$/, "");
   }
 
   /** Sends a text message; returns its wamid. */
