@@ -1,0 +1,43 @@
+import { z } from "zod";
+import type { InboxHandler } from "../../inbox/dispatcher";
+import type { AgentRequester, SandboxEnsurer } from "../../inbox/message-handler";
+
+const MeetingPayload = z.object({
+  meetingId: z.string().min(1),
+  kind: z.enum(["started", "ended", "participant_joined", "participant_left", "transcript"]),
+  topic: z.string().optional(),
+  participant: z.string().optional(),
+  lines: z.array(z.object({ speaker: z.string(), text: z.string(), ts: z.string() })).optional(),
+  at: z.string().optional(),
+});
+
+/**
+ * The dispatcher's handler for kind "meeting": one meeting.event to the host's agent, with the
+ * inbox row's provider id as idempotency key. When the agent has something to say (the summary
+ * after "ended", with its action items already added as tasks), it goes to WhatsApp as a
+ * proactive message, so the outbox's 24-hour window rules apply.
+ */
+export function meetingHandler(deps: { sandboxes: SandboxEnsurer; connections: AgentRequester }): InboxHandler {
+  return async (event, { signal, log }) => {
+    const p = MeetingPayload.parse(event.payload);
+    const target = await deps.sandboxes.ensure(event.userId);
+    const result = await deps.connections.request(
+      target,
+      "meeting.event",
+      {
+        idempotencyKey: event.providerId,
+        meetingId: p.meetingId,
+        kind: p.kind,
+        ...(p.topic ? { topic: p.topic } : {}),
+        ...(p.participant ? { participant: p.participant } : {}),
+        ...(p.lines ? { lines: p.lines } : {}),
+        ...(p.at ? { at: p.at } : {}),
+      },
+      { signal },
+    );
+    const message = result.message?.trim();
+    if (p.kind === "ended") log.info({ userId: event.userId, tasksCreated: result.tasksCreated, summary: !!message }, "meeting summarised");
+    if (!message) return [];
+    return [{ userId: event.userId, channel: "whatsapp", kind: "text", body: message, proactive: true, inboxId: event.id, meta: { meetingId: p.meetingId, reason: "meeting_summary" } }];
+  };
+}

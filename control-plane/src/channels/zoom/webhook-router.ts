@@ -1,0 +1,80 @@
+import express, { Router, type Request, type Response } from "express";
+import { Counter, type Registry } from "prom-client";
+import type { Clock } from "../../clock";
+import type { Logger } from "../../logger";
+import { parseZoomEvent, ZoomPayloadError } from "./payload";
+import { urlValidationResponse, verifyZoomSignature } from "./signature";
+import type { ZoomInbound } from "./zoom-inbound";
+
+export interface ZoomRouterOptions {
+  /** Undefined when ZOOM_WEBHOOK_SECRET_TOKEN is unset: the route answers 503 saying so. */
+  secretToken?: string;
+  inbound?: ZoomInbound;
+  clock: Clock;
+  logger: Logger;
+  metrics?: Registry;
+  maxBodyBytes?: number;
+}
+
+const problem = (res: Response, status: number, code: string, message: string) => res.status(status).json({ error: { code, message } });
+
+/**
+ * Mounted at /zoom. POST /webhook verifies x-zm-signature over the raw bytes before anything else,
+ * including endpoint.url_validation: answering that one unsigned would hand anyone an HMAC oracle
+ * for our secret, and the same HMAC signs every webhook. Work is stored (or streams claimed) before
+ * the 200, so a Zoom retry after a crash is never lost and a duplicate is a no-op.
+ */
+export function createZoomRouter(o: ZoomRouterOptions): Router {
+  const router = Router();
+  const log = o.logger.child({ component: "zoom-webhook" });
+  const counter = o.metrics
+    ? (o.metrics.getSingleMetric("concierge_zoom_webhooks_total") as Counter<"outcome"> | undefined) ??
+      new Counter({ name: "concierge_zoom_webhooks_total", help: "Zoom webhook requests by outcome", labelNames: ["outcome"], registers: [o.metrics] })
+    : undefined;
+  const count = (outcome: string) => counter?.inc({ outcome });
+
+  const { secretToken, inbound } = o;
+  if (!secretToken || !inbound) {
+    router.all("/webhook", (_req, res) => {
+      problem(res, 503, "zoom_not_configured", "Zoom is not configured on this server: set ZOOM_WEBHOOK_SECRET_TOKEN (and ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET for live transcripts).");
+    });
+    return router;
+  }
+
+  router.post("/webhook", express.raw({ type: () => true, limit: o.maxBodyBytes ?? 256 * 1024 }), async (req: Request, res: Response) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const verdict = verifyZoomSignature(raw, { signature: req.get("x-zm-signature"), timestamp: req.get("x-zm-request-timestamp") }, secretToken, o.clock.now());
+    if (verdict !== "valid") {
+      count(`signature_${verdict}`);
+      log.warn({ verdict, bytes: raw.length }, "zoom webhook signature rejected");
+      problem(res, 401, "bad_signature", verdict === "stale" ? "x-zm-request-timestamp is too far from now" : "x-zm-signature is missing or does not match the body");
+      return;
+    }
+    let event;
+    try {
+      event = parseZoomEvent(JSON.parse(raw.toString("utf8")));
+    } catch (err) {
+      count("malformed");
+      const message = err instanceof ZoomPayloadError ? err.message : "the body is not valid JSON";
+      log.warn({ message }, "malformed zoom webhook");
+      problem(res, 400, "malformed", message);
+      return;
+    }
+    if (event.type === "url_validation") {
+      count("url_validation");
+      res.status(200).json(urlValidationResponse(event.plainToken, secretToken));
+      return;
+    }
+    try {
+      const outcome = await inbound.handle(event);
+      count(outcome);
+      res.status(200).json({ ok: true });
+    } catch (err) {
+      // 500 makes Zoom retry; every step above is safe to repeat.
+      count("error");
+      log.error({ err, event: event.event }, "could not accept a zoom event");
+      problem(res, 500, "internal", "could not accept the event; please retry");
+    }
+  });
+  return router;
+}
