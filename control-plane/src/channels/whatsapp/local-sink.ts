@@ -118,7 +118,8 @@ export class LocalGraphSink {
 
   /** The user opened the chat: "read" statuses for every reply not yet read. Returns how many. */
   async openChat(waId: string): Promise<number> {
-    const unread = (this.conversations.get(waId) ?? []).filter((m) => m.direction === "out" && m.status !== "read");
+    // Only what reached the phone: a read receipt never overtakes "delivered".
+    const unread = (this.conversations.get(waId) ?? []).filter((m) => m.direction === "out" && m.status === "delivered");
     for (const m of unread) {
       await this.postStatus(m, "read");
       m.status = "read";

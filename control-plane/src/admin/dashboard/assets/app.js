@@ -394,7 +394,7 @@
     }, () => undefined);
 
     let userLink = null;
-    every(5000, async () => {
+    const loadPeople = async () => {
       const all = await api("GET", "/sandbox");
       const me = all.sandboxes.find((u) => u.phone === phone);
       if (me && userLink) {
@@ -404,7 +404,8 @@
       list.replaceChildren(
         ...all.sandboxes.filter((u) => u.phone).map((u) => h("li", {}, h("a", { href: `#/console/${u.phone}`, class: u.phone === phone ? "current" : "" }, who(u)), " ", stateBadge(u.sandbox && u.sandbox.state))),
       );
-    }, line);
+    };
+    every(5000, loadPeople, line);
 
     if (!phone) {
       chat.replaceChildren(h("p", { class: "muted" }, "Pick a test user, or open a chat with a new number: the first message creates the user and their sandbox."));
@@ -447,6 +448,8 @@
           userLink.hidden = false;
         }
         await refresh();
+        // A first message created the user: show them in the list now rather than at the next poll.
+        await loadPeople().catch(() => undefined);
       })();
     });
     every(1000, refresh, line);
