@@ -27,6 +27,7 @@ import { createSandboxRouter } from "./admin/sandbox-routes";
 import { resolveAdminToken } from "./admin/admin-token";
 import { registerSandboxMetrics } from "./sandboxes/sandbox-metrics";
 import { createProactive } from "./scheduler/proactive";
+import { createZoomChannel } from "./channels/zoom";
 import { LocalGraphSink } from "./channels/whatsapp/local-sink";
 import { resolveLocalWhatsAppCredentials } from "./channels/whatsapp/local-sink-credentials";
 import { createDashboard } from "./admin/dashboard";
@@ -222,6 +223,13 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     });
     proactive.register(dispatcher);
     connections.onEvent(proactive.onAgentEvent);
+
+    // Zoom: signed webhooks at /zoom; meeting events and batched RTMS transcripts become "meeting"
+    // inbox events for the host's agent, whose end-of-meeting summary goes to WhatsApp. The agent's
+    // profile.updated {email, zoomUserId} links the user, as PUT /sandbox/users/:userId/zoom does.
+    const zoom = createZoomChannel({ config, database, inbox, sandboxes, connections, logger, clock, metrics });
+    zoom.register(dispatcher);
+    connections.onEvent(zoom.onAgentEvent);
     await outbox.start();
     onStop("outbox", () => outbox.stop());
 
@@ -231,6 +239,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // The scheduler after the dispatcher, so what it enqueues is worked at once; it stops first.
     proactive.scheduler.start();
     onStop("scheduler", () => proactive.scheduler.stop());
+    // RTMS streams after the dispatcher; stopping closes them first, queues their last transcript
+    // batches and releases their leases so another replica can take them over.
+    zoom.rtms?.start();
+    if (zoom.rtms) onStop("zoom-rtms", () => zoom.rtms!.stop());
 
     // 3. HTTP last: nothing is accepted before the parts behind it are up.
     const app = createApp({
@@ -246,6 +258,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
         },
         // Before the sandbox router, like usage: PUT/GET /sandbox/users/:userId/profile.
         { path: "/sandbox", router: proactive.adminRouter(admin.token) },
+        // PUT /sandbox/users/:userId/zoom: link a user to their Zoom account.
+        { path: "/sandbox", router: zoom.adminRouter(admin.token) },
         { path: "/sandbox", router: sandboxRouter },
         { path: "/sandbox", router: eventsRouter },
         { path: "/whatsapp", router: whatsapp.router },
@@ -253,6 +267,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
         // The operator dashboard at /admin, its console API, and the user page's reads under /sandbox.
         ...createDashboard({ db: database.db, service: sandboxes, agent: connections, adminToken: admin.token, logger, sink: localSink }),
         ...(voice ? [{ path: "/voice", router: voice.router }] : []),
+        { path: "/zoom", router: zoom.router },
       ],
     });
     const server = createServer(app);
