@@ -121,8 +121,11 @@ export class LocalGraphSink {
     // Only what reached the phone: a read receipt never overtakes "delivered".
     const unread = (this.conversations.get(waId) ?? []).filter((m) => m.direction === "out" && m.status === "delivered");
     for (const m of unread) {
-      await this.postStatus(m, "read");
       m.status = "read";
+      await this.postStatus(m, "read").catch((err) => {
+        m.status = "delivered"; // the next look tries again
+        throw err;
+      });
     }
     return unread.length;
   }
@@ -142,8 +145,9 @@ export class LocalGraphSink {
   reportDelivery(message: SinkMessage): void {
     const run = (async () => {
       await this.postStatus(message, "sent");
-      await this.postStatus(message, "delivered");
+      // The phone has it before anyone is told so, as at Meta.
       if (message.status === "sent") message.status = "delivered";
+      await this.postStatus(message, "delivered");
     })().catch((err) => this.log.warn({ err: (err as Error).message, wamid: message.wamid }, "could not report delivery to the webhook"));
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));
