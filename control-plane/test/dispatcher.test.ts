@@ -259,6 +259,35 @@ describeEachDriver("inbox and dispatcher", (driver) => {
     }
   });
 
+  it("writes a turn's several replies in order, and sends them in that order", async () => {
+    const [u] = await makeUsers(t.database, 1);
+    await startDispatcher({}, {
+      note: async (e) => ["part 1", "part 2", "part 3"].map((body) => ({ userId: e.userId, channel: "whatsapp" as const, kind: "text" as const, body, inboxId: e.id })),
+    });
+    await outbox.start();
+    await enqueue({ userId: u!, channel: "system", kind: "note" as never, providerId: "parts-1", payload: {} });
+    await waitFor(() => adapter.sent.filter((r) => r.userId === u).length === 3, 5000, "three parts");
+    expect(adapter.sent.filter((r) => r.userId === u).map((r) => r.body)).toEqual(["part 1", "part 2", "part 3"]);
+  });
+
+  it("writes no reply for an attempt whose lease was taken over", async () => {
+    const [u] = await makeUsers(t.database, 1);
+    await startDispatcher({}, {
+      note: async (e) => {
+        // Another process took the event over (our lease expired while we worked).
+        await t.database.db.execute(sql`UPDATE inbox_events SET lease_token = 'someone-else' WHERE id = ${e.id}`);
+        return [{ userId: e.userId, channel: "whatsapp", kind: "text", body: "stale reply", inboxId: e.id }];
+      },
+    });
+    await enqueue({ userId: u!, channel: "system", kind: "note" as never, providerId: "stolen-1", payload: {} });
+    await waitFor(async () => (await rows<{ lease_token: string }>(t.database.db, sql`SELECT lease_token FROM inbox_events WHERE provider_id = 'stolen-1'`))[0]?.lease_token === "someone-else", 3000, "the takeover");
+    await sleep(300);
+    const [ev] = await rows<{ status: string }>(t.database.db, sql`SELECT status FROM inbox_events WHERE provider_id = 'stolen-1'`);
+    expect(ev!.status).toBe("processing");
+    expect(await rows(t.database.db, sql`SELECT 1 FROM outbox WHERE user_id = ${u!}`)).toHaveLength(0);
+    expect(await rows(t.database.db, sql`SELECT 1 FROM messages WHERE user_id = ${u!}`)).toHaveLength(0);
+  });
+
   it("lists a user's last N events with their status for the operator", async () => {
     const [u] = await makeUsers(t.database, 1);
     for (let i = 0; i < 4; i++) await enqueue(msg(u!, `wamid.list.${i}`, `m${i}`));

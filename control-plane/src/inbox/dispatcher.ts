@@ -6,7 +6,7 @@ import { rows, type Database } from "../db/database";
 import type { Logger } from "../logger";
 import { systemClock, type Clock } from "../clock";
 import { backoffDelay, validateRetryPolicy, type RetryPolicy } from "../retry";
-import type { Outbox } from "../outbox/outbox";
+import { outboxInsertCtes, type Outbox } from "../outbox/outbox";
 import type { NewOutboundMessage } from "../outbox/types";
 import { AgentRequestError } from "../connections/errors";
 import { INBOX_NOTIFY_CHANNEL } from "./inbox";
@@ -149,7 +149,9 @@ export class Dispatcher {
   }
 
   private async work(event: Claimed, signal: AbortSignal): Promise<void> {
-    const log = this.log.child({ eventId: event.id, userId: event.userId, kind: event.kind, attempt: event.attempts });
+    // Child loggers are built only when something is logged: binding them costs real CPU per event.
+    let child: Logger | undefined;
+    const log = () => (child ??= this.log.child({ eventId: event.id, userId: event.userId, kind: event.kind, attempt: event.attempts }));
     const started = performance.now();
     const handler = this.handlers.get(event.kind);
     let out: NewOutboundMessage[];
@@ -157,27 +159,29 @@ export class Dispatcher {
     try {
       if (!handler) throw new Error(`no handler registered for kind ${event.kind}`);
       const { leaseToken: _t, ...view } = event;
-      out = (await handler(view, { signal, log })) ?? [];
+      out = (await handler(view, { signal, get log() { return log(); } })) ?? [];
     } catch (err) {
       if (signal.aborted) return this.release(event, log);
       return this.fail(event, err, log);
     } finally {
       renewal.cancel();
     }
-    const ok = await this.opts.database.db.transaction(async (tx) => {
-      const done = await rows(
-        tx,
-        sql`UPDATE inbox_events SET status = 'done', completed_at = now(), updated_at = now(), last_error = NULL,
-               lease_token = NULL, lease_expires_at = NULL,
-               result = ${JSON.stringify({ replies: out.map((m) => ({ channel: m.channel, chars: m.body.length })) })}::jsonb
-            WHERE id = ${event.id} AND lease_token = ${event.leaseToken} AND status = 'processing' RETURNING id`,
-      );
-      // Someone else holds the event now (our lease expired): they will answer it, not us.
-      if (done.length === 0) return false;
-      if (out.length > 0) await this.opts.outbox.enqueue(tx, out);
-      return true;
-    });
-    if (!ok) log.warn("lease lost before completion; dropping this attempt's result");
+    // Completing the event and writing its replies is one statement: atomic without a transaction,
+    // one round trip, and the replies are written only if our lease token still holds.
+    const result = JSON.stringify({ replies: out.map((m) => ({ channel: m.channel, chars: m.body.length })) });
+    const [r] = await rows<{ done: number }>(
+      this.opts.database.db,
+      sql`WITH done AS (
+            UPDATE inbox_events SET status = 'done', completed_at = now(), updated_at = now(), last_error = NULL,
+                   lease_token = NULL, lease_expires_at = NULL, result = ${result}::jsonb
+            WHERE id = ${event.id} AND lease_token = ${event.leaseToken} AND status = 'processing' RETURNING id)
+          ${out.length > 0 ? sql`, ${outboxInsertCtes(out, "done")}` : sql``}
+          SELECT (SELECT count(*) FROM done)::int AS done
+                 ${out.length > 0 ? sql`, (SELECT count(*) FROM outbox_notified)::int AS queued` : sql``}`,
+    );
+    // Zero rows: someone else holds the event now (our lease expired); they will answer it, not us.
+    const ok = (r?.done ?? 0) > 0;
+    if (!ok) log().warn("lease lost before completion; dropping this attempt's result");
     this.m?.outcomes.inc({ kind: event.kind, outcome: ok ? "done" : "lease_lost" });
     this.m?.duration.observe({ kind: event.kind }, (performance.now() - started) / 1000);
   }
@@ -187,7 +191,7 @@ export class Dispatcher {
    * while the handler runs, so no other process takes the event over from a live worker. A crashed
    * worker stops renewing, and its lease runs out as designed.
    */
-  private keepLease(event: Claimed, log: Logger): { cancel(): void } {
+  private keepLease(event: Claimed, log: () => Logger): { cancel(): void } {
     const clock = this.opts.clock ?? systemClock;
     const every = Math.max(200, (this.opts.leaseSeconds * 1000) / 3);
     let timer: { cancel(): void } | undefined;
@@ -199,7 +203,7 @@ export class Dispatcher {
           sql`UPDATE inbox_events SET lease_expires_at = now() + make_interval(secs => ${this.opts.leaseSeconds})
               WHERE id = ${event.id} AND lease_token = ${event.leaseToken} AND status = 'processing'`,
         )
-        .catch((err) => log.warn({ err }, "could not renew the lease"))
+        .catch((err) => log().warn({ err }, "could not renew the lease"))
         .finally(() => {
           if (!stopped) timer = clock.setTimeout(renew, every);
         });
@@ -213,14 +217,14 @@ export class Dispatcher {
     };
   }
 
-  private async fail(event: Claimed, err: unknown, log: Logger): Promise<void> {
+  private async fail(event: Claimed, err: unknown, log: () => Logger): Promise<void> {
     const permanent = err instanceof PermanentEventError || (err instanceof AgentRequestError && !err.retryable);
     const dead = permanent || event.attempts >= this.retry.attempts;
     const message = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 2000);
     const delayMs = dead ? 0 : backoffDelay(this.retry, event.attempts);
     // The stack goes to the log, never to the user.
-    if (dead) log.error({ err }, "event dead-lettered");
-    else log.warn({ err: message, delayMs }, "event failed; will retry");
+    if (dead) log().error({ err }, "event dead-lettered");
+    else log().warn({ err: message, delayMs }, "event failed; will retry");
     const apology = dead ? (this.opts.apology ?? defaultApology)(event) : null;
     await this.opts.database.db.transaction(async (tx) => {
       const updated = await rows(
@@ -237,14 +241,14 @@ export class Dispatcher {
   }
 
   /** Stopping mid-event is not the event's fault: give it back without counting the attempt. */
-  private async release(event: Claimed, log: Logger): Promise<void> {
-    log.info("released on shutdown");
+  private async release(event: Claimed, log: () => Logger): Promise<void> {
+    log().info("released on shutdown");
     await this.opts.database.db
       .execute(
         sql`UPDATE inbox_events SET status = 'pending', attempts = GREATEST(inbox_events.attempts - 1, 0),
                lease_token = NULL, lease_expires_at = NULL, updated_at = now()
             WHERE id = ${event.id} AND lease_token = ${event.leaseToken} AND status = 'processing'`,
       )
-      .catch((err) => log.warn({ err }, "could not release the event; its lease will expire"));
+      .catch((err) => log().warn({ err }, "could not release the event; its lease will expire"));
   }
 }

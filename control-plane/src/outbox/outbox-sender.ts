@@ -124,43 +124,45 @@ export class OutboxSender {
   private async send(row: Claimed): Promise<void> {
     const { db } = this.opts.database;
     const adapter = this.opts.adapters.get(row.channel);
-    const log = this.log.child({ outboxId: row.id, userId: row.userId, channel: row.channel });
+    // Bound only when something is logged: a child logger per row costs real CPU at volume.
+    let child: Logger | undefined;
+    const log = () => (child ??= this.log.child({ outboxId: row.id, userId: row.userId, channel: row.channel }));
     try {
       if (!adapter) throw new SendError(`no adapter for channel ${row.channel}`, true, "no_adapter");
       const { leaseToken: _t, user, ...out } = row;
       const { providerId } = await adapter.send(out, user);
-      // Recording the send is one statement on its own: nothing else (a clash on the messages
-      // row, say) may roll it back and turn an accepted message into a resend.
-      const done = await rows(
+      // Recording the send is one statement (one round trip, nothing else in a transaction that
+      // could roll it back and turn an accepted message into a resend). The messages row follows
+      // in the same statement, guarded so that a provider id it cannot take is skipped, not fatal.
+      const [r] = await rows<{ sent: number }>(
         db,
-        sql`UPDATE outbox SET status = 'sent', provider_id = ${providerId}, sent_at = now(), updated_at = now(),
-               lease_token = NULL, lease_expires_at = NULL, last_error = NULL
-            WHERE id = ${row.id} AND lease_token = ${row.leaseToken} RETURNING id`,
+        sql`WITH o AS (
+              UPDATE outbox SET status = 'sent', provider_id = ${providerId}, sent_at = now(), updated_at = now(),
+                     lease_token = NULL, lease_expires_at = NULL, last_error = NULL
+              WHERE id = ${row.id} AND lease_token = ${row.leaseToken} RETURNING id, message_id),
+            m AS (
+              UPDATE messages SET status = 'sent', provider_id = ${providerId}, updated_at = now()
+              FROM o WHERE messages.id = o.message_id AND messages.status = 'queued'
+                AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${providerId} AND x.id <> messages.id)
+              RETURNING messages.id)
+            SELECT (SELECT count(*) FROM o)::int AS sent, (SELECT count(*) FROM m)::int AS marked`,
       );
-      if (done.length === 0) log.warn("lease lost while sending; another sender may have sent this row too");
-      if (row.messageId) {
-        await db
-          .execute(
-            sql`UPDATE messages SET status = 'sent', provider_id = ${providerId}, updated_at = now()
-                WHERE id = ${row.messageId} AND status = 'queued'`,
-          )
-          .catch((err) => log.error({ err }, "sent, but could not update the messages row"));
-      }
+      if ((r?.sent ?? 0) === 0) log().warn("lease lost while sending; another sender may have sent this row too");
       this.sent?.inc({ channel: row.channel, outcome: "sent" });
     } catch (err) {
       await this.fail(row, err, log);
     }
   }
 
-  private async fail(row: Claimed, err: unknown, log: Logger): Promise<void> {
+  private async fail(row: Claimed, err: unknown, log: () => Logger): Promise<void> {
     const se = err instanceof SendError ? err : undefined;
     const retryable = se ? se.retryable : true;
     const final = !retryable || row.attempts >= this.opts.retry.attempts;
     const delayMs = Math.min(this.opts.retry.maxDelayMs, Math.max(se?.retryAfterMs ?? 0, backoffDelay(this.opts.retry, row.attempts)));
     const message = err instanceof Error ? err.message : String(err);
     const code = se?.code ?? "send_failed";
-    if (final) log.warn({ code, attempts: row.attempts, err: message }, "send failed for good");
-    else log.info({ code, attempts: row.attempts, delayMs }, "send failed; will retry");
+    if (final) log().warn({ code, attempts: row.attempts, err: message }, "send failed for good");
+    else log().info({ code, attempts: row.attempts, delayMs }, "send failed; will retry");
     this.sent?.inc({ channel: row.channel, outcome: final ? "failed" : "retry" });
     await this.opts.database.db.transaction(async (tx) => {
       const updated = await rows(

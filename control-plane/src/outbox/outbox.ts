@@ -1,4 +1,5 @@
-import { sql } from "drizzle-orm";
+import { randomUUID } from "node:crypto";
+import { sql, type SQL } from "drizzle-orm";
 import { Channel } from "@concierge/protocol";
 import { rows, type Database, type Executor } from "../db/database";
 import type { Logger } from "../logger";
@@ -45,26 +46,9 @@ export class Outbox {
 
   /** Inserts the messages in order, in the caller's transaction. Returns the outbox row ids. */
   async enqueue(tx: Executor, messages: NewOutboundMessage[]): Promise<string[]> {
-    const ids: string[] = [];
-    for (const m of messages) {
-      const channel = Channel.parse(m.channel);
-      if (m.kind !== "text" && m.kind !== "template") throw new RangeError(`unknown outbound kind ${String(m.kind)}`);
-      // One statement for both rows: the messages row users see, and the send that fills it in.
-      const [row] = await rows<{ id: string }>(
-        tx,
-        sql`WITH m AS (
-              INSERT INTO messages (user_id, direction, channel, content, status)
-              VALUES (${m.userId}, 'out', ${channel}, ${m.body}, 'queued') RETURNING id),
-            o AS (
-            INSERT INTO outbox (user_id, channel, kind, body, proactive, inbox_id, meta, message_id)
-            SELECT ${m.userId}, ${channel}, ${m.kind}, ${m.body}, ${m.proactive ?? false}, ${m.inboxId ?? null},
-                   ${m.meta ? JSON.stringify(m.meta) : null}::jsonb, m.id FROM m
-            RETURNING id, user_id)
-            SELECT id, pg_notify(${OUTBOX_NOTIFY_CHANNEL}, user_id) FROM o`,
-      );
-      ids.push(row!.id);
-    }
-    return ids;
+    if (messages.length === 0) return [];
+    const r = await rows<{ id: string }>(tx, sql`WITH ${outboxInsertCtes(messages)} SELECT id FROM outbox_notified ORDER BY seq`);
+    return r.map((x) => x.id);
   }
 
   /** Starts draining: LISTEN for new rows, poll as a fallback. */
@@ -89,4 +73,45 @@ export class Outbox {
     this.sender = undefined;
     await s?.stop();
   }
+}
+
+/**
+ * The common table expressions that write `messages` (non-empty) as messages rows ("queued") and
+ * outbox rows, in order, and NOTIFY the sender; they end in `outbox_notified (id, seq)`. With
+ * `gate`, the name of an earlier CTE, rows are written only if that CTE returned a row: the
+ * dispatcher completes an event and writes its replies in one statement (one round trip, atomic
+ * without a transaction) and writes nothing when its lease was lost.
+ */
+export function outboxInsertCtes(messages: NewOutboundMessage[], gate?: string): SQL {
+  const checked = messages.map((m) => {
+    const channel = Channel.parse(m.channel);
+    if (m.kind !== "text" && m.kind !== "template") throw new RangeError(`unknown outbound kind ${String(m.kind)}`);
+    // The messages row id is chosen here so the outbox row can name it in the same statement.
+    return { ...m, channel, messageId: randomUUID() };
+  });
+  const where = gate ? sql.raw(`WHERE EXISTS (SELECT 1 FROM ${gate.replace(/[^a-z_]/g, "")})`) : sql``;
+  const messageRows = sql.join(
+    checked.map((m, i) => sql`(${i}::int, ${m.messageId}::text, ${m.userId}::text, ${m.channel}::text, ${m.body}::text)`),
+    sql`, `,
+  );
+  const outboxRows = sql.join(
+    checked.map(
+      (m, i) =>
+        sql`(${i}::int, ${m.userId}::text, ${m.channel}::text, ${m.kind}::text, ${m.body}::text, ${m.proactive ?? false}::boolean,
+             ${m.inboxId ?? null}::text, ${m.meta ? JSON.stringify(m.meta) : null}::jsonb, ${m.messageId}::text)`,
+    ),
+    sql`, `,
+  );
+  // Rows go in VALUES order, so seq (the send order) follows the order the caller gave.
+  return sql`outbox_messages AS (
+      INSERT INTO messages (id, user_id, direction, channel, content, status)
+      SELECT v.id, v.user_id, 'out', v.channel, v.content, 'queued'
+      FROM (VALUES ${messageRows}) AS v(ord, id, user_id, channel, content) ${where} ORDER BY v.ord),
+    outbox_rows AS (
+      INSERT INTO outbox (user_id, channel, kind, body, proactive, inbox_id, meta, message_id)
+      SELECT v.user_id, v.channel, v.kind, v.body, v.proactive, v.inbox_id, v.meta, v.message_id
+      FROM (VALUES ${outboxRows}) AS v(ord, user_id, channel, kind, body, proactive, inbox_id, meta, message_id) ${where} ORDER BY v.ord
+      RETURNING id, seq, user_id),
+    outbox_notified AS (
+      SELECT id, seq, pg_notify(${OUTBOX_NOTIFY_CHANNEL}, user_id) FROM outbox_rows)`;
 }
