@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const MAIN = path.resolve(__dirname, "../dist/main.js");
+
+/** Starts the built control plane as `npm start` does and collects stdout until the banner is complete. */
+async function start(dataDir: string): Promise<{ child: ChildProcess; banner: string }> {
+  const child = spawn(process.execPath, [MAIN], {
+    // Embedded defaults: no ADMIN_TOKEN, no WHATSAPP_*, no DATABASE_URL.
+    env: { PATH: process.env.PATH, PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, SANDBOX_RUNTIME: "process", LOG_LEVEL: "silent" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (c) => (out += c));
+  child.stderr!.on("data", (c) => (out += c));
+  const deadline = Date.now() + 40_000;
+  while (!/#\/console\n/.test(out)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`the control plane did not print its banner:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, banner: out };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe("npm start on embedded defaults", () => {
+  let dataDir: string;
+  let child: ChildProcess | undefined;
+  beforeAll(() => {
+    dataDir = mkdtempSync(path.join(tmpdir(), "concierge-start-"));
+  });
+  afterAll(async () => {
+    if (child) await stop(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("prints the dashboard URL and the admin token it generated, and both work", async () => {
+    const first = await start(dataDir);
+    child = first.child;
+    const token = /admin token \(generated, saved to (.+)\): (\S+)/.exec(first.banner);
+    expect(token).not.toBeNull();
+    expect(readFileSync(token![1]!, "utf8").trim()).toBe(token![2]);
+    const dashboard = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/admin)\n/.exec(first.banner)![1]!;
+    expect(first.banner).toContain(`WhatsApp: not configured; running against the built-in local Graph API sink (secrets in ${path.resolve(dataDir, "whatsapp-local.json")})`);
+
+    const page = await fetch(dashboard);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("/admin/assets/app.js");
+    const api = dashboard.replace(/\/admin$/, "/admin/api/console");
+    expect((await fetch(api)).status).toBe(401);
+    expect((await fetch(api, { headers: { authorization: `Bearer ${token![2]}` } })).status).toBe(200);
+    const secrets = readFileSync(path.join(dataDir, "whatsapp-local.json"), "utf8");
+
+    // Restarted on the same DATA_DIR: the same token (not printed again) and the same WhatsApp secrets.
+    await stop(child);
+    const second = await start(dataDir);
+    child = second.child;
+    expect(second.banner).not.toContain(token![2]!);
+    expect(second.banner).toContain(`admin token: in ${token![1]}`);
+    expect(readFileSync(path.join(dataDir, "whatsapp-local.json"), "utf8")).toBe(secrets);
+  }, 120_000);
+});
