@@ -19,7 +19,7 @@ import { sql } from "drizzle-orm";
 import { generateSigningKeyPair } from "@concierge/protocol";
 import { loadConfig } from "../src/config";
 import { createLogger } from "../src/logger";
-import { rows } from "../src/db/database";
+import { openDatabase, rows } from "../src/db/database";
 import { systemClock } from "../src/clock";
 import { ConnectionManager } from "../src/connections/connection-manager";
 import { Inbox } from "../src/inbox/inbox";
@@ -67,7 +67,9 @@ const ms = (x: number) => `${x.toFixed(1)} ms`;
 async function main(): Promise<void> {
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? "warn" });
   const t = await createTestDatabase(process.env.DATABASE_URL ? "postgres" : "pglite");
-  const { database } = t;
+  // On PostgreSQL, a pool big enough for the workers this bench runs, so it measures routing and
+  // not waiting for a connection (the control plane's own pool size is main.ts's to choose).
+  const database = t.url ? await openDatabase({ databaseUrl: t.url, dataDir: ":memory:", poolSize: Math.min(64, USERS) * 2 + 8 }) : t.database;
   const keys = generateSigningKeyPair();
   const agent = await new FakeAgent({ tokenFor: (id) => `tok-${id}`, controlPlanePublicKeyPem: keys.publicKeyPem }).start();
   const waiters = new Map<string, () => void>();
@@ -202,6 +204,7 @@ async function main(): Promise<void> {
   await agent.stop();
   graph.server.closeAllConnections();
   await new Promise<void>((r) => graph.server.close(() => r()));
+  if (database !== t.database) await database.close();
   await t.cleanup();
 }
 
