@@ -193,7 +193,7 @@
             return h(
               "tr",
               { "data-testid": "sandbox-row", "data-user": u.userId },
-              h("td", {}, h("a", { href: `#/users/${encodeURIComponent(u.userId)}` }, who(u)), h("div", { class: "muted small" }, u.userId)),
+              h("td", {}, h("a", { href: `#/users/${encodeURIComponent(u.userId)}` }, who(u)), h("div", { class: "muted small" }, `${u.name && u.phone ? `+${u.phone} · ` : ""}${u.userId}`)),
               h("td", {}, stateBadge(s.state), s.error ? h("div", { class: "error small" }, s.error) : null),
               h("td", { class: "small" }, s.image || "—"),
               h("td", { title: s.lastActivityAt || "" }, ago(s.lastActivityAt)),
