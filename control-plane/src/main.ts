@@ -68,7 +68,9 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
 
   try {
     // 1. Database, migrated before anything reads it.
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    // Pool: every dispatcher worker (INBOX_CONCURRENCY) and outbox sender (8) may hold a connection
+    // at once, with headroom for webhooks, the scheduler and the admin API.
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.inbox.concurrency + 8 + 12 });
     onStop("database", () => database.close());
     await migrateDatabase(database);
 
