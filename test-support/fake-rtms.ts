@@ -13,6 +13,11 @@ import { WebSocketServer, type WebSocket } from "ws";
 export interface FakeRtmsOptions {
   clientId: string;
   clientSecret: string;
+  /**
+   * Like Zoom: send KEEP_ALIVE_REQ on both sockets of every ready stream this often, and drop a
+   * stream whose client leaves one unanswered for two intervals. Unset: keep-alives only on demand.
+   */
+  keepAliveIntervalMs?: number;
 }
 
 interface StreamState {
@@ -25,6 +30,14 @@ interface StreamState {
   /** Most signaling sockets open at once for this stream (Zoom allows one). */
   maxConcurrentSignaling: number;
   openSignaling: number;
+  /** Periodic keep-alives answered on both sockets. */
+  keepAlivesAnswered: number;
+  /** Streams dropped for an unanswered keep-alive. */
+  droppedForKeepAlive: number;
+  /** Stop sending anything on this connection (a half-open network path). */
+  silent: boolean;
+  /** Timestamps of periodic keep-alives still waiting for an answer, per socket. */
+  outstanding: Map<number, Set<"signaling" | "media">>;
 }
 
 export class FakeRtms {
@@ -34,6 +47,7 @@ export class FakeRtms {
   private readonly refused: string[] = [];
   private servers: { http: Server; wss: WebSocketServer }[] = [];
   private mediaUrl = "";
+  private ticker: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: FakeRtmsOptions) {}
 
@@ -42,10 +56,12 @@ export class FakeRtms {
     const media = await this.listen((ws) => this.onMedia(ws));
     this.signalingUrl = `ws://127.0.0.1:${sig}/signaling`;
     this.mediaUrl = `ws://127.0.0.1:${media}/media`;
+    if (this.o.keepAliveIntervalMs) this.ticker = setInterval(() => this.tick(), this.o.keepAliveIntervalMs);
     return this;
   }
 
   async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
     for (const { http, wss } of this.servers) {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
@@ -67,7 +83,7 @@ export class FakeRtms {
   private state(streamId: string): StreamState {
     let s = this.streams.get(streamId);
     if (!s) {
-      s = { ready: false, signalingConnects: 0, mediaConnects: 0, maxConcurrentSignaling: 0, openSignaling: 0 };
+      s = { ready: false, signalingConnects: 0, mediaConnects: 0, maxConcurrentSignaling: 0, openSignaling: 0, keepAlivesAnswered: 0, droppedForKeepAlive: 0, silent: false, outstanding: new Map() };
       this.streams.set(streamId, s);
     }
     return s;
@@ -92,6 +108,8 @@ export class FakeRtms {
         const s = this.state(streamId);
         s.signaling = ws;
         s.ready = false;
+        s.silent = false;
+        s.outstanding.clear();
         s.signalingConnects++;
         s.openSignaling++;
         s.maxConcurrentSignaling = Math.max(s.maxConcurrentSignaling, s.openSignaling);
@@ -113,6 +131,7 @@ export class FakeRtms {
         this.state(streamId).ready = true;
       } else if (msg.msg_type === 13 && streamId) {
         this.keepAliveAnswers.push({ streamId, socket: "signaling", timestamp: msg.timestamp });
+        this.answered(streamId, "signaling", msg.timestamp);
       }
     });
   }
@@ -131,8 +150,45 @@ export class FakeRtms {
         s.mediaConnects++;
       } else if (msg.msg_type === 13 && streamId) {
         this.keepAliveAnswers.push({ streamId, socket: "media", timestamp: msg.timestamp });
+        this.answered(streamId, "media", msg.timestamp);
       }
     });
+  }
+
+  private answered(streamId: string, socket: "signaling" | "media", timestamp: number): void {
+    const s = this.streams.get(streamId);
+    const waiting = s?.outstanding.get(timestamp);
+    if (!s || !waiting) return;
+    waiting.delete(socket);
+    if (waiting.size === 0) {
+      s.outstanding.delete(timestamp);
+      s.keepAlivesAnswered++;
+    }
+  }
+
+  /** Zoom's side of the keep-alive: ask on both sockets, drop streams that left the last-but-one unanswered. */
+  private tick(): void {
+    const now = Date.now();
+    for (const s of this.streams.values()) {
+      if (!s.ready || s.silent || s.signaling?.readyState !== 1 || s.media?.readyState !== 1) continue;
+      const overdue = [...s.outstanding.keys()].some((ts) => now - ts > 2 * this.o.keepAliveIntervalMs!);
+      if (overdue) {
+        s.droppedForKeepAlive++;
+        s.outstanding.clear();
+        s.media.terminate();
+        s.signaling.terminate();
+        continue;
+      }
+      s.outstanding.set(now, new Set(["signaling", "media"]));
+      s.signaling.send(JSON.stringify({ msg_type: 12, timestamp: now }));
+      s.media.send(JSON.stringify({ msg_type: 12, timestamp: now }));
+    }
+  }
+
+  /** The connection goes quiet without closing (a dead network path): nothing more is sent on it. */
+  silence(streamId: string): void {
+    const s = this.streams.get(streamId);
+    if (s) s.silent = true;
   }
 
   /** True once the client has sent CLIENT_READY_ACK on a live signaling socket and its media socket is open. */
@@ -141,8 +197,8 @@ export class FakeRtms {
     return !!s && s.ready && s.media?.readyState === 1 && s.signaling?.readyState === 1;
   }
 
-  stats(streamId: string): Omit<StreamState, "signaling" | "media"> {
-    const { signaling: _s, media: _m, ...rest } = this.state(streamId);
+  stats(streamId: string): Omit<StreamState, "signaling" | "media" | "outstanding"> {
+    const { signaling: _s, media: _m, outstanding: _o, ...rest } = this.state(streamId);
     return { ...rest };
   }
 

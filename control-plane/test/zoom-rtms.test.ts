@@ -21,10 +21,13 @@ describeEachDriver("Zoom RTMS", (driver) => {
     batch: { maxLines: 3, maxWaitMs: 300 },
     reconnect: { attempts: 5, baseDelayMs: 20, maxDelayMs: 100 },
     setupTimeoutMs: 3000,
+    // Renewal (and orphan adoption) every second; silence for 1.5 s counts as a dead connection.
+    leaseSeconds: 3,
+    idleTimeoutMs: 1500,
   });
 
   beforeAll(async () => {
-    fake = await new FakeRtms({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }).start();
+    fake = await new FakeRtms({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, keepAliveIntervalMs: 200 }).start();
     w = await startZoomWorld(driver, { rtms: rtmsOpts("replica-a") });
     replica = await startZoomWorld(driver, { t: w.t, rtms: rtmsOpts("replica-b") });
     await w.createUser({ id: "u-rtms", zoomUserId: HOST, waId: "15551239999" });
@@ -72,6 +75,13 @@ describeEachDriver("Zoom RTMS", (driver) => {
 
   it("answers keep-alives on both the signaling and the media socket", async () => {
     for (let i = 0; i < 3; i++) expect(await fake.keepAlive("stream-1")).toBe(true);
+    // Zoom's own periodic keep-alives: the server drops a stream that leaves one unanswered.
+    const before = fake.stats("stream-1");
+    await new Promise((r) => setTimeout(r, 1200));
+    const after = fake.stats("stream-1");
+    expect(after.keepAlivesAnswered - before.keepAlivesAnswered).toBeGreaterThanOrEqual(3);
+    expect(after.droppedForKeepAlive).toBe(0);
+    expect(after.signalingConnects).toBe(before.signalingConnects);
   });
 
   it("opens no second connection for a retried rtms_started, here or on another replica", async () => {
@@ -102,6 +112,26 @@ describeEachDriver("Zoom RTMS", (driver) => {
     }, 5000, "lines after the reconnects");
     expect(lines.slice(7).map((l) => l.text)).toEqual(["Are you back?", "Yes, back"]);
     expect(fake.stats("stream-1").maxConcurrentSignaling).toBe(1);
+  });
+
+  it("reconnects a connection that went silent without closing", async () => {
+    const before = fake.stats("stream-1").signalingConnects;
+    fake.silence("stream-1");
+    await waitFor(() => fake.stats("stream-1").signalingConnects === before + 1 && fake.isReady("stream-1"), 8000, "the reconnect after silence");
+    expect(fake.stats("stream-1").maxConcurrentSignaling).toBe(1);
+  });
+
+  it("adopts a stream whose owner went away (its lease ran out) on exactly one replica", async () => {
+    expect((await w.post(meetingEvent("meeting.started", { uuid: "mtg-3==", hostId: HOST, eventTs: T0 + 500_000 }))).status).toBe(200);
+    await w.t.database.db.execute(sql`INSERT INTO rtms_streams (stream_id, meeting_uuid, user_id, server_urls, owner, lease_until)
+      VALUES ('stream-3', 'mtg-3==', 'u-rtms', ${fake.signalingUrl}, 'a-crashed-replica', now() - interval '1 second')`);
+    await waitFor(() => fake.isReady("stream-3"), 8000, "the adoption");
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(fake.stats("stream-3")).toMatchObject({ signalingConnects: 1, maxConcurrentSignaling: 1 });
+    expect([...w.channel.rtms!.activeStreams(), ...replica.channel.rtms!.activeStreams()].filter((s) => s === "stream-3")).toEqual(["stream-3"]);
+    fake.say("stream-3", "Dee", "picked up again", T0 + 510_000);
+    await waitFor(async () => (await transcriptLines("mtg-3==")).length === 1, 5000, "the adopted stream's line");
+    expect((await w.post(rtmsEvent("meeting.rtms_stopped", { uuid: "mtg-3==", streamId: "stream-3", eventTs: T0 + 520_000 }))).status).toBe(200);
   });
 
   it("on meeting.ended closes the stream and queues the last batch before the end, and never reconnects", async () => {

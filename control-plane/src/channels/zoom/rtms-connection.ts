@@ -11,6 +11,11 @@ export interface RtmsConnectionOptions {
   signature: string;
   /** No media handshake within this long means the attempt failed. */
   setupTimeoutMs: number;
+  /**
+   * Nothing heard on either socket for this long (Zoom sends keep-alives every few seconds) means
+   * the connection is dead even if TCP has not noticed: close it so the session reconnects.
+   */
+  idleTimeoutMs: number;
   onTranscript: (content: RtmsTranscriptContent) => void;
   onKeepAlive?: (socket: "signaling" | "media") => void;
   log: Logger;
@@ -38,6 +43,7 @@ export class RtmsConnection {
   private finish!: (end: RtmsConnectionEnd) => void;
   private done = false;
   private setupTimer: { cancel(): void } | null = null;
+  private idleTimer: { cancel(): void } | null = null;
 
   constructor(private readonly o: RtmsConnectionOptions) {
     this.ended = new Promise((resolve) => (this.finish = resolve));
@@ -50,6 +56,7 @@ export class RtmsConnection {
   open(): this {
     const o = this.o;
     this.setupTimer = o.clock.setTimeout(() => this.close(`no media handshake within ${o.setupTimeoutMs} ms`), o.setupTimeoutMs);
+    this.heard();
     const sig = new WebSocket(o.signalingUrl, { handshakeTimeout: o.setupTimeoutMs });
     this.signaling = sig;
     sig.on("open", () => {
@@ -73,6 +80,7 @@ export class RtmsConnection {
     if (this.done) return;
     this.done = true;
     this.setupTimer?.cancel();
+    this.idleTimer?.cancel();
     for (const ws of [this.media, this.signaling]) {
       if (!ws) continue;
       ws.removeAllListeners("message");
@@ -87,7 +95,15 @@ export class RtmsConnection {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   }
 
+  /** Re-arms the idle watchdog: called for every frame from either socket. */
+  private heard(): void {
+    if (this.done) return;
+    this.idleTimer?.cancel();
+    this.idleTimer = this.o.clock.setTimeout(() => this.close(`nothing heard for ${this.o.idleTimeoutMs} ms`), this.o.idleTimeoutMs);
+  }
+
   private parse(data: WebSocket.RawData): Record<string, unknown> | null {
+    this.heard();
     try {
       const msg = JSON.parse(data.toString()) as unknown;
       return msg && typeof msg === "object" ? (msg as Record<string, unknown>) : null;

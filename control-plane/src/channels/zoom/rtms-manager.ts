@@ -23,6 +23,14 @@ export interface RtmsManagerOptions {
   /** Consecutive failed connects before a stream is given up, and the backoff between them. */
   reconnect?: RetryPolicy;
   setupTimeoutMs?: number;
+  /** Silence on both sockets this long closes the connection and reconnects (default 90 s). */
+  idleTimeoutMs?: number;
+  /**
+   * A stream whose owner stopped renewing (crashed, or released it on shutdown) is adopted by
+   * another process's renewal tick if its row moved within this window; Zoom gives up on a
+   * reconnect after about a minute, so older ones are left alone (default 5 minutes).
+   */
+  adoptWithinSeconds?: number;
   /** This process's id in rtms_streams.owner (tests name replicas). */
   processId?: string;
   onKeepAlive?: (streamId: string, socket: "signaling" | "media") => void;
@@ -62,7 +70,9 @@ export class RtmsManager {
   start(): void {
     this.closed = false;
     const tick = () => {
-      void this.renewLeases().finally(() => {
+      void this.renewLeases()
+        .then(() => this.adoptOrphans())
+        .finally(() => {
         if (!this.closed) this.renewTimer = this.o.clock.setTimeout(tick, (this.leaseSeconds * 1000) / 3);
       });
     };
@@ -149,6 +159,7 @@ export class RtmsManager {
       log,
       retry: this.o.reconnect ?? { attempts: 8, baseDelayMs: 500, maxDelayMs: 10_000 },
       setupTimeoutMs: this.o.setupTimeoutMs ?? 10_000,
+      idleTimeoutMs: this.o.idleTimeoutMs ?? 90_000,
       onTranscript: (c) => {
         const line = toLine(c, this.o.clock.now());
         if (line) batcher.add(line);
@@ -161,6 +172,8 @@ export class RtmsManager {
       if (this.sessions.get(s.streamId)?.session === session && why !== "stopped") {
         this.sessions.delete(s.streamId);
         await batcher.flush();
+        // A stream Zoom refused or that would not come back is over: no replica should adopt it.
+        if (why === "refused" || why === "gave up") await this.markStopped(s.streamId);
         await this.release(s.streamId);
       }
     });
@@ -168,7 +181,13 @@ export class RtmsManager {
     log.info("rtms stream claimed; connecting");
   }
 
-  private async close(streamId: string, why: "stopped" | "released"): Promise<void> {
+  private async markStopped(streamId: string): Promise<void> {
+    await this.o.database.db
+      .execute(sql`UPDATE rtms_streams SET state = 'stopped', updated_at = now() WHERE stream_id = ${streamId}`)
+      .catch((err) => this.log.warn({ err, streamId }, "could not mark an rtms stream stopped"));
+  }
+
+  private async close(streamId: string, why: "stopped" | "released" | "lost"): Promise<void> {
     const entry = this.sessions.get(streamId);
     if (!entry) return;
     this.sessions.delete(streamId);
@@ -206,20 +225,52 @@ export class RtmsManager {
     return r.length > 0;
   }
 
+  /**
+   * Extends the leases of our open streams. A stream whose lease we no longer hold (stopped, or
+   * taken over after our renewals failed for a whole lease) is closed here, so two processes never
+   * both stay connected to it.
+   */
   private async renewLeases(): Promise<void> {
     const ids = [...this.sessions.keys()];
     if (ids.length === 0) return;
-    await this.o.database.db
-      .execute(
-        sql`UPDATE rtms_streams SET lease_until = now() + make_interval(secs => ${this.leaseSeconds})
-            WHERE owner = ${this.processId} AND state = 'active' AND stream_id IN (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`,
-      )
-      .catch((err) => this.log.warn({ err }, "could not renew rtms leases"));
+    let renewed: { stream_id: string }[];
+    try {
+      renewed = await rows<{ stream_id: string }>(
+        this.o.database.db,
+        sql`UPDATE rtms_streams SET lease_until = now() + make_interval(secs => ${this.leaseSeconds}), updated_at = now()
+            WHERE owner = ${this.processId} AND state = 'active' AND stream_id IN (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})
+            RETURNING stream_id`,
+      );
+    } catch (err) {
+      this.log.warn({ err }, "could not renew rtms leases");
+      return;
+    }
+    const kept = new Set(renewed.map((r) => r.stream_id));
+    const lost = ids.filter((id) => !kept.has(id) && this.sessions.has(id));
+    await Promise.all(lost.map((id) => this.close(id, "lost")));
+  }
+
+  /** Streams whose owner went away (lease expired or released) within the window: claim and connect. */
+  private async adoptOrphans(): Promise<void> {
+    if (this.closed) return;
+    const window = this.o.adoptWithinSeconds ?? 300;
+    const orphans = await rows<{ stream_id: string; meeting_uuid: string; user_id: string; server_urls: string }>(
+      this.o.database.db,
+      sql`SELECT stream_id, meeting_uuid, user_id, server_urls FROM rtms_streams
+          WHERE state = 'active' AND (lease_until IS NULL OR lease_until < now())
+            AND updated_at > now() - make_interval(secs => ${window})
+          ORDER BY updated_at LIMIT 20`,
+    ).catch(() => []);
+    for (const o of orphans) {
+      if (this.sessions.has(o.stream_id)) continue;
+      const outcome = await this.onStarted({ streamId: o.stream_id, meetingUuid: o.meeting_uuid, serverUrls: o.server_urls, userId: o.user_id }).catch(() => "duplicate");
+      if (outcome === "connecting") this.log.info({ streamId: o.stream_id }, "adopted an rtms stream whose owner went away");
+    }
   }
 
   private async release(streamId: string): Promise<void> {
     await this.o.database.db
-      .execute(sql`UPDATE rtms_streams SET owner = NULL, lease_until = NULL WHERE stream_id = ${streamId} AND owner = ${this.processId}`)
+      .execute(sql`UPDATE rtms_streams SET owner = NULL, lease_until = NULL, updated_at = now() WHERE stream_id = ${streamId} AND owner = ${this.processId}`)
       .catch((err) => this.log.warn({ err, streamId }, "could not release an rtms lease"));
   }
 }

@@ -14,6 +14,7 @@ export interface RtmsSessionOptions {
   /** attempts: consecutive failed connects before giving up; delays between them (full jitter). */
   retry: RetryPolicy;
   setupTimeoutMs: number;
+  idleTimeoutMs: number;
   onTranscript: (content: RtmsTranscriptContent) => void;
   onKeepAlive?: (socket: "signaling" | "media") => void;
   /** Asked before every reconnect: false when the stream is over or another process holds it. */
@@ -72,6 +73,7 @@ export class RtmsSession {
         streamId: o.streamId,
         signature: o.signature,
         setupTimeoutMs: o.setupTimeoutMs,
+        idleTimeoutMs: o.idleTimeoutMs,
         onTranscript: o.onTranscript,
         onKeepAlive: o.onKeepAlive,
         log: o.log,
