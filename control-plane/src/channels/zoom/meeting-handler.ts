@@ -1,6 +1,7 @@
 import { z } from "zod";
-import type { InboxHandler } from "../../inbox/dispatcher";
+import { PermanentEventError, type InboxHandler } from "../../inbox/dispatcher";
 import type { AgentRequester, SandboxEnsurer } from "../../inbox/message-handler";
+import { splitOutbound } from "../whatsapp/message-handler";
 
 const MeetingPayload = z.object({
   meetingId: z.string().min(1),
@@ -19,7 +20,10 @@ const MeetingPayload = z.object({
  */
 export function meetingHandler(deps: { sandboxes: SandboxEnsurer; connections: AgentRequester }): InboxHandler {
   return async (event, { signal, log }) => {
-    const p = MeetingPayload.parse(event.payload);
+    const parsed = MeetingPayload.safeParse(event.payload);
+    // Retrying cannot fix a malformed row: dead-letter it at once.
+    if (!parsed.success) throw new PermanentEventError(`meeting event ${event.id} has a malformed payload`);
+    const p = parsed.data;
     const target = await deps.sandboxes.ensure(event.userId);
     const result = await deps.connections.request(
       target,
@@ -38,6 +42,7 @@ export function meetingHandler(deps: { sandboxes: SandboxEnsurer; connections: A
     const message = result.message?.trim();
     if (p.kind === "ended") log.info({ userId: event.userId, tasksCreated: result.tasksCreated, summary: !!message }, "meeting summarised");
     if (!message) return [];
-    return [{ userId: event.userId, channel: "whatsapp", kind: "text", body: message, proactive: true, inboxId: event.id, meta: { meetingId: p.meetingId, reason: "meeting_summary" } }];
+    // A long meeting's summary can pass WhatsApp's 4096 characters: ordered parts, one row each.
+    return splitOutbound([{ userId: event.userId, channel: "whatsapp", kind: "text", body: message, proactive: true, inboxId: event.id, meta: { meetingId: p.meetingId, reason: "meeting_summary" } }]);
   };
 }
