@@ -210,6 +210,26 @@ describeEachDriver("inbox and dispatcher", (driver) => {
     expect(ev!.last_error).toMatch(/agent exploded/);
   });
 
+  it("dead-letters a failing alarm without telling the user about a message they never sent", async () => {
+    const [u] = await makeUsers(t.database, 1);
+    let calls = 0;
+    await startDispatcher({}, {
+      alarm: async () => {
+        calls++;
+        throw new Error("sandbox unavailable");
+      },
+    });
+    await outbox.start();
+    await enqueue(msg(u!, "alarm:doomed", "", { kind: "alarm", channel: "system" }));
+    await waitFor(async () => {
+      const [ev] = await rows<{ status: string }>(t.database.db, sql`SELECT status FROM inbox_events WHERE provider_id = 'alarm:doomed'`);
+      return ev?.status === "dead";
+    }, 5000, "dead alarm");
+    await sleep(300);
+    expect(calls).toBe(FAST_RETRY.attempts);
+    expect(adapter.sent).toHaveLength(0);
+  });
+
   it("redelivers a turn whose agent dropped the connection, and the turn runs once", async () => {
     const [u] = await makeUsers(t.database, 1);
     let first = true;

@@ -49,9 +49,13 @@ interface Claimed extends InboundEventRow {
 
 const APOLOGY_TEXT = "Sorry, something went wrong on my side and I couldn't handle your last message. Could you send it again in a little while?";
 
-/** Users hear back on WhatsApp for events that came from channels that cannot carry a reply later. */
+/**
+ * Only a message the user wrote earns an apology: for heartbeats the user asked for nothing, a
+ * failed alarm or meeting event would make "your last message" a puzzling sentence, and a caller
+ * already heard the call's own apology.
+ */
 function defaultApology(event: InboundEventRow): NewOutboundMessage | null {
-  if (event.kind === "heartbeat") return null; // the user asked for nothing
+  if (event.kind !== "message") return null;
   const channel: Channel = event.channel === "console" || event.channel === "whatsapp" ? event.channel : "whatsapp";
   return { userId: event.userId, channel, kind: "text", body: APOLOGY_TEXT, inboxId: event.id, meta: { apology: true } };
 }
