@@ -29,6 +29,8 @@ export interface ChatRequestBody {
 export interface RecordedRequest {
   path: string;
   authorization: string | undefined;
+  /** x-concierge-purpose: what the gateway meters this call as. */
+  purpose: string | undefined;
   body: ChatRequestBody;
 }
 
@@ -78,7 +80,7 @@ export class FakeOpenAI {
       return;
     }
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ChatRequestBody;
-    this.requests.push({ path: req.url, authorization: req.headers.authorization, body });
+    this.requests.push({ path: req.url, authorization: req.headers.authorization, purpose: req.headers["x-concierge-purpose"] as string | undefined, body });
     let step = this.queue.shift() ?? this.fallback;
     if (typeof step === "function") step = step(body);
     this.active++;

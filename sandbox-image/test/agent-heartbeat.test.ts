@@ -35,6 +35,7 @@ describe("heartbeat with an LLM configured", () => {
     const r = await h.call("heartbeat.run", { idempotencyKey: key(), now: local("08:15") });
     expect(r).toMatchObject({ send: true, text: "Morning! Dentist at 15:00, and the invoice is waiting.", due: ["morning-brief"], llmCalls: 1, tokens: 42 });
     expect(llm.requests[0]!.body.model).toBe("cheap-model");
+    expect(llm.requests[0]!.purpose).toBe("heartbeat");
     expect(llm.requests[0]!.body.tools).toBeUndefined();
     const prompt = llm.requests[0]!.body.messages.map((m) => m.content).join("\n");
     expect(prompt).toContain("Events today: 15:00 Dentist");

@@ -23,6 +23,7 @@ describe("LLM brain against an OpenAI-compatible server", () => {
     const r = await h.call("chat.send", { idempotencyKey: key(), channel: "whatsapp", text: "add buy milk to my list" });
     expect(r).toEqual({ reply: "Added *buy milk* to your tasks.", llmCalls: 2 });
     expect(llm.requests.map((q) => q.authorization)).toEqual(["Bearer sandbox-token-123", "Bearer sandbox-token-123"]);
+    expect(llm.requests.map((q) => q.purpose)).toEqual(["chat", "chat"]);
     const first = llm.requests[0]!.body;
     expect(first).toMatchObject({ model: "test-model", stream: true });
     expect(first.tools!.map((t) => t.function.name)).toContain("add_task");

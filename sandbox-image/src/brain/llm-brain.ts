@@ -124,7 +124,7 @@ export class LlmBrain {
   }
 
   /** A single completion without tools (heartbeat messages, summaries). Provider errors propagate. */
-  async oneShot(req: { system: string; user: string; model?: string; maxTokens?: number; signal?: AbortSignal }): Promise<{ text: string; tokens: number }> {
+  async oneShot(req: { system: string; user: string; model?: string; maxTokens?: number; signal?: AbortSignal; purpose?: "chat" | "heartbeat" }): Promise<{ text: string; tokens: number }> {
     const signal = req.signal ?? AbortSignal.timeout(this.turnTimeoutMs);
     const out = await this.o.llm.complete({
       model: req.model ?? this.model,
@@ -134,6 +134,7 @@ export class LlmBrain {
       ],
       maxTokens: req.maxTokens,
       signal,
+      purpose: req.purpose,
     });
     return { text: out.content.trim(), tokens: out.tokens };
   }

@@ -28,6 +28,8 @@ export interface CompleteRequest {
   onDelta?: (text: string) => void;
   signal?: AbortSignal;
   maxTokens?: number;
+  /** Sent as x-concierge-purpose so the gateway meters heartbeats apart from chat. */
+  purpose?: "chat" | "heartbeat";
 }
 
 /**
@@ -57,8 +59,9 @@ export class LlmClient {
       ...(req.tools && req.tools.length > 0 ? { tools: req.tools, tool_choice: req.toolChoice ?? "auto" } : {}),
       ...(req.maxTokens ? { max_tokens: req.maxTokens } : {}),
     };
+    const options = { signal: req.signal, headers: { "x-concierge-purpose": req.purpose ?? "chat" } };
     if (!req.stream) {
-      const res = await this.client.chat.completions.create({ ...base, stream: false }, { signal: req.signal });
+      const res = await this.client.chat.completions.create({ ...base, stream: false }, options);
       const choice = res.choices[0];
       const calls: ToolCallRequest[] = [];
       for (const tc of choice?.message.tool_calls ?? []) {
@@ -69,7 +72,7 @@ export class LlmClient {
 
     const stream = await this.client.chat.completions.create(
       { ...base, stream: true, stream_options: { include_usage: true } },
-      { signal: req.signal },
+      options,
     );
     let content = "";
     let tokens = 0;

@@ -80,6 +80,7 @@ export async function runHeartbeat(deps: HeartbeatDeps, now: Date): Promise<Hear
           `Write one short, warm WhatsApp message that covers them. If none of it is worth interrupting the user for, reply exactly ${HEARTBEAT_OK}.`,
         ].join("\n\n"),
         maxTokens: 400,
+        purpose: "heartbeat",
       });
       tokens = out.tokens;
       if (out.text.includes(HEARTBEAT_OK) || !out.text) {
