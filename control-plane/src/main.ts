@@ -109,6 +109,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       },
       waitReady: (target, o) => connections.connect(target, o),
       disconnect: (sandboxId) => connections.close(sandboxId),
+      onDeleted: (sandboxId) => llmGateway.authenticator.forget(sandboxId),
       exportData: (target) => connections.request(target, "data.export", {}),
       logger,
       clock,

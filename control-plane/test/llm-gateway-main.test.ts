@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import OpenAI from "openai";
+import { eq } from "drizzle-orm";
 import { loadConfig } from "../src/config";
 import { startControlPlane, type ControlPlane } from "../src/main";
 import { createLogger } from "../src/logger";
@@ -69,4 +70,18 @@ describeEachDriver("LLM gateway wired into the control plane", (driver) => {
 
     expect(await (await fetch(`${cp.url}/metrics`)).text()).toMatch(/concierge_llm_requests_total\{endpoint="chat.completions",status="ok"\} 1/);
   });
+
+  it("refuses a sandbox's token the moment the admin deletes it, not after the cache expires", async () => {
+    const admin = (path: string, init: RequestInit = {}) =>
+      fetch(`${cp.url}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" } });
+    const created = await admin("/sandbox", { method: "POST", body: JSON.stringify({ phone: "+49 151 5550001", name: "Del" }) });
+    expect(created.status).toBe(201);
+    const { userId } = (await created.json()) as { userId: string };
+    const [row] = await cp.database.db.select().from(sandboxes).where(eq(sandboxes.userId, userId));
+    const token = (await loadCredentials(cp.database.db)).tokenFor(row!.id);
+    const models = () => fetch(`${cp.url}/llm/v1/models`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await models()).status).toBe(200); // now cached as valid
+    expect((await admin(`/sandbox/${userId}`, { method: "DELETE" })).status).toBeLessThan(300);
+    expect((await models()).status).toBe(401);
+  }, 60_000);
 });

@@ -42,6 +42,8 @@ export interface SandboxServiceOptions {
   waitReady: (target: AgentTarget, opts: { timeoutMs: number }) => Promise<void>;
   /** Drops the control plane's socket to a sandbox being stopped (ConnectionManager.close). */
   disconnect?: (sandboxId: string) => Promise<void>;
+  /** Called once a sandbox's rows are gone, so caches keyed by it (the LLM gateway's token cache) drop it at once. */
+  onDeleted?: (sandboxId: string) => void;
   /** For data.export before delete (ConnectionManager.request). */
   exportData?: (target: AgentTarget) => Promise<z.infer<typeof DataExportResult>>;
   logger: Logger;
@@ -194,6 +196,7 @@ export class SandboxService {
       await this.opts.runtime.remove({ userId, removeData: true });
       await this.db.delete(sandboxes).where(eq(sandboxes.userId, userId));
       await this.db.delete(users).where(eq(users.id, userId));
+      if (row) this.opts.onDeleted?.(row.id);
       this.log.info({ userId }, "sandbox and user deleted");
       return exported ? { export: exported } : {};
     });
