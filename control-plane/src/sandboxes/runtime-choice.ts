@@ -27,6 +27,18 @@ export async function chooseRuntime(
     new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger });
   if (config.sandbox.runtime === "docker") return { runtime: makeDocker(), reason: "SANDBOX_RUNTIME=docker" };
   if (config.sandbox.runtime === "process") return { runtime: makeProcess(), reason: "SANDBOX_RUNTIME=process" };
-  if (await dockerAnswers(docker, opts.pingTimeoutMs ?? 1500)) return { runtime: makeDocker(), reason: "a Docker daemon answers" };
-  return { runtime: makeProcess(), reason: "no Docker daemon answers" };
+  if (!(await dockerAnswers(docker, opts.pingTimeoutMs ?? 1500))) return { runtime: makeProcess(), reason: "no Docker daemon answers" };
+  // A daemon without the agent image could not start a single sandbox: run processes instead and
+  // say how to get the image, rather than failing every user's first message.
+  const hasImage = await docker
+    .getImage(config.sandbox.image)
+    .inspect()
+    .then(() => true, () => false);
+  if (!hasImage) {
+    return {
+      runtime: makeProcess(),
+      reason: `a Docker daemon answers but has no ${config.sandbox.image} image (build it with \`npm run sandbox:image\`)`,
+    };
+  }
+  return { runtime: makeDocker(), reason: "a Docker daemon answers" };
 }
