@@ -52,6 +52,7 @@ describe("heartbeat with an LLM configured", () => {
   });
 
   it("replays a repeated heartbeat key without calling the model again", async () => {
+    await tool(h, "add_task", { title: "send invoice" });
     llm.script({ text: "Morning!" });
     const k = key("hb");
     const a = await h.call("heartbeat.run", { idempotencyKey: k, now: local("08:15") });
@@ -61,6 +62,7 @@ describe("heartbeat with an LLM configured", () => {
   });
 
   it("stays silent when the model judges nothing worth sending", async () => {
+    await tool(h, "add_task", { title: "send invoice" });
     llm.script({ text: "HEARTBEAT_OK" });
     const r = await h.call("heartbeat.run", { idempotencyKey: key(), now: local("08:15") });
     expect(r).toMatchObject({ send: false, llmCalls: 1 });
@@ -81,6 +83,14 @@ describe("heartbeat checklist (offline)", () => {
   afterEach(() => h.close());
 
   const beat = (hhmm: string, day?: string) => h.call("heartbeat.run", { idempotencyKey: key("hb"), now: local(hhmm, day) });
+
+  it("sends no morning brief or evening check on an empty day: that would only say all is well", async () => {
+    for (const t of ["08:15", "08:45", "20:15", "21:30"]) expect(await beat(t)).toMatchObject({ send: false, due: [] });
+    await tool(h, "add_task", { title: "call the bank" });
+    const r = await beat("20:20");
+    expect(r).toMatchObject({ send: true, due: ["evening-check"] });
+    expect(r.text).toContain("still open: 1");
+  });
 
   it("asks about lunch after 14:00 only when none is logged", async () => {
     expect((await beat("13:50")).send).toBe(false);
@@ -116,6 +126,7 @@ describe("heartbeat checklist (offline)", () => {
 
   it("follows the user's edits to HEARTBEAT.md", async () => {
     await h.call("workspace.write", { path: "HEARTBEAT.md", content: "# Mine\n\n- `morning-brief 06:00-07:00` early bird\n" });
+    await tool(h, "add_task", { title: "pack the bags" });
     expect((await beat("14:30")).send).toBe(false);
     const r = await beat("06:30", "2026-11-19");
     expect(r).toMatchObject({ send: true, due: ["morning-brief"] });

@@ -51,6 +51,8 @@ function briefLines(env: Env): string[] {
   const reminders = env.db
     .prepare("SELECT text, due_at FROM reminders WHERE status = 'pending' AND due_at >= ? AND due_at < ? ORDER BY due_at")
     .all(today.from, today.to) as { text: string; due_at: string }[];
+  // A brief with nothing in it is an "all is well" message: never sent.
+  if (!events.length && !tasks.length && !reminders.length) return [];
   return [
     events.length ? `Events today: ${events.map((e) => `${localTimeLabel(e.starts_at, env.zone)} ${e.title}`).join("; ")}` : "No events today.",
     tasks.length ? `Open tasks: ${tasks.map((t) => t.title).join("; ")}` : "No open tasks.",
@@ -69,6 +71,8 @@ function eveningLines(env: Env): string[] {
   const first = env.db.prepare("SELECT title, starts_at FROM schedule_events WHERE starts_at >= ? AND starts_at < ? ORDER BY starts_at LIMIT 1").get(tomorrow.from, tomorrow.to) as
     | { title: string; starts_at: string }
     | undefined;
+  // Nothing done, open, spent or coming: an evening check would only say "all is well".
+  if (!done.n && !open.n && !spent.length && !first) return [];
   return [
     `Tasks done today: ${done.n}; still open: ${open.n}.`,
     spent.length ? `Spent today: ${spent.map((s) => formatMoney(s.minor, s.currency)).join(", ")}.` : "Nothing spent today (or not logged).",
@@ -137,7 +141,8 @@ export function evaluateChecklist(env: Env, items: CheckItem[]): Evaluation {
         const end = at(env, item.end);
         const done = nudgedToday(env, item.check);
         if (!done && local >= start && local < end) {
-          due.push({ check: item.check, keys: [item.check], lines: item.check === "morning-brief" ? briefLines(env) : eveningLines(env) });
+          const lines = item.check === "morning-brief" ? briefLines(env) : eveningLines(env);
+          if (lines.length) due.push({ check: item.check, keys: [item.check], lines });
         }
         next.push((local < start && !done ? start : at(env, item.start, 1)).toMillis());
         break;
