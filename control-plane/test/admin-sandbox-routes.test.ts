@@ -82,7 +82,12 @@ describe("admin REST /sandbox", () => {
     const doc = await json(res);
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(["/", "/{key}", "/{key}/start", "/{key}/stop", "/{key}/restart", "/{key}/logs", "/{key}/workspace/{path}", "/{key}/usage"]),
+      expect.arrayContaining([
+        "/", "/{key}", "/{key}/start", "/{key}/stop", "/{key}/restart", "/{key}/logs", "/{key}/workspace/{path}", "/{key}/usage",
+        // Routes other roles mount under /sandbox: usage and budgets, profile, Zoom link, events, timeline.
+        "/usage", "/users/{userId}/usage", "/users/{userId}/budget", "/users/{userId}/profile", "/users/{userId}/zoom",
+        "/users/{userId}/events", "/users/{userId}/messages", "/users/{userId}/workspace",
+      ]),
     );
   });
 

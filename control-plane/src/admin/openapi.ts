@@ -10,6 +10,7 @@ const errors = {
   "503": { description: "The sandbox could not be started or its agent did not answer", content: { "application/json": { schema: error } } },
 };
 const key = { name: "key", in: "path", required: true, description: "User id, or phone number (digits, with or without +)", schema: { type: "string" } };
+const userId = { name: "userId", in: "path", required: true, description: "User id", schema: { type: "string" } };
 const json = (schema: object) => ({ content: { "application/json": { schema } } });
 const userSandbox = { $ref: "#/components/schemas/UserSandbox" };
 const action = (summary: string) => ({
@@ -103,6 +104,51 @@ export function sandboxOpenApi(): Record<string, unknown> {
           requestBody: { required: true, content: { "text/plain": { schema: { type: "string" } }, "application/json": { schema: { type: "object", properties: { content: { type: "string" } }, required: ["content"] } } } },
           responses: { "200": { description: "Written", ...json({ type: "object", properties: { path: { type: "string" }, bytes: { type: "integer" } } }) }, ...errors },
         },
+      },
+      "/usage": {
+        get: {
+          summary: "LLM usage per user for a period",
+          parameters: [{ name: "period", in: "query", required: false, schema: { type: "string", enum: ["day", "month"], default: "month" } }],
+          responses: { "200": { description: "Usage per user", ...json({ type: "object" }) }, "401": errors["401"] },
+        },
+      },
+      "/users/{userId}/usage": {
+        get: { summary: "One user's LLM usage for a period", parameters: [userId, { name: "period", in: "query", required: false, schema: { type: "string" } }], responses: { "200": { description: "Usage", ...json({ type: "object" }) }, ...errors } },
+      },
+      "/users/{userId}/budget": {
+        get: { summary: "The user's monthly LLM budget and where it comes from", parameters: [userId], responses: { "200": { description: "Budget", ...json({ type: "object" }) }, ...errors } },
+        put: {
+          summary: "Override the user's monthly LLM budget",
+          parameters: [userId],
+          requestBody: { required: true, ...json({ type: "object", properties: { monthlyUsd: { type: "number", minimum: 0 } }, required: ["monthlyUsd"] }) },
+          responses: { "200": { description: "Budget", ...json({ type: "object" }) }, ...errors },
+        },
+      },
+      "/users/{userId}/profile": {
+        get: { summary: "Time zone and heartbeat hours", parameters: [userId], responses: { "200": { description: "Profile", ...json({ type: "object" }) }, ...errors } },
+        put: {
+          summary: "Set time zone and heartbeat hours (reschedules heartbeats)",
+          parameters: [userId],
+          requestBody: { required: true, ...json({ type: "object", properties: { timezone: { type: "string" }, activeHoursStart: { type: "string", example: "07:00" }, activeHoursEnd: { type: "string", example: "23:00" } } }) },
+          responses: { "200": { description: "Profile", ...json({ type: "object" }) }, ...errors },
+        },
+      },
+      "/users/{userId}/zoom": {
+        put: {
+          summary: "Link the user's Zoom identity (meetings they host reach their agent)",
+          parameters: [userId],
+          requestBody: { required: true, ...json({ type: "object", properties: { zoomUserId: { type: "string" }, email: { type: "string" } } }) },
+          responses: { "200": { description: "Linked", ...json({ type: "object" }) }, ...errors },
+        },
+      },
+      "/users/{userId}/events": {
+        get: { summary: "The user's last inbound events with their status", parameters: [userId, { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 500 } }], responses: { "200": { description: "Events", ...json({ type: "object" }) }, ...errors } },
+      },
+      "/users/{userId}/messages": {
+        get: { summary: "The user's message timeline, both ways, with delivery status", parameters: [userId], responses: { "200": { description: "Messages", ...json({ type: "object" }) }, ...errors } },
+      },
+      "/users/{userId}/workspace": {
+        get: { summary: "The user's workspace files (wakes the sandbox)", parameters: [userId], responses: { "200": { description: "Files", ...json({ type: "object" }) }, ...errors } },
       },
       "/{key}/usage": {
         get: { summary: "LLM usage and budget for the user", parameters: [key], responses: { "200": { description: "Usage", ...json({ type: "object" }) }, "501": { description: "Usage metering not configured" }, ...errors } },
