@@ -112,7 +112,8 @@ describe("Voice end to end [process runtime]", () => {
     await postTwilio(twilio, "/voice/webhook/call-status", { ...caller, CallStatus: "completed", CallDuration: "9" });
     const [held] = await waitFor(async () => {
       const r = await rows<{ status: string; proactive: boolean; last_error: string | null }>(t.database.db, sql`SELECT o.status, o.proactive, o.last_error FROM outbox o JOIN users u ON u.id = o.user_id WHERE u.phone = '4930123456'`);
-      return r[0] && r[0].status !== "pending" ? r : undefined;
+      // Wait for a settled row: "sending" is the moment between the claim and the adapter's verdict.
+      return r[0] && r[0].status !== "pending" && r[0].status !== "sending" ? r : undefined;
     }, 60_000, "the held summary");
     expect(held).toMatchObject({ proactive: true });
     expect(held!.last_error).toMatch(/24-hour window/);
