@@ -86,7 +86,7 @@ describe("the dashboard without the admin token", () => {
         headers: { ...(authorization !== undefined ? { authorization } : {}), "content-type": "application/json" },
         body: call.method === "GET" ? undefined : JSON.stringify({ phone: PHONE, text: "hello", content: "pwned" }),
       });
-      const body = await res.json().catch(() => undefined);
+      const body = (await res.json().catch(() => undefined)) as any;
       expect({ call, status: res.status, code: body?.error?.code }).toEqual({ call, status: 401, code: "unauthorized" });
       expect(JSON.stringify(body)).not.toContain("Secret Name");
     }
@@ -102,9 +102,9 @@ describe("the dashboard without the admin token", () => {
   it("answers the same calls with the token (the guard is the only thing in the way)", async () => {
     const ok = await fetch(`${cp.url}/sandbox/users/${userId}/messages`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ userId, entries: [] });
+    expect(await ok.json() as any).toEqual({ userId, entries: [] });
     const console = await fetch(`${cp.url}/admin/api/console`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    expect(await console.json()).toMatchObject({ enabled: true, businessNumber: expect.stringMatching(/^\d+$/) });
+    expect(await console.json() as any).toMatchObject({ enabled: true, businessNumber: expect.stringMatching(/^\d+$/) });
   });
 
   it("serves a page shell that holds no data and no secret, under a strict content security policy", async () => {
@@ -128,7 +128,7 @@ describe("the dashboard without the admin token", () => {
         body: JSON.stringify({ messaging_product: "whatsapp", to: PHONE, type: "text", text: { body: "spoofed" } }),
       });
       expect(res.status).toBe(401);
-      expect((await res.json()).error).toMatchObject({ code: 190, type: "OAuthException" });
+      expect((await res.json() as any).error).toMatchObject({ code: 190, type: "OAuthException" });
     }
   });
 });

@@ -5,6 +5,10 @@ import { createLogger } from "../src/logger";
 import { startControlPlane, type ControlPlane } from "../src/main";
 import { artifactPath, describeChromium, launchChromium } from "./dashboard-harness";
 
+// page.evaluate() callbacks run in the browser; the Node-side type check only needs these two.
+declare const sessionStorage: { getItem(key: string): string | null };
+declare const localStorage: { length: number };
+
 const TOKEN = "dashboard-browser-admin-token-0123456789";
 const PHONE = "15550100177";
 const WAIT = { timeout: 20_000 };
@@ -80,7 +84,7 @@ describeChromium("the operator dashboard in headless chromium", () => {
     await page.locator('[data-testid=chat-out][data-status=read]').waitFor(WAIT);
     await shot("console");
 
-    const list = await (await admin("/sandbox")).json();
+    const list = await (await admin("/sandbox")).json() as any;
     const me = list.sandboxes.find((u: { phone: string }) => u.phone === PHONE);
     expect(me).toMatchObject({ name: "Ana Test", sandbox: { state: "running" } });
     userId = me.userId;
@@ -124,12 +128,12 @@ describeChromium("the operator dashboard in headless chromium", () => {
   it("stops and starts the sandbox from the user page", async () => {
     await page.getByTestId("action-stop").click();
     await page.getByTestId("state").filter({ hasText: "stopped" }).waitFor(WAIT);
-    expect((await (await admin(`/sandbox/${userId}`)).json()).sandbox.state).toBe("stopped");
+    expect((await (await admin(`/sandbox/${userId}`)).json() as any).sandbox.state).toBe("stopped");
     await shot("user-stopped");
 
     await page.getByTestId("action-start").click();
     await page.getByTestId("state").filter({ hasText: "running" }).waitFor({ timeout: 30_000 });
-    expect((await (await admin(`/sandbox/${userId}`)).json()).sandbox.state).toBe("running");
+    expect((await (await admin(`/sandbox/${userId}`)).json() as any).sandbox.state).toBe("running");
     // The edit survived the stop: it lives on the user's volume, not in the process.
     const soul = await admin(`/sandbox/${userId}/workspace/SOUL.md`, { headers: { accept: "text/plain" } });
     expect(await soul.text()).toContain("ship's captain");

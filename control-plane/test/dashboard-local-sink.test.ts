@@ -122,7 +122,7 @@ describe("the local Graph API sink", () => {
       body: JSON.stringify({ messaging_product: "whatsapp", to: "15550100101", type: "text", text: { body: "x".repeat(4097) } }),
     });
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatchObject({ code: 100, fbtrace_id: expect.any(String) });
+    expect((await res.json() as any).error).toMatchObject({ code: 100, fbtrace_id: expect.any(String) });
   });
 
   it("fails userSays with a typed error, and keeps nothing, when the webhook refuses it", async () => {

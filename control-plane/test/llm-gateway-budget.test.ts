@@ -50,7 +50,7 @@ describeEachDriver("LLM budgets", (driver) => {
       body: JSON.stringify({ messages }),
     });
     expect(res.status).toBe(402);
-    const body = await res.json();
+    const body = await res.json() as any;
     expect(body).toEqual({
       error: {
         message: expect.stringContaining("budget of $0.05 is used up"),
@@ -70,7 +70,7 @@ describeEachDriver("LLM budgets", (driver) => {
   it("shows the operator the spending, the refusals and the budget in the admin REST", async () => {
     const res = await h.admin(`/sandbox/users/${ada.userId}/usage?period=month`);
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await res.json() as any;
     expect(body.from).toBe("2026-03-01T00:00:00.000Z");
     expect(body.to).toBe("2026-04-01T00:00:00.000Z");
     expect(body.totals).toMatchObject({ promptTokens: 22, completionTokens: 14, rejected: 3, requests: 5, errors: 0 });
@@ -83,7 +83,7 @@ describeEachDriver("LLM budgets", (driver) => {
     expect(report.totals).toEqual(body.totals);
     expect(report.budget.overBudget).toBe(true);
 
-    const all = await (await h.admin("/sandbox/usage?period=month")).json();
+    const all = await (await h.admin("/sandbox/usage?period=month")).json() as any;
     expect(all.users.map((u: { userId: string }) => u.userId)).toEqual([ada.userId, bob.userId]);
     expect(all.users[0]).toMatchObject({ name: "Ada", rejected: 3, budget: { overBudget: true } });
     expect(all.users[1]).toMatchObject({ name: "Bob", requests: 1, budget: { overBudget: false } });
@@ -94,10 +94,10 @@ describeEachDriver("LLM budgets", (driver) => {
     expect((await apiError(call(ada))).status).toBe(402);
     h.date.set("2026-04-01T00:00:00Z");
     await call(ada);
-    const april = await (await h.admin(`/sandbox/users/${ada.userId}/usage`)).json();
+    const april = await (await h.admin(`/sandbox/users/${ada.userId}/usage`)).json() as any;
     expect(april.totals).toMatchObject({ requests: 1, rejected: 0 });
     expect(april.budget).toMatchObject({ overBudget: false, periodStart: "2026-04-01T00:00:00.000Z" });
-    const march = await (await h.admin(`/sandbox/users/${ada.userId}/usage?period=2026-03`)).json();
+    const march = await (await h.admin(`/sandbox/users/${ada.userId}/usage?period=2026-03`)).json() as any;
     expect(march.totals).toMatchObject({ requests: 6, rejected: 4 });
   });
 
@@ -108,19 +108,19 @@ describeEachDriver("LLM budgets", (driver) => {
 
     const put = await h.admin(`/sandbox/users/${ada.userId}/budget`, { method: "PUT", body: JSON.stringify({ monthlyUsd: 1 }) });
     expect(put.status).toBe(200);
-    expect(await put.json()).toMatchObject({ monthlyUsd: 1, source: "override", overBudget: false });
+    expect(await put.json() as any).toMatchObject({ monthlyUsd: 1, source: "override", overBudget: false });
     h.date.advance(1_000);
     await call(ada);
 
     const reset = await h.admin(`/sandbox/users/${ada.userId}/budget`, { method: "PUT", body: JSON.stringify({ monthlyUsd: null }) });
-    expect(await reset.json()).toMatchObject({ monthlyUsd: 0.05, source: "default", overBudget: true });
+    expect(await reset.json() as any).toMatchObject({ monthlyUsd: 0.05, source: "default", overBudget: true });
     h.date.advance(1_000);
     expect((await apiError(call(ada))).status).toBe(402);
 
     const zero = await h.admin(`/sandbox/users/${bob.userId}/budget`, { method: "PUT", body: JSON.stringify({ monthlyUsd: 0 }) });
-    expect(await zero.json()).toMatchObject({ monthlyUsd: 0, overBudget: true });
+    expect(await zero.json() as any).toMatchObject({ monthlyUsd: 0, overBudget: true });
     expect((await apiError(call(bob))).status).toBe(402);
-    expect(await (await h.admin(`/sandbox/users/${bob.userId}/budget`)).json()).toMatchObject({ monthlyUsd: 0, source: "override" });
+    expect(await (await h.admin(`/sandbox/users/${bob.userId}/budget`)).json() as any).toMatchObject({ monthlyUsd: 0, source: "override" });
   });
 
   it("validates the admin requests", async () => {
@@ -128,11 +128,11 @@ describeEachDriver("LLM budgets", (driver) => {
     expect((await h.admin(`/sandbox/users/${ada.userId}/budget`, { method: "PUT", body: JSON.stringify({ usd: 3 }) })).status).toBe(400);
     const missing = await h.admin(`/sandbox/users/no-such-user/budget`, { method: "PUT", body: JSON.stringify({ monthlyUsd: 3 }) });
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.code).toBe("not_found");
+    expect((await missing.json() as any).error.code).toBe("not_found");
     expect((await h.admin(`/sandbox/users/no-such-user/usage`)).status).toBe(404);
     const bad = await h.admin(`/sandbox/usage?period=fortnight`);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe("bad_request");
+    expect((await bad.json() as any).error.code).toBe("bad_request");
     expect((await fetch(`${h.url}/sandbox/usage`)).status).toBe(401);
     expect((await fetch(`${h.url}/sandbox/users/${ada.userId}/budget`, { method: "PUT", body: "{}" })).status).toBe(401);
   });

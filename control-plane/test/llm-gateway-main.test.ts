@@ -57,15 +57,15 @@ describeEachDriver("LLM gateway wired into the control plane", (driver) => {
       fetch(`${cp.url}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" } });
     const all = await admin("/sandbox/usage");
     expect(all.status).toBe(200);
-    expect((await all.json()).users).toEqual([expect.objectContaining({ userId: user!.id, requests: 1, promptTokens: 11 })]);
+    expect((await all.json() as any).users).toEqual([expect.objectContaining({ userId: user!.id, requests: 1, promptTokens: 11 })]);
     const mine = await admin(`/sandbox/users/${user!.id}/usage?period=month`);
-    expect((await mine.json()).totals).toMatchObject({ requests: 1 });
+    expect((await mine.json() as any).totals).toMatchObject({ requests: 1 });
     const put = await admin(`/sandbox/users/${user!.id}/budget`, { method: "PUT", body: JSON.stringify({ monthlyUsd: 25 }) });
-    expect(await put.json()).toMatchObject({ monthlyUsd: 25, source: "override" });
+    expect(await put.json() as any).toMatchObject({ monthlyUsd: 25, source: "override" });
     // The sandbox admin's own per-sandbox route reports through the gateway's usageReport.
     const viaSandbox = await admin(`/sandbox/${user!.id}/usage`);
     expect(viaSandbox.status).toBe(200);
-    expect((await viaSandbox.json()).usage).toMatchObject({ totals: { requests: 1 }, budget: { monthlyUsd: 25 } });
+    expect((await viaSandbox.json() as any).usage).toMatchObject({ totals: { requests: 1 }, budget: { monthlyUsd: 25 } });
     expect((await fetch(`${cp.url}/sandbox/usage`)).status).toBe(401);
 
     expect(await (await fetch(`${cp.url}/metrics`)).text()).toMatch(/concierge_llm_requests_total\{endpoint="chat.completions",status="ok"\} 1/);
@@ -76,7 +76,7 @@ describeEachDriver("LLM gateway wired into the control plane", (driver) => {
       fetch(`${cp.url}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" } });
     const created = await admin("/sandbox", { method: "POST", body: JSON.stringify({ phone: "+49 151 5550001", name: "Del" }) });
     expect(created.status).toBe(201);
-    const { userId } = (await created.json()) as { userId: string };
+    const { userId } = (await created.json() as any) as { userId: string };
     const [row] = await cp.database.db.select().from(sandboxes).where(eq(sandboxes.userId, userId));
     const token = (await loadCredentials(cp.database.db)).tokenFor(row!.id);
     const models = () => fetch(`${cp.url}/llm/v1/models`, { headers: { authorization: `Bearer ${token}` } });

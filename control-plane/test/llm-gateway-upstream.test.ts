@@ -212,7 +212,7 @@ describeEachDriver("LLM gateway and a failing provider", (driver) => {
         body,
       });
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ text: "hello" });
+      expect(await res.json() as any).toEqual({ text: "hello" });
       const seen = h.upstream.requests.at(-1)!;
       expect(seen.headers["content-type"]).toBe(`multipart/form-data; boundary=${boundary}`);
       expect(seen.body.equals(body)).toBe(true);
@@ -226,7 +226,7 @@ describeEachDriver("LLM gateway and a failing provider", (driver) => {
         body: "{}",
       });
       expect(res.status).toBe(400);
-      expect((await res.json()).error).toMatchObject({ type: "invalid_request_error", code: "invalid_request" });
+      expect((await res.json() as any).error).toMatchObject({ type: "invalid_request_error", code: "invalid_request" });
     });
   });
 });

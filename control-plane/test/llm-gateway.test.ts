@@ -43,7 +43,7 @@ describeEachDriver("LLM gateway", (driver) => {
 
       const res = await fetch(`${h.url}/llm/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({
+      expect(await res.json() as any).toEqual({
         error: { message: "Invalid or missing sandbox token.", type: "invalid_request_error", param: null, code: "invalid_api_key" },
       });
       // The provider key is not a sandbox token either.
@@ -125,7 +125,8 @@ describeEachDriver("LLM gateway", (driver) => {
       gapMs: 10,
       holdBeforeLast: hold,
     });
-    const stream = await h.client(sbx.token).chat.completions.create({ messages, stream: true });
+    // No model: the gateway fills in LLM_MODEL.
+    const stream = await h.client(sbx.token).chat.completions.create({ model: undefined as unknown as string, messages, stream: true });
     let text = "";
     let upstreamFinishedAtFirstContent: boolean | undefined;
     let usage: unknown;
@@ -194,7 +195,7 @@ describeEachDriver("LLM gateway", (driver) => {
       body: "{not json",
     });
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toMatchObject({ type: "invalid_request_error", code: "invalid_request" });
+    expect((await res.json() as any).error).toMatchObject({ type: "invalid_request_error", code: "invalid_request" });
   });
 
   it("counts requests, tokens and cost in Prometheus", async () => {

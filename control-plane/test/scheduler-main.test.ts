@@ -23,7 +23,7 @@ describe("the scheduler wired into the control plane", () => {
     expect((await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body })).status).toBe(401);
     const res = await fetch(url, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body });
     expect(res.status).toBe(200);
-    const profile = await res.json();
+    const profile = await res.json() as any;
     expect(profile).toMatchObject({ userId: u!.id, timezone: "Asia/Kolkata", activeHoursStart: "08:00", activeHoursEnd: "22:00" });
     const [s] = await rows<{ next_run_at: string | Date }>(cp.database.db, sql`SELECT next_run_at FROM schedules WHERE user_id = ${u!.id} AND kind = 'heartbeat'`);
     expect(new Date(s!.next_run_at).toISOString()).toBe(profile.nextHeartbeatAt);

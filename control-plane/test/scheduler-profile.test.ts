@@ -62,19 +62,19 @@ describeEachDriver("a user's proactive profile", (driver) => {
   it("sets the time zone and active hours and reschedules the next heartbeat in local time", async () => {
     const res = await put(userId, { timezone: "Asia/Kolkata", activeHoursStart: "16:00", activeHoursEnd: "22:00" });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await res.json() as any;
     // 10:10Z is 15:40 in Kolkata: the first slot is 16:00 local, 10:30Z.
     expect(body).toEqual({ userId, timezone: "Asia/Kolkata", activeHoursStart: "16:00", activeHoursEnd: "22:00", nextHeartbeatAt: "2026-07-01T10:30:00.000Z" });
     expect((await store.get(userId, "heartbeat"))?.nextRunAt?.toISOString()).toBe("2026-07-01T10:30:00.000Z");
     expect(changes).toBeGreaterThan(0);
     const got = await fetch(`${base}/sandbox/users/${userId}/profile`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    expect((await got.json()).timezone).toBe("Asia/Kolkata");
+    expect((await got.json() as any).timezone).toBe("Asia/Kolkata");
   });
 
   it("rejects an unknown time zone or a malformed hour with 400 and changes nothing", async () => {
     const res = await put(userId, { timezone: "Mars/Olympus_Mons", activeHoursStart: "7am" });
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = await res.json() as any;
     expect(body.error.code).toBe("bad_request");
     expect(body.error.details.problems).toHaveLength(2);
     expect((await profiles.get(userId)).timezone).toBe("Asia/Kolkata");

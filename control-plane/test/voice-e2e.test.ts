@@ -1,23 +1,14 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { sql } from "drizzle-orm";
-import { Registry } from "prom-client";
 import { createTestDatabase, type TestDatabase } from "../../test-support/db";
 import { FakeGraphApi } from "../../test-support/fake-graph-api";
 import { sample, sign } from "../../test-support/meta-samples";
 import { createSandboxHarness, type SandboxHarness } from "../../test-support/sandbox-harness";
 import { parseTwiml, postTwilio, type TwilioPost, type XmlElement } from "../../test-support/twilio-webhook";
 import { agentForVoice, createVoiceChannel } from "../src/channels/voice";
-import { createWhatsAppChannel } from "../src/channels/whatsapp";
 import { systemClock } from "../src/clock";
-import { loadConfig } from "../src/config";
 import { rows } from "../src/db/database";
-import { createApp } from "../src/http/app";
-import { Dispatcher } from "../src/inbox/dispatcher";
-import { Inbox } from "../src/inbox/inbox";
-import { messageHandler } from "../src/inbox/message-handler";
-import { Outbox } from "../src/outbox/outbox";
-import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN, waitFor } from "./whatsapp-harness";
+import { startChannelPath, type ChannelPath } from "./channel-path";
+import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, waitFor } from "./whatsapp-harness";
 
 /**
  * A phone call with a real agent (process runtime, real signed WebSocket): someone who wrote on
@@ -31,9 +22,7 @@ describe("Voice end to end [process runtime]", () => {
   let t: TestDatabase;
   let h: SandboxHarness;
   let fake: FakeGraphApi;
-  let outbox: Outbox;
-  let dispatcher: Dispatcher;
-  let server: Server;
+  let channel: ChannelPath;
   let twilio: TwilioPost;
   let url: string;
 
@@ -41,51 +30,32 @@ describe("Voice end to end [process runtime]", () => {
     t = await createTestDatabase();
     h = await createSandboxHarness({ kind: "process", testDb: t });
     fake = await new FakeGraphApi({ accessToken: ACCESS_TOKEN, phoneNumberId: PHONE_ID }).start();
-    const config = loadConfig({
-      DATA_DIR: ":memory:",
-      PUBLIC_BASE_URL: PUBLIC_BASE,
-      TWILIO_ACCOUNT_SID: "AC00000000000000000000000000000001",
-      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-      WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN,
-      WHATSAPP_APP_SECRET: APP_SECRET,
-      WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN,
-      WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
-      WHATSAPP_API_BASE_URL: fake.baseUrl,
+    channel = await startChannelPath({
+      t,
+      h,
+      graphBaseUrl: fake.baseUrl,
+      env: { PUBLIC_BASE_URL: PUBLIC_BASE, TWILIO_ACCOUNT_SID: "AC00000000000000000000000000000001", TWILIO_AUTH_TOKEN: AUTH_TOKEN },
+      // As main.ts wires it.
+      extend: ({ config, inbox, logger }) => {
+        const voice = createVoiceChannel({
+          config,
+          database: t.database,
+          logger,
+          clock: systemClock,
+          inbox,
+          agent: agentForVoice({ ensure: (userId) => h.service.ensure(userId), request: (target, method, params) => h.connections.request(target, method, params) }),
+          answerLimitMs: 3000,
+          maxWaits: 40,
+        })!;
+        return { routers: [{ path: "/voice", router: voice.router }], register: (d) => voice.handlers.register(d) };
+      },
     });
-    const logger = h.logger;
-    const inbox = new Inbox();
-    outbox = new Outbox({ database: t.database, logger, pollIntervalMs: 50 });
-    const whatsapp = createWhatsAppChannel({ config, db: t.database.db, inbox, outbox, logger, clock: systemClock });
-    outbox.registerAdapter(whatsapp.adapter!);
-    await outbox.start();
-    dispatcher = new Dispatcher({ database: t.database, outbox, logger, concurrency: 2, leaseSeconds: 120, retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 1000 }, pollIntervalMs: 50 });
-    dispatcher.handle("message", whatsapp.wrapMessageHandler(messageHandler({ sandboxes: h.service, connections: h.connections })));
-    // As main.ts wires it.
-    const voice = createVoiceChannel({
-      config,
-      database: t.database,
-      logger,
-      clock: systemClock,
-      inbox,
-      agent: agentForVoice({ ensure: (userId) => h.service.ensure(userId), request: (target, method, params) => h.connections.request(target, method, params) }),
-      answerLimitMs: 3000,
-      maxWaits: 40,
-    })!;
-    voice.handlers.register(dispatcher);
-    await dispatcher.start();
-    server = createServer(
-      createApp({ logger, metrics: new Registry(), isReady: async () => true, routers: [{ path: "/whatsapp", router: whatsapp.router }, { path: "/voice", router: voice.router }] }),
-    );
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = channel.url;
     twilio = { localBase: url, publicBase: PUBLIC_BASE, authToken: AUTH_TOKEN };
   }, 600_000);
 
   afterAll(async () => {
-    await dispatcher?.stop();
-    await outbox?.stop();
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await channel?.stop();
     await fake?.stop();
     await h?.cleanup();
     await t?.cleanup();

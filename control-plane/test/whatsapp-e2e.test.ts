@@ -1,22 +1,12 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { sql } from "drizzle-orm";
-import { Registry } from "prom-client";
 import { createTestDatabase, type TestDatabase } from "../../test-support/db";
 import { describeDocker } from "../../test-support/docker";
 import { FakeGraphApi } from "../../test-support/fake-graph-api";
 import { sample, sign, statusSample } from "../../test-support/meta-samples";
 import { createSandboxHarness, ensureAgentImage, type RuntimeName, type SandboxHarness } from "../../test-support/sandbox-harness";
-import { createWhatsAppChannel } from "../src/channels/whatsapp";
-import { loadConfig } from "../src/config";
 import { rows } from "../src/db/database";
-import { createApp } from "../src/http/app";
-import { Dispatcher } from "../src/inbox/dispatcher";
-import { Inbox } from "../src/inbox/inbox";
-import { messageHandler } from "../src/inbox/message-handler";
-import { systemClock } from "../src/clock";
-import { Outbox } from "../src/outbox/outbox";
-import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN, waitFor } from "./whatsapp-harness";
+import { startChannelPath, type ChannelPath } from "./channel-path";
+import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, waitFor } from "./whatsapp-harness";
 
 /**
  * The whole WhatsApp path with a real agent: a signed webhook from a new user → inbox → a sandbox
@@ -27,9 +17,7 @@ function e2e(kind: RuntimeName) {
   let t: TestDatabase;
   let h: SandboxHarness;
   let fake: FakeGraphApi;
-  let outbox: Outbox;
-  let dispatcher: Dispatcher;
-  let server: Server;
+  let channel: ChannelPath;
   let url: string;
 
   beforeAll(async () => {
@@ -37,32 +25,12 @@ function e2e(kind: RuntimeName) {
     t = await createTestDatabase();
     h = await createSandboxHarness({ kind, testDb: t });
     fake = await new FakeGraphApi({ accessToken: ACCESS_TOKEN, phoneNumberId: PHONE_ID }).start();
-    const config = loadConfig({
-      DATA_DIR: ":memory:",
-      WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN,
-      WHATSAPP_APP_SECRET: APP_SECRET,
-      WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN,
-      WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
-      WHATSAPP_API_BASE_URL: fake.baseUrl,
-    });
-    const logger = h.logger;
-    outbox = new Outbox({ database: t.database, logger, pollIntervalMs: 50 });
-    const whatsapp = createWhatsAppChannel({ config, db: t.database.db, inbox: new Inbox(), outbox, logger, clock: systemClock });
-    outbox.registerAdapter(whatsapp.adapter!);
-    await outbox.start();
-    dispatcher = new Dispatcher({ database: t.database, outbox, logger, concurrency: 2, leaseSeconds: 120, retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 1000 }, pollIntervalMs: 50 });
-    dispatcher.handle("message", whatsapp.wrapMessageHandler(messageHandler({ sandboxes: h.service, connections: h.connections })));
-    await dispatcher.start();
-    server = createServer(createApp({ logger, metrics: new Registry(), isReady: async () => true, routers: [{ path: "/whatsapp", router: whatsapp.router }] }));
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    channel = await startChannelPath({ t, h, graphBaseUrl: fake.baseUrl });
+    url = channel.url;
   }, 600_000);
 
   afterAll(async () => {
-    await dispatcher?.stop();
-    await outbox?.stop();
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await channel?.stop();
     await fake?.stop();
     await h?.cleanup();
     await t?.cleanup();

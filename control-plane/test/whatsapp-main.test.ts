@@ -69,6 +69,6 @@ describe("WhatsApp when the control plane has no WhatsApp config", () => {
     expect(cp.whatsapp.mode).toBe("local");
     const res = await fetch(`${cp.url}/whatsapp/webhook`, { method: "POST", body: "{}" });
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe("bad_signature");
+    expect((await res.json() as any).error.code).toBe("bad_signature");
   });
 });

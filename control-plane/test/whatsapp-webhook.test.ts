@@ -211,7 +211,7 @@ describe("WhatsApp webhook when WhatsApp is not configured", () => {
   it("answers 503 and says what to set", async () => {
     const res = await w.post(textWebhook({ waId: SENDER, body: "hi" }));
     expect(res.status).toBe(503);
-    expect((await res.json()).error.code).toBe("whatsapp_not_configured");
+    expect((await res.json() as any).error.code).toBe("whatsapp_not_configured");
     expect((await fetch(`${w.url}/whatsapp/webhook?hub.mode=subscribe`)).status).toBe(503);
   });
 });

@@ -1,24 +1,16 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { sql } from "drizzle-orm";
-import { Registry } from "prom-client";
 import { createTestDatabase, type TestDatabase } from "../../test-support/db";
 import { FakeGraphApi } from "../../test-support/fake-graph-api";
 import { FakeRtms } from "../../test-support/fake-rtms";
 import { createSandboxHarness, type SandboxHarness } from "../../test-support/sandbox-harness";
-import { createWhatsAppChannel } from "../src/channels/whatsapp";
 import { createZoomChannel, signZoomPayload, type ZoomChannel } from "../src/channels/zoom";
 import { systemClock } from "../src/clock";
-import { loadConfig } from "../src/config";
 import { rows } from "../src/db/database";
-import { createApp } from "../src/http/app";
-import { Dispatcher } from "../src/inbox/dispatcher";
-import { Inbox } from "../src/inbox/inbox";
-import { Outbox } from "../src/outbox/outbox";
 import type { ProcessRuntime } from "../src/sandboxes/process-runtime";
-import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN, waitFor } from "./whatsapp-harness";
+import { startChannelPath, type ChannelPath } from "./channel-path";
+import { ACCESS_TOKEN, PHONE_ID, waitFor } from "./whatsapp-harness";
 import { CLIENT_ID, CLIENT_SECRET, SECRET, meetingEvent, rtmsEvent } from "./zoom-harness";
 
 /**
@@ -37,10 +29,8 @@ describe("Zoom end to end [process runtime]", () => {
   let h: SandboxHarness;
   let graph: FakeGraphApi;
   let rtms: FakeRtms;
-  let outbox: Outbox;
-  let dispatcher: Dispatcher;
+  let channel: ChannelPath;
   let zoom: ZoomChannel;
-  let server: Server;
   let url: string;
   let userId: string;
 
@@ -49,43 +39,32 @@ describe("Zoom end to end [process runtime]", () => {
     h = await createSandboxHarness({ kind: "process", testDb: t });
     graph = await new FakeGraphApi({ accessToken: ACCESS_TOKEN, phoneNumberId: PHONE_ID }).start();
     rtms = await new FakeRtms({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }).start();
-    const config = loadConfig({
-      DATA_DIR: ":memory:",
-      WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN,
-      WHATSAPP_APP_SECRET: APP_SECRET,
-      WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN,
-      WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
-      WHATSAPP_API_BASE_URL: graph.baseUrl,
-      ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
-      ZOOM_CLIENT_ID: CLIENT_ID,
-      ZOOM_CLIENT_SECRET: CLIENT_SECRET,
+    channel = await startChannelPath({
+      t,
+      h,
+      graphBaseUrl: graph.baseUrl,
+      env: { ZOOM_WEBHOOK_SECRET_TOKEN: SECRET, ZOOM_CLIENT_ID: CLIENT_ID, ZOOM_CLIENT_SECRET: CLIENT_SECRET },
+      // As main.ts wires it.
+      extend: ({ config, inbox, logger }) => {
+        zoom = createZoomChannel({ config, database: t.database, inbox, sandboxes: h.service, connections: h.connections, logger, clock: systemClock, rtms: { batch: { maxLines: 4, maxWaitMs: 500 } } });
+        h.connections.onEvent(zoom.onAgentEvent);
+        return {
+          routers: [{ path: "/zoom", router: zoom.router }],
+          register: (d) => zoom.register(d),
+          start: () => zoom.rtms!.start(),
+          stop: async () => {
+            await zoom.rtms?.stop();
+          },
+        };
+      },
     });
-    const logger = h.logger;
-    const inbox = new Inbox();
-    outbox = new Outbox({ database: t.database, logger, pollIntervalMs: 50 });
-    const whatsapp = createWhatsAppChannel({ config, db: t.database.db, inbox, outbox, logger, clock: systemClock });
-    outbox.registerAdapter(whatsapp.adapter!);
-    await outbox.start();
-    dispatcher = new Dispatcher({ database: t.database, outbox, logger, concurrency: 2, leaseSeconds: 120, retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 1000 }, pollIntervalMs: 50 });
-    // As main.ts wires it.
-    zoom = createZoomChannel({ config, database: t.database, inbox, sandboxes: h.service, connections: h.connections, logger, clock: systemClock, rtms: { batch: { maxLines: 4, maxWaitMs: 500 } } });
-    zoom.register(dispatcher);
-    h.connections.onEvent(zoom.onAgentEvent);
-    await dispatcher.start();
-    zoom.rtms!.start();
-    server = createServer(createApp({ logger, metrics: new Registry(), isReady: async () => true, routers: [{ path: "/zoom", router: zoom.router }] }));
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = channel.url;
     // A WhatsApp user whose 24-hour window is open (they wrote a minute ago), linked to their Zoom account.
     userId = await h.createUser({ waId: "4915112345678", phone: "4915112345678", zoomUserId: HOST, lastInboundAt: new Date(Date.now() - 60_000) });
   }, 600_000);
 
   afterAll(async () => {
-    await zoom?.rtms?.stop();
-    await dispatcher?.stop();
-    await outbox?.stop();
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await channel?.stop();
     await rtms?.stop();
     await graph?.stop();
     await h?.cleanup();

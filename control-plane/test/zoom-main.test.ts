@@ -6,7 +6,7 @@ import { sql } from "drizzle-orm";
 import { FakeRtms } from "../../test-support/fake-rtms";
 import { signZoomPayload } from "../src/channels/zoom";
 import { loadConfig } from "../src/config";
-import { rows } from "../src/db/database";
+import { openDatabase, rows } from "../src/db/database";
 import { createLogger } from "../src/logger";
 import { startControlPlane, type ControlPlane } from "../src/main";
 import { CLIENT_ID, CLIENT_SECRET, SECRET, meetingEvent, rtmsEvent, waitFor } from "./zoom-harness";
@@ -67,8 +67,7 @@ describe("Zoom wired into the control plane", () => {
     await cp.stop();
     // Stopping queued the buffered line and let go of the stream for another replica.
     expect(rtms.isReady("main-stream")).toBe(false);
-    const db = await import("../src/db/database");
-    const reopened = await db.openDatabase({ dataDir });
+    const reopened = await openDatabase({ dataDir });
     try {
       const lines = await rows<{ n: number }>(reopened.db, sql`SELECT count(*)::int AS n FROM inbox_events WHERE payload->>'kind' = 'transcript'`);
       expect(lines[0]!.n).toBe(1);
