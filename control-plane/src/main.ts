@@ -62,7 +62,6 @@ export interface BuildOptions {
 export async function startControlPlane(config: Config, opts: BuildOptions = {}): Promise<ControlPlane> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   const clock = opts.clock ?? systemClock;
-  void clock;
   const stops: { name: string; stop: () => Promise<void> }[] = [];
   const onStop = (name: string, stop: () => Promise<void>) => stops.push({ name, stop });
 
