@@ -1,5 +1,6 @@
 import type { RequestHandler } from "express";
 import { safeEqual } from "../sandboxes/token";
+import { problem } from "../http/problem";
 
 /** Bearer ADMIN_TOKEN, compared in constant time; 401 with the API's error shape otherwise. */
 export function requireAdmin(adminToken: string): RequestHandler {
@@ -8,7 +9,7 @@ export function requireAdmin(adminToken: string): RequestHandler {
     const match = /^Bearer\s+(.+)$/i.exec(header);
     if (!match || !safeEqual(match[1]!.trim(), adminToken)) {
       res.set("www-authenticate", 'Bearer realm="concierge-admin"');
-      res.status(401).json({ error: { code: "unauthorized", message: "a valid admin bearer token is required" } });
+      problem(res, 401, "unauthorized", "a valid admin bearer token is required");
       return;
     }
     next();

@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Express, type Router } from "ex
 import type { Registry } from "prom-client";
 import type { Logger } from "../logger";
 import { AppError } from "../errors";
+import { problem } from "./problem";
 
 export interface AppOptions {
   logger: Logger;
@@ -44,7 +45,7 @@ export function createApp(opts: AppOptions): Express {
   for (const { path, router } of opts.routers) app.use(path, router);
 
   app.use((_req, res) => {
-    res.status(404).json({ error: { code: "not_found", message: "no such route" } });
+    problem(res, 404, "not_found", "no such route");
   });
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
     if (err instanceof AppError) {

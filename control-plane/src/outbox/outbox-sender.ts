@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { Counter, type Registry } from "prom-client";
+import type { Counter, Registry } from "prom-client";
+import { registryCounter } from "../metrics";
 import type { Channel } from "@concierge/protocol";
 import { rows, type Database } from "../db/database";
 import type { Logger } from "../logger";
@@ -46,14 +47,7 @@ export class OutboxSender {
     this.log = opts.logger.child({ component: "outbox" });
     if (opts.metrics) {
       // A sender restarted on the same registry reuses its counter.
-      this.sent =
-        (opts.metrics.getSingleMetric("concierge_outbox_sends_total") as Counter | undefined) ??
-        new Counter({
-          name: "concierge_outbox_sends_total",
-          help: "Outbound send attempts by channel and outcome",
-          labelNames: ["channel", "outcome"],
-          registers: [opts.metrics],
-        });
+      this.sent = registryCounter(opts.metrics, "concierge_outbox_sends_total", "Outbound send attempts by channel and outcome", ["channel", "outcome"]);
     }
     this.loop = new WorkLoop<Claimed>({
       concurrency: opts.concurrency,

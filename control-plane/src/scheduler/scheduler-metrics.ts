@@ -1,4 +1,5 @@
-import { Counter, type Registry } from "prom-client";
+import type { Counter, Registry } from "prom-client";
+import { registryCounter } from "../metrics";
 
 /**
  * What proactivity costs and how often it speaks. A day of heartbeats for a user with nothing due
@@ -17,8 +18,7 @@ export class SchedulerMetrics {
 
   constructor(registry: Registry) {
     // One registry may be handed to several schedulers in a test process: reuse what is there.
-    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> =>
-      (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter<L>({ name, help, labelNames, registers: [registry] });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> => registryCounter(registry, name, help, labelNames);
     this.scheduled = counter("concierge_scheduler_events_enqueued_total", "Heartbeat and alarm events handed to the inbox", ["kind"]);
     this.heartbeatRuns = counter("concierge_heartbeats_run_total", "heartbeat.run requests made to agents");
     this.heartbeatSkipped = counter("concierge_heartbeats_skipped_total", "Heartbeats not run (inactive hours, asleep with nothing due, missed while down)", ["reason"]);

@@ -1,5 +1,7 @@
 import express, { Router, type Request, type Response } from "express";
-import { Counter, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { registryCounter } from "../../metrics";
+import { problem } from "../../http/problem";
 import type { Logger } from "../../logger";
 import type { InboundRecorder } from "./inbound";
 import { parseWebhookBody } from "./payload";
@@ -17,7 +19,6 @@ export interface WhatsAppRouterOptions {
   maxBodyBytes?: number;
 }
 
-const problem = (res: Response, status: number, code: string, message: string) => res.status(status).json({ error: { code, message } });
 
 /**
  * Mounted at /whatsapp. GET /webhook answers Meta's verification handshake; POST /webhook checks
@@ -27,10 +28,7 @@ const problem = (res: Response, status: number, code: string, message: string) =
 export function createWhatsAppRouter(opts: WhatsAppRouterOptions): Router {
   const router = Router();
   const log = opts.logger.child({ component: "whatsapp-webhook" });
-  const webhooks = opts.metrics
-    ? (opts.metrics.getSingleMetric("concierge_whatsapp_webhooks_total") as Counter<"outcome"> | undefined) ??
-      new Counter({ name: "concierge_whatsapp_webhooks_total", help: "WhatsApp webhook requests by outcome", labelNames: ["outcome"], registers: [opts.metrics] })
-    : undefined;
+  const webhooks = opts.metrics ? registryCounter(opts.metrics, "concierge_whatsapp_webhooks_total", "WhatsApp webhook requests by outcome", ["outcome"]) : undefined;
   const count = (outcome: string) => webhooks?.inc({ outcome });
 
   const creds = opts.credentials;

@@ -1,5 +1,7 @@
 import express, { Router, type Request, type Response } from "express";
-import { Counter, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { registryCounter } from "../../metrics";
+import { problem } from "../../http/problem";
 import type { Clock } from "../../clock";
 import type { Logger } from "../../logger";
 import { parseZoomEvent, ZoomPayloadError } from "./payload";
@@ -16,7 +18,6 @@ export interface ZoomRouterOptions {
   maxBodyBytes?: number;
 }
 
-const problem = (res: Response, status: number, code: string, message: string) => res.status(status).json({ error: { code, message } });
 
 /**
  * Mounted at /zoom. POST /webhook verifies x-zm-signature over the raw bytes before anything else,
@@ -27,10 +28,7 @@ const problem = (res: Response, status: number, code: string, message: string) =
 export function createZoomRouter(o: ZoomRouterOptions): Router {
   const router = Router();
   const log = o.logger.child({ component: "zoom-webhook" });
-  const counter = o.metrics
-    ? (o.metrics.getSingleMetric("concierge_zoom_webhooks_total") as Counter<"outcome"> | undefined) ??
-      new Counter({ name: "concierge_zoom_webhooks_total", help: "Zoom webhook requests by outcome", labelNames: ["outcome"], registers: [o.metrics] })
-    : undefined;
+  const counter = o.metrics ? registryCounter(o.metrics, "concierge_zoom_webhooks_total", "Zoom webhook requests by outcome", ["outcome"]) : undefined;
   const count = (outcome: string) => counter?.inc({ outcome });
 
   const { secretToken, inbound } = o;
