@@ -18,7 +18,7 @@ import { Mutex } from "./mutex";
 import { ToolRegistry } from "./tools/registry";
 import { ToolError, type ToolContext } from "./tools/tool";
 import { AGENT_VERSION } from "./version";
-import { buildSystemPrompt, type PromptStyle } from "./workspace/system-prompt";
+import { buildPromptParts, joinPrompt, type PromptStyle } from "./workspace/system-prompt";
 import { Workspace } from "./workspace/workspace";
 import { describeAttachments } from "./brain/attachments";
 
@@ -102,8 +102,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   };
   const tools = new ToolRegistry();
   const history = new ConversationHistory(db);
-  const systemPrompt = (style: PromptStyle) =>
-    buildSystemPrompt({
+  const promptParts = (style: PromptStyle) =>
+    buildPromptParts({
       workspace,
       profile: getProfile(db),
       timezone: timezone(),
@@ -112,8 +112,9 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       summary: history.summary()?.summary,
       style,
     });
+  const systemPrompt = (style: PromptStyle) => joinPrompt(promptParts(style));
   const brain = opts.llm
-    ? new LlmBrain({ llm: new LlmClient(opts.llm, log.child({ component: "llm" })), tools, toolContext, history, systemPrompt, log: log.child({ component: "brain" }) })
+    ? new LlmBrain({ llm: new LlmClient(opts.llm, log.child({ component: "llm" })), tools, toolContext, history, systemPrompt: promptParts, log: log.child({ component: "brain" }) })
     : null;
   const offline = new OfflineBrain(tools, toolContext);
   const mutex = new Mutex();

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { ToolRegistry } from "../tools/registry";
 import { ToolError, type ToolContext } from "../tools/tool";
-import type { PromptStyle } from "../workspace/system-prompt";
+import type { PromptParts, PromptStyle } from "../workspace/system-prompt";
 import type { ConversationHistory } from "./conversation-history";
 import type { ChatMessage, LlmClient } from "./llm-client";
 import { classifyProviderError, kindReply, TurnTimeoutError, type ProviderFailure } from "./provider-errors";
@@ -11,7 +11,8 @@ export interface BrainOptions {
   tools: ToolRegistry;
   toolContext: ToolContext;
   history: ConversationHistory;
-  systemPrompt: (style: PromptStyle) => string;
+  /** The stable part opens the request; the per-turn part (the time) goes right before the user's message. */
+  systemPrompt: (style: PromptStyle) => PromptParts;
   log: Logger;
   /** Model round trips per turn; the last one is forced to answer in words. */
   maxIterations?: number;
@@ -57,9 +58,13 @@ export class LlmBrain {
   /** One conversational turn: the tool loop, under one deadline. Never throws provider errors. */
   async turn(input: TurnInput): Promise<TurnOutcome> {
     const { history, log } = this.o;
+    const prompt = this.o.systemPrompt(input.style);
+    // Stable first (system prompt, then the history as it was), what changes per turn last: the
+    // provider's prompt cache can then reuse everything up to the new turn.
     const messages: ChatMessage[] = [
-      { role: "system", content: this.o.systemPrompt(input.style) },
+      { role: "system", content: prompt.stable },
       ...history.recent(this.recentChars).map((m): ChatMessage => ({ role: m.role, content: m.content })),
+      { role: "system", content: prompt.now },
       { role: "user", content: input.text },
     ];
     history.append(input.channel, "user", input.text, input.now);

@@ -37,7 +37,7 @@ export function insertMeal(
 
 export const logMeal = defineTool({
   name: "log_meal",
-  description: "Record a meal. Estimate calories and macros when the user does not say them and you reasonably can.",
+  description: "Record a meal; estimate calories and macros when not given and you reasonably can.",
   schema: z.object({
     description: z.string().min(1).max(500),
     mealType: z.enum(["breakfast", "lunch", "dinner", "snack"]).optional(),

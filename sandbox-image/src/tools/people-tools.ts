@@ -26,7 +26,7 @@ export const addContact = defineTool({
 
 export const findContact = defineTool({
   name: "find_contact",
-  description: "Find contacts whose name, relationship, phone, email or notes contain the query.",
+  description: "Find contacts by name, relationship, phone, email or notes.",
   schema: z.object({ query: z.string().min(1).max(200) }),
   run(ctx, a) {
     const p = likePattern(a.query);
@@ -51,7 +51,7 @@ export function insertFact(ctx: ToolContext, fact: string, category = "general")
 
 export const remember = defineTool({
   name: "remember",
-  description: "Store a durable fact about the user (preferences, people, routines). Facts are shown to you in every conversation.",
+  description: "Store a durable fact about the user (preferences, people, routines).",
   schema: z.object({ fact: z.string().min(1).max(1000), category: z.string().max(60).optional() }),
   run: (ctx, a) => ({ memory: insertFact(ctx, a.fact, a.category) }),
 });
@@ -70,7 +70,7 @@ export const recall = defineTool({
 
 export const forget = defineTool({
   name: "forget",
-  description: "Delete a stored fact by its id. Confirm with the user first.",
+  description: "Delete a stored fact by id.",
   schema: z.object({ id: z.number().int().positive() }),
   run(ctx, a) {
     const r = ctx.db.prepare("DELETE FROM memory_facts WHERE id = ?").run(a.id);

@@ -9,7 +9,7 @@ const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour");
 export const updateProfileTool = defineTool({
   name: "update_profile",
   description:
-    "Update the user's profile: name, IANA timezone (e.g. Europe/Berlin), active hours for proactive messages, email, Zoom user id, default currency.",
+    "Update the user's profile: name, IANA timezone, active hours (HH:MM) for proactive messages, email, Zoom user id, default currency.",
   schema: z.object({
     name: z.string().min(1).max(100).optional(),
     timezone: z.string().optional(),

@@ -1,4 +1,4 @@
-import { z } from "zod/v4";
+import { toolParameters } from "./compact-parameters";
 import { MEAL_TOOLS } from "./meal-tools";
 import { MONEY_TOOLS } from "./money-tools";
 import { PEOPLE_TOOLS } from "./people-tools";
@@ -26,19 +26,13 @@ export interface ToolDefinition {
   parameters: Record<string, unknown>;
 }
 
-/** JSON schema of a tool's arguments as the caller writes them (defaults make fields optional). */
-function parametersOf(tool: Tool): Record<string, unknown> {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(tool.schema, { io: "input" }) as Record<string, unknown>;
-  return schema;
-}
-
 export class ToolRegistry {
   private readonly byName = new Map<string, Tool>();
   private readonly defs: ToolDefinition[];
 
   constructor(tools: readonly Tool[] = ALL_TOOLS) {
     for (const t of tools) this.byName.set(t.name, t);
-    this.defs = tools.map((t) => ({ name: t.name, description: t.description, parameters: parametersOf(t) }));
+    this.defs = tools.map((t) => ({ name: t.name, description: t.description, parameters: toolParameters(t) }));
   }
 
   definitions(): ToolDefinition[] {

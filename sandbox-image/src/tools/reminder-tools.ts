@@ -34,12 +34,12 @@ export function insertReminder(
 export const setReminder = defineTool({
   name: "set_reminder",
   description:
-    "Set a reminder. `when` is in the user's words ('tomorrow at 5pm', 'in 20 minutes') or ISO-8601; it is resolved in the user's timezone.",
+    "Set a reminder. `when`: the user's words ('tomorrow at 5pm', 'in 20 minutes') or ISO-8601, in their timezone.",
   schema: z.object({
-    text: z.string().min(1).max(500).describe("what to remind about, e.g. 'call mom'"),
+    text: z.string().min(1).max(500),
     when: z.string().min(1),
     recurrence: z.enum(["daily", "weekly", "monthly"]).optional(),
-    urgent: z.boolean().optional().describe("urgent reminders may be delivered by a phone call"),
+    urgent: z.boolean().optional().describe("may be delivered by a phone call"),
   }),
   run: (ctx, a) => ({ reminder: insertReminder(ctx, a) }),
 });

@@ -45,10 +45,10 @@ function resolveSpan(ctx: ToolContext, start: string, end: string | undefined, d
 export const addEvent = defineTool({
   name: "add_event",
   description:
-    "Add an event to the schedule. Refuses when it overlaps another event and names it, unless allowConflict is true (ask the user first).",
+    "Add an event. On overlap it refuses and names the other event, unless allowConflict (ask the user first).",
   schema: z.object({
     title: z.string().min(1).max(300),
-    start: z.string().min(1).describe("user's words or ISO-8601, in the user's timezone"),
+    start: z.string().min(1).describe("user's words or ISO-8601"),
     end: z.string().optional(),
     durationMinutes: z.number().int().positive().max(24 * 60).optional(),
     location: z.string().optional(),
@@ -99,7 +99,7 @@ export const listEvents = defineTool({
 
 export const moveEvent = defineTool({
   name: "move_event",
-  description: "Move an event to a new start time, keeping its length. Refuses on overlap unless allowConflict.",
+  description: "Move an event to a new start, keeping its length. Refuses on overlap unless allowConflict.",
   schema: z.object({
     id: z.number().int().positive(),
     start: z.string().min(1),
@@ -121,7 +121,7 @@ export const moveEvent = defineTool({
 
 export const deleteEvent = defineTool({
   name: "delete_event",
-  description: "Delete a schedule event by its id. Confirm with the user first.",
+  description: "Delete an event by id.",
   schema: z.object({ id: z.number().int().positive() }),
   run(ctx, a) {
     const ev = ctx.db.prepare("SELECT * FROM schedule_events WHERE id = ?").get(a.id) as EventRow | undefined;

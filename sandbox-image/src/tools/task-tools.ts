@@ -36,11 +36,11 @@ function getTask(ctx: ToolContext, id: number): TaskRow {
 
 export const addTask = defineTool({
   name: "add_task",
-  description: "Add a to-do item. Use `due` for a deadline in the user's words or ISO-8601.",
+  description: "Add a to-do item; `due` is a deadline in the user's words or ISO-8601.",
   schema: z.object({
     title: z.string().min(1).max(500),
     notes: z.string().max(2000).optional(),
-    due: z.string().optional().describe("e.g. 'friday 5pm' or '2026-12-01T17:00'"),
+    due: z.string().optional(),
     owner: z.string().optional().describe("who will do it, when not the user"),
   }),
   run: (ctx, a) => ({ task: insertTask(ctx, a) }),
@@ -73,7 +73,7 @@ export const completeTask = defineTool({
 
 export const deleteTask = defineTool({
   name: "delete_task",
-  description: "Delete a task by its id. Confirm with the user first.",
+  description: "Delete a task by id.",
   schema: z.object({ id: z.number().int().positive() }),
   run(ctx, a) {
     const task = getTask(ctx, a.id);

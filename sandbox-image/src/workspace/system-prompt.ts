@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import type { Profile } from "../db/profile-store";
+import { compactSchema } from "./compact-schema";
 import type { Workspace } from "./workspace";
 
 export interface PromptCaps {
@@ -33,11 +34,31 @@ function clip(text: string, max: number): string {
 }
 
 /**
+ * The system prompt in two parts. `stable` is the same from turn to turn (workspace files, what is
+ * known of the user, the channel), so a provider's prompt cache can reuse it; `now` is the local
+ * time, which changes every turn and therefore goes last (the chat brain sends it as a late
+ * message, after the history).
+ */
+export interface PromptParts {
+  stable: string;
+  now: string;
+}
+
+/** Both parts as one text, the time last: for single calls (heartbeat, voice instructions). */
+export function buildSystemPrompt(input: PromptInput): string {
+  return joinPrompt(buildPromptParts(input));
+}
+
+export function joinPrompt(p: PromptParts): string {
+  return `${p.stable}\n\n${p.now}`;
+}
+
+/**
  * The system prompt, from the workspace files under a per-file and a total cap so a huge MEMORY.md
  * cannot crowd out the rules. Memory facts from the database always go in (they are short and
  * capped separately): they are what makes the assistant feel like it knows the user.
  */
-export function buildSystemPrompt(input: PromptInput): string {
+export function buildPromptParts(input: PromptInput): PromptParts {
   const caps = input.caps ?? DEFAULT_CAPS;
   const parts: string[] = [];
   let budget = caps.total;
@@ -48,20 +69,16 @@ export function buildSystemPrompt(input: PromptInput): string {
   }
   for (const file of files) {
     if (budget <= 0) break;
-    const content = input.workspace.readOptional(file);
-    if (!content || !content.trim()) continue;
+    const raw = input.workspace.readOptional(file);
+    if (!raw || !raw.trim()) continue;
+    const content = file === "SCHEMA.md" ? compactSchema(raw) : raw;
     const piece = clip(content.trim(), Math.min(caps.perFile, budget));
     budget -= piece.length;
     parts.push(`<file name="${file}">\n${piece}\n</file>`);
   }
 
-  const local = DateTime.fromJSDate(input.now).setZone(input.timezone);
-  const about = [
-    `Current local time: ${local.toFormat("cccc d LLLL yyyy, HH:mm")} (${input.timezone}).`,
-    input.profile.name ? `The user's name: ${input.profile.name}.` : null,
-    `Default currency: ${input.profile.currency}.`,
-  ].filter(Boolean);
-  parts.push(`## Now\n${about.join("\n")}`);
+  const about = [input.profile.name ? `The user's name: ${input.profile.name}.` : null, `Default currency: ${input.profile.currency}.`].filter(Boolean);
+  parts.push(`## The user\n${about.join("\n")}`);
 
   if (input.facts.length > 0) {
     let factText = "";
@@ -80,5 +97,7 @@ export function buildSystemPrompt(input: PromptInput): string {
   } else if (input.style === "chat") {
     parts.push("## Channel\nThis is a chat (WhatsApp-style): short paragraphs, plain text, *bold* sparingly, no tables.");
   }
-  return parts.join("\n\n");
+  const local = DateTime.fromJSDate(input.now).setZone(input.timezone);
+  const now = `## Now\nCurrent local time: ${local.toFormat("cccc d LLLL yyyy, HH:mm")} (${input.timezone}).`;
+  return { stable: parts.join("\n\n"), now };
 }
