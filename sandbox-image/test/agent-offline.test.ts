@@ -1,4 +1,8 @@
-import { parseCommand } from "../src/brain/offline-parser";
+import { findAmount } from "../src/brain/understanding/amount";
+import { Act } from "../src/brain/understanding/intent";
+import { recognise } from "../src/brain/understanding/understand";
+import { ToolRegistry } from "../src/tools/registry";
+import type { ToolContext } from "../src/tools/tool";
 import { alarmEvents, key, say, startAgent, type Harness } from "./agent-harness";
 
 describe("offline brain (no LLM configured)", () => {
@@ -100,30 +104,34 @@ describe("offline brain (no LLM configured)", () => {
   });
 });
 
-describe("offline parser", () => {
+describe("offline understanding: which domain a request goes to", () => {
+  // Recognising reads only the clock, the zone and the currency; running (elsewhere) needs the database.
+  const ctx = { now: () => new Date("2026-11-18T04:30:00Z"), timezone: () => "Asia/Kolkata", currency: () => "USD" } as ToolContext;
+
   it.each([
-    ["remind me to call mom tomorrow at 5pm", "set_reminder"],
-    ["Spent $5 on coffee", "log_expense"],
-    ["expense 20 taxi", "log_expense"],
-    ["got paid 1500 eur", "log_income"],
-    ["list my tasks", "list_tasks"],
-    ["show my to-do list", "list_tasks"],
-    ["finished 4", "complete_task"],
-    ["delete task 4", "delete_task"],
-    ["what are my reminders", "list_reminders"],
-    ["show my calendar this week", "list_events"],
-    ["ate a banana", "log_meal"],
-    ["recall sister", "recall"],
-    ["hi", "help"],
-    ["what is the meaning of life", "unknown"],
-  ])("%s → %s", (text, kind) => {
-    expect(parseCommand(text).kind).toBe(kind);
+    ["remind me to call mom tomorrow at 5pm", "reminders"],
+    ["Spent $5 on coffee", "money"],
+    ["expense 20 taxi", "money"],
+    ["got paid 1500 eur", "money"],
+    ["list my tasks", "tasks"],
+    ["show my to-do list", "tasks"],
+    ["finished 4", "tasks"],
+    ["delete task 4", "tasks"],
+    ["what are my reminders", "reminders"],
+    ["show my calendar this week", "schedule"],
+    ["ate a banana", "meals"],
+    ["who is Lea", "memory"],
+    ["hi", "small_talk"],
+    ["what is the meaning of life", null],
+  ])("%s → %s", (text, domain) => {
+    const act = new Act(new ToolRegistry(), ctx);
+    expect(recognise(text, act)?.domain ?? null).toBe(domain);
   });
 
   it("reads currencies from symbols, codes and words, and never mistakes 'for' for one", () => {
-    expect(parseCommand("spent 12.50 for lunch")).toMatchObject({ amount: 12.5, currency: undefined, what: "lunch" });
-    expect(parseCommand("spent 12,50 eur on lunch")).toMatchObject({ amount: 12.5, currency: "EUR" });
-    expect(parseCommand("paid 30 pounds for a haircut")).toMatchObject({ amount: 30, currency: "GBP" });
-    expect(parseCommand("spent ¥800 on ramen")).toMatchObject({ amount: 800, currency: "JPY" });
+    expect(findAmount("spent 12.50 for lunch")).toMatchObject({ amount: 12.5, currency: undefined });
+    expect(findAmount("spent 12,50 eur on lunch")).toMatchObject({ amount: 12.5, currency: "EUR" });
+    expect(findAmount("paid 30 pounds for a haircut")).toMatchObject({ amount: 30, currency: "GBP" });
+    expect(findAmount("spent ¥800 on ramen")).toMatchObject({ amount: 800, currency: "JPY" });
   });
 });

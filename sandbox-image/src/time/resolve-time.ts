@@ -10,6 +10,8 @@ export interface ResolvedTime {
   matchedText: string;
   /** False when the text named a day but no time of day (a default hour was used). */
   hadTime: boolean;
+  /** The end of a range ("10 to 11am", "14:30-15:15"), in the user's zone, when the text gave one. */
+  end?: DateTime;
 }
 
 /** Hour used when someone names a day but no time ("remind me tomorrow"). */
@@ -71,7 +73,16 @@ export function resolveTime(
     );
   }
   if (!local.isValid) return null;
-  return { at: local.toUTC(), local, matchedText: first.text, hadTime };
+  let end: DateTime | undefined;
+  if (first.end && first.end.isCertain("hour")) {
+    const e = first.end;
+    end = DateTime.fromObject(
+      { year: e.get("year") ?? local.year, month: e.get("month") ?? local.month, day: e.get("day") ?? local.day, hour: e.get("hour") ?? 0, minute: e.get("minute") ?? 0 },
+      { zone },
+    );
+    if (!end.isValid || end <= local) end = undefined;
+  }
+  return { at: local.toUTC(), local, matchedText: first.text, hadTime, ...(end ? { end } : {}) };
 }
 
 /** Local wall time without an offset, e.g. "2026-10-24T08:00:00": what recurrence keeps. */

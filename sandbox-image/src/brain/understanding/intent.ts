@@ -1,0 +1,45 @@
+import type { ToolRegistry } from "../../tools/registry";
+import type { ToolContext } from "../../tools/tool";
+
+export type Domain = "small_talk" | "profile" | "reminders" | "tasks" | "money" | "schedule" | "meals" | "memory" | "contacts";
+
+/**
+ * What a recogniser hands back for one request: its domain and how to carry it out. `run` calls the
+ * same tools the model uses (through the registry), so the rows are the same either way, and
+ * returns the sentence for the user.
+ */
+export interface Intent {
+  domain: Domain;
+  /** Greetings and thanks around a real request add nothing to the reply. */
+  filler?: boolean;
+  run(act: Act): string;
+}
+
+/** One request's clause in, an intent out, or null when this recogniser does not know it. */
+export type Recogniser = (clause: string, act: Act) => Intent | null;
+
+/** What recognisers and intents may use: the tools, and the user's clock, zone and currency. */
+export class Act {
+  constructor(
+    private readonly tools: ToolRegistry,
+    readonly ctx: ToolContext,
+  ) {}
+
+  call<T>(name: string, args: Record<string, unknown>): T {
+    // Optional fields left undefined are dropped, as the model would leave them out.
+    const clean = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
+    return this.tools.run(this.ctx, name, clean) as T;
+  }
+
+  get zone(): string {
+    return this.ctx.timezone();
+  }
+
+  get now(): Date {
+    return this.ctx.now();
+  }
+
+  get currency(): string {
+    return this.ctx.currency();
+  }
+}

@@ -1,0 +1,32 @@
+import { isValidZone } from "../../time/resolve-time";
+import { currencyOf } from "./amount";
+import type { Intent, Recogniser } from "./intent";
+
+const NAME = /^(?:i'?m|i am|my name is|my name's|call me|this is|it'?s|name'?s)\s+([A-Z][\p{L}'-]+(?:\s[A-Z][\p{L}'-]+)?)$/u;
+const ZONE = /\b(?:my )?time ?zone (?:is|to)\s+([A-Za-z_]+\/[A-Za-z_]+(?:\/[A-Za-z_]+)?)\b/i;
+const CURRENCY = /^(?:my (?:default )?currency is|use|set (?:my )?currency to|switch to|i use|i pay in)\s+([\p{L}$€£¥₹ ]+?)(?:\s+(?:as|by) default|\s+from now on)?$/iu;
+
+function setName(name: string): Intent {
+  return {
+    domain: "profile",
+    run(act) {
+      act.call("update_profile", { name });
+      return `Nice to meet you, ${name}!`;
+    },
+  };
+}
+
+/** The profile: "I'm Sam", "my name is Sam", "my timezone is Europe/Berlin", "use euros". */
+export const recogniseProfile: Recogniser = (clause) => {
+  const n = clause.match(NAME);
+  if (n && !/^(?:It|This)\b/.test(n[1]!)) return setName(n[1]!);
+  const z = clause.match(ZONE);
+  if (z && isValidZone(z[1]!)) {
+    const timezone = z[1]!;
+    return { domain: "profile", run: (act) => (act.call("update_profile", { timezone }), `OK, your timezone is now ${timezone}.`) };
+  }
+  const c = clause.match(CURRENCY);
+  const code = c ? currencyOf(c[1]!.trim()) : undefined;
+  if (code) return { domain: "profile", run: (act) => (act.call("update_profile", { currency: code }), `OK, amounts are in ${code} unless you say otherwise.`) };
+  return null;
+};

@@ -1,0 +1,84 @@
+import type { ReminderRow } from "../../alarms/reminder-store";
+import { localLabel, localTimeLabel } from "../../tools/format";
+import type { Act, Intent, Recogniser } from "./intent";
+import { matchByName } from "./match-by-name";
+import { timeIn } from "./when";
+
+type Recurrence = "daily" | "weekly" | "monthly";
+
+const SET = /^(?:please\s+)?(?:remind me|set (?:a |an )?(?:reminder|alarm)|reminder|ping me|nudge me|don'?t let me forget|make sure i (?:don'?t forget|remember))\b\s*(?:to\s+|about\s+|that\s+|of\s+|for\s+|:\s*)?(.*)$/i;
+const LIST = /^(?:(?:what|which|list|show|see|any|tell me)\b.*\breminders?\b|(?:my|all|list) reminders?|reminders\??|what (?:did|have) i (?:ask|asked|told) you to remind me)/i;
+const CANCEL = /^(?:cancel|delete|remove|drop|forget|clear|stop)\s+(?:the\s+|my\s+)?(?:reminder|reminders|reminding me)\b\s*(?:#|number\s+)?(.*)$|^(?:cancel|delete|remove|drop)\s+(?:the\s+|my\s+)?(.+?)\s+reminder$/i;
+
+function recurrenceOf(body: string): { recurrence?: Recurrence; body: string } {
+  const rules: [RegExp, Recurrence, string][] = [
+    [/\b(?:every ?day|daily|each day|every (?:morning|evening|night))\b/i, "daily", " "],
+    [/\b(?:every ?week|weekly|each week)\b/i, "weekly", " "],
+    [/\bevery (monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b/i, "weekly", " on $1 "],
+    [/\b(?:every ?month|monthly|each month)\b/i, "monthly", " "],
+  ];
+  for (const [re, recurrence, repl] of rules) if (re.test(body)) return { recurrence, body: body.replace(re, repl) };
+  return { body };
+}
+
+function setReminder(body: string): Intent {
+  return {
+    domain: "reminders",
+    run(act) {
+      const urgent = /\b(?:urgent(?:ly)?|important|asap)\b/i.test(body);
+      let text = body.replace(/[,\s]*\b(?:it'?s |this is |very )?(?:urgent(?:ly)?|important|asap)\b/gi, " ");
+      const rec = recurrenceOf(text);
+      // "every morning" without a time means the morning.
+      if (rec.recurrence === "daily" && /\bevery morning\b/i.test(text) && !/\d/.test(text)) rec.body += " at 8am";
+      if (rec.recurrence === "daily" && /\bevery (?:evening|night)\b/i.test(text) && !/\d/.test(text)) rec.body += " at 8pm";
+      const t = timeIn(act, rec.body);
+      if (!t) return `When should I remind you? Try "remind me to ${text.trim() || "call mom"} tomorrow at 5pm".`;
+      text = t.rest.replace(/^(?:to|about|that)\s+/i, "") || "your reminder";
+      const { reminder } = act.call<{ reminder: ReminderRow }>("set_reminder", { text, when: t.words, recurrence: rec.recurrence, urgent: urgent || undefined });
+      const every = reminder.recurrence ? ` (${reminder.recurrence}, at ${localTimeLabel(reminder.due_at, act.zone)})` : "";
+      return `OK, I'll remind you to ${reminder.text} on ${localLabel(reminder.due_at, act.zone)}${every}.`;
+    },
+  };
+}
+
+function pending(act: Act): ReminderRow[] {
+  return act.call<{ reminders: ReminderRow[] }>("list_reminders", {}).reminders;
+}
+
+function cancel(which: string): Intent {
+  return {
+    domain: "reminders",
+    run(act) {
+      const id = which.match(/^#?(\d+)$/);
+      let target: ReminderRow | undefined;
+      if (id) target = { id: Number(id[1]) } as ReminderRow;
+      else {
+        const name = which.replace(/^(?:to|about|for|that)\s+/i, "");
+        const found = matchByName(pending(act), name, (r) => r.text);
+        if (found.length === 0) return `I couldn't find a reminder about "${name}". Say "list reminders" to see them.`;
+        if (found.length > 1) return `Which one? ${found.map((r) => `#${r.id} ${r.text}`).join(", ")}.`;
+        target = found[0];
+      }
+      const { cancelled } = act.call<{ cancelled: ReminderRow }>("cancel_reminder", { id: target!.id });
+      return `Cancelled the reminder to ${cancelled.text}.`;
+    },
+  };
+}
+
+const list: Intent = {
+  domain: "reminders",
+  run(act) {
+    const reminders = pending(act);
+    if (reminders.length === 0) return "You have no reminders set.";
+    return ["Your reminders:", ...reminders.map((r) => `#${r.id} ${r.text}: ${localLabel(r.due_at, act.zone)}${r.recurrence ? ` (${r.recurrence})` : ""}`)].join("\n");
+  },
+};
+
+export const recogniseReminder: Recogniser = (clause) => {
+  let m = clause.match(CANCEL);
+  if (m) return cancel((m[1] ?? m[2] ?? "").trim());
+  if (LIST.test(clause)) return list;
+  m = clause.match(SET);
+  if (m) return setReminder(m[1]!.trim());
+  return null;
+};

@@ -1,0 +1,72 @@
+import { DateTime } from "luxon";
+import type { Period } from "../../time/periods";
+import { PAST_DEFAULT_HOUR, resolveTime, wallTime, type ResolvedTime } from "../../time/resolve-time";
+import type { Act } from "./intent";
+
+export interface TimeInText {
+  /** The time words, as the user wrote them ("tonight at 8"). */
+  words: string;
+  resolved: ResolvedTime;
+  /** The text without them. */
+  rest: string;
+}
+
+/** Tidies what is left once the time words are cut out: no dangling "at", "on", commas. */
+export function tidy(text: string): string {
+  return text
+    .replace(/\s+,/g, ",")
+    .replace(/\s+(?:at|on|by|in|for|from|this|next|around|about)\s*(?=[,.;]|$)/gi, "")
+    .replace(/^\s*(?:at|on|by|in|from)\s+/i, "")
+    .replace(/[\s,;:.-]+$/, "")
+    .replace(/^[\s,;:-]+/, "")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/** Finds the time in a request through chrono-node, in the user's zone. Past-facing for records. */
+export function timeIn(act: Act, text: string, direction: "future" | "past" = "future"): TimeInText | null {
+  const r = resolveTime(text, act.zone, act.now, direction === "future" ? {} : { forwardDate: false, defaultHour: PAST_DEFAULT_HOUR });
+  if (!r || !r.matchedText) return null;
+  return { words: r.matchedText, resolved: r, rest: tidy(text.replace(r.matchedText, " ")) };
+}
+
+/** A local wall time as the tools take it ("2026-11-24T10:00:00"), so nothing is parsed twice. */
+export function wall(dt: DateTime): string {
+  return wallTime(dt);
+}
+
+/** The days a question asks about: a named period, or one local day named by a weekday or a date. */
+export type AskedDays = { period: Period } | { from: string; to: string; label: string };
+
+const PERIOD_WORDS: [RegExp, Period][] = [
+  [/\btoday\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b/, "today"],
+  [/\btomorrow\b/, "tomorrow"],
+  [/\byesterday\b/, "yesterday"],
+  [/\blast week\b/, "last_week"],
+  [/\bnext (?:7|seven) days\b|\bnext week\b|\bcoming week\b|\bcoming days\b/, "next_7_days"],
+  [/\bthis week\b|\bthe week\b|\bweekly\b/, "this_week"],
+  [/\blast month\b/, "last_month"],
+  [/\bthis month\b|\bmonthly\b|\bthe month\b/, "this_month"],
+  [/\bthis year\b|\bthe year\b/, "this_year"],
+];
+
+export function periodIn(text: string): Period | null {
+  const t = text.toLowerCase();
+  for (const [re, p] of PERIOD_WORDS) if (re.test(t)) return p;
+  return null;
+}
+
+/**
+ * The days a question is about. A weekday or a date becomes that one local day, labelled by its
+ * own date, so the answer can never name a day other than the one asked about.
+ */
+export function askedDays(act: Act, text: string, fallback: Period, direction: "future" | "past" = "future"): AskedDays {
+  const p = periodIn(text);
+  if (p) return { period: p };
+  const t = timeIn(act, text, direction);
+  if (!t) return { period: fallback };
+  const day = t.resolved.local.startOf("day");
+  const today = DateTime.fromJSDate(act.now).setZone(act.zone).startOf("day");
+  const label = `${day.hasSame(today, "day") ? "today, " : ""}${day.toFormat("cccc d LLL")}`;
+  return { from: wall(day), to: wall(day.plus({ days: 1 })), label };
+}
