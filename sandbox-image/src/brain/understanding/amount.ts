@@ -113,8 +113,9 @@ export interface Amount {
   text: string;
 }
 
-/** The first money amount in the text. `userCurrency` decides how a bare "1.500" reads. */
-export function findAmount(text: string, userCurrency = "USD"): Amount | null {
+/** Every money amount in the text, in order. `userCurrency` decides how a bare "1.500" reads. */
+export function findAmounts(text: string, userCurrency = "USD"): Amount[] {
+  const out: Amount[] = [];
   for (const m of text.matchAll(AMOUNT_RE)) {
     const g = m.groups!;
     const raw = (g.n1 ?? g.n2)!;
@@ -125,7 +126,13 @@ export function findAmount(text: string, userCurrency = "USD"): Amount | null {
     const locales = [HOME.get(currency ?? userCurrency) ?? "en-US"];
     const amount = readNumber(raw.replace(/[.,]$/, ""), locales);
     if (amount === null || amount <= 0) continue;
-    return { amount, currency, text };
+    out.push({ amount, currency, text });
   }
-  return null;
+  return out;
+}
+
+/** The amount a request is about: the first with a currency ("2 coffees 6,40 €"), else the first number. */
+export function findAmount(text: string, userCurrency = "USD"): Amount | null {
+  const all = findAmounts(text, userCurrency);
+  return all.find((a) => a.currency) ?? all[0] ?? null;
 }

@@ -1,7 +1,7 @@
 /** Spending categories by the words people use; the first that fits wins. */
 const CATEGORY_WORDS: [RegExp, string][] = [
   [/\b(?:groceries|grocery|supermarket|market|aldi|lidl|rewe|tesco|walmart)\b/, "groceries"],
-  [/\b(?:lunch|dinner|breakfast|brunch|coffee|restaurant|cafe|café|food|snack|pizza|burger|sushi|takeaway|take-away|kebab|drinks?|beers?|wine|bar|ramen|chai|tea|bakery|sandwich|meal)\b/, "food"],
+  [/\b(?:lunch|dinner|breakfast|brunch|coffees?|waiter|waitress|restaurant|cafe|café|food|snack|pizza|burger|sushi|takeaway|take-away|kebab|drinks?|beers?|wine|bar|ramen|chai|tea|bakery|sandwich|meal)\b/, "food"],
   [/\b(?:uber|lyft|taxi|cab|bus|train|tram|metro|subway|fuel|gas|petrol|parking|flight|ticket|toll|bike)\b/, "transport"],
   [/\b(?:rent|mortgage)\b/, "housing"],
   [/\b(?:electricity|water bill|internet|phone bill|utilities|heating|gas bill)\b/, "utilities"],

@@ -11,7 +11,7 @@ const typeOf = (w: string): MealType => {
   return t as MealType;
 };
 
-const CALORIES = /[,(~]?\s*(?:about|around|roughly|approx\.?|~)?\s*(\d{2,5})\s*(?:kcal|cals?|calories)\)?/i;
+const CALORIES = /[,(~]?\s*(?:about|around|roughly|approx\.?|~)?\s*(\d{2,5})\s*(?:calories|kcal|cals?)\)?/i;
 const LOG = [
   // "had pasta for lunch", "ate a banana", "log meal oatmeal"
   { re: /^(?:i\s+)?(?:just\s+)?(?:had|ate|eaten|have eaten|'ve eaten|'ve had|am having|grabbed|log(?:ged)? (?:a )?meal:?|meal:?|log (?:my )?(?:food|snack|breakfast|lunch|dinner):?|track (?:my )?(?:food|meal):?)\s+(.+)$/i, type: undefined },

@@ -15,9 +15,10 @@ function description(clause: string, amountText: string): string {
     clause
       .replace(amountText, " ")
       .replace(/^(?:log|record|add|note)\s+(?:an?\s+)?(?:expense|income)?:?\s*/i, "")
-      .replace(/^(?:i\s+)?(?:just\s+)?(?:spent|paid|bought|earned|received|got paid|got|made)\s+/i, "")
+      .replace(/^(?:expense|income)\s*:?\s*/i, "")
+      .replace(/^(?:i\s+)?(?:just\s+)?(?:spent|paid|bought|earned|received|got paid|got|made|sold)\s+/i, "")
       .replace(/^(?:on|for|at|from)\s+/i, "")
-      .replace(/\s+(?:was|were|cost|costs|came to)\s*$/i, ""),
+      .replace(/\s+(?:was|were|cost|costs|came to)(?:\s+(?:me|us))?\s*$/i, ""),
   )
     .replace(/^(?:on|for|at|from)\s+/i, "")
     .replace(/\s+(?:on|for|at|from)$/i, "")
@@ -31,7 +32,7 @@ function record(kind: "expense" | "income", clause: string, amount: { amount: nu
       const t = timeIn(act, clause.replace(amount.text, " "), "past");
       const what = description(t ? t.rest : clause, amount.text) || kind;
       if (kind === "income") {
-        const source = /\b(?:salary|paycheck|payday)\b/i.test(what) ? "salary" : /\bfreelance\b/i.test(what) ? "freelance" : /\bgift\b/i.test(what) ? "gift" : (what.replace(GLUE, " ").trim().split(/\s+/)[0] || "other");
+        const source = /\b(?:salary|paycheck|payday)\b/i.test(what) ? "salary" : /\bsold\b/i.test(clause) ? "sale" : /\bfreelance\b/i.test(what) ? "freelance" : /\bgift\b/i.test(what) ? "gift" : (what.replace(GLUE, " ").trim().split(/\s+/)[0] || "other");
         const { income } = act.call<{ income: { formatted: string } }>("log_income", { amount: amount.amount, currency: amount.currency, source, description: what, date: t?.words });
         return `Logged ${income.formatted} of income${what && what !== "income" ? ` from ${what}` : ""}.`;
       }

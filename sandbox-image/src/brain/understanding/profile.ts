@@ -2,7 +2,9 @@ import { isValidZone } from "../../time/resolve-time";
 import { currencyOf } from "./amount";
 import type { Intent, Recogniser } from "./intent";
 
-const NAME = /^(?:i'?m|i am|my name is|my name's|call me|this is|it'?s|name'?s)\s+([A-Z][\p{L}'-]+(?:\s[A-Z][\p{L}'-]+)?)$/u;
+const NAME = /^(?:(i'?m|i am|this is|it'?s)|my name is|my name's|call me|name'?s)\s+([\p{L}'-]+(?:\s[\p{L}'-]+)?)$/iu;
+/** After "I'm" a name is capitalised ("I'm Sam", not "I'm tired"); after "my name is" anything goes. */
+const CAPITALISED = /^\p{Lu}[\p{L}'-]*(?:\s\p{Lu}[\p{L}'-]*)?$/u;
 const ZONE = /\b(?:my )?time ?zone (?:is|to)\s+([A-Za-z_]+\/[A-Za-z_]+(?:\/[A-Za-z_]+)?)\b/i;
 const CURRENCY = /^(?:my (?:default )?currency is|use|set (?:my )?currency to|switch to|i use|i pay in)\s+([\p{L}$€£¥₹ ]+?)(?:\s+(?:as|by) default|\s+from now on)?$/iu;
 
@@ -19,7 +21,10 @@ function setName(name: string): Intent {
 /** The profile: "I'm Sam", "my name is Sam", "my timezone is Europe/Berlin", "use euros". */
 export const recogniseProfile: Recogniser = (clause) => {
   const n = clause.match(NAME);
-  if (n && !/^(?:It|This)\b/.test(n[1]!)) return setName(n[1]!);
+  if (n && (!n[1] || CAPITALISED.test(n[2]!))) {
+    const name = n[2]!.replace(/^\p{Ll}/u, (c) => c.toUpperCase());
+    return setName(name);
+  }
   const z = clause.match(ZONE);
   if (z && isValidZone(z[1]!)) {
     const timezone = z[1]!;

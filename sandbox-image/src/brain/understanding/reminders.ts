@@ -11,11 +11,13 @@ const LIST = /^(?:(?:what|which|list|show|see|any|tell me)\b.*\breminders?\b|(?:
 const CANCEL = /^(?:cancel|delete|remove|drop|forget|clear|stop)\s+(?:the\s+|my\s+)?(?:reminder|reminders|reminding me)\b\s*(?:#|number\s+)?(.*)$|^(?:cancel|delete|remove|drop)\s+(?:the\s+|my\s+)?(.+?)\s+reminder$/i;
 
 function recurrenceOf(body: string): { recurrence?: Recurrence; body: string } {
+  // "daily"/"weekly" only as a frequency, not in "the weekly report".
+  const end = String.raw`(?=\s*(?:$|,|on\b|at\b|from\b|in\b|starting\b))`;
   const rules: [RegExp, Recurrence, string][] = [
-    [/\b(?:every ?day|daily|each day|every (?:morning|evening|night))\b/i, "daily", " "],
-    [/\b(?:every ?week|weekly|each week)\b/i, "weekly", " "],
     [/\bevery (monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b/i, "weekly", " on $1 "],
-    [/\b(?:every ?month|monthly|each month)\b/i, "monthly", " "],
+    [new RegExp(String.raw`\b(?:every ?day|each day|every (?:morning|evening|night))\b|\bdaily${end}`, "i"), "daily", " "],
+    [new RegExp(String.raw`\b(?:every ?week|each week)\b|\bweekly${end}`, "i"), "weekly", " "],
+    [new RegExp(String.raw`\b(?:every ?month|each month)\b|\bmonthly${end}`, "i"), "monthly", " "],
   ];
   for (const [re, recurrence, repl] of rules) if (re.test(body)) return { recurrence, body: body.replace(re, repl) };
   return { body };

@@ -1,3 +1,5 @@
+import { findAmount } from "./amount";
+
 /**
  * Cuts a message into the requests it holds: "Hi, I'm Sam - remind me to water the plants tonight
  * at 8" is a greeting, an introduction and a reminder. Sentences split at their punctuation, at
@@ -11,7 +13,7 @@ const STARTERS = [
   "remind", "add", "put", "log", "i spent", "spent", "i paid", "paid", "i earned", "i got paid", "schedule", "book", "remember",
   "what", "what's", "whats", "show", "list", "cancel", "delete", "remove", "mark", "done", "complete", "save", "note", "i had",
   "had", "i ate", "ate", "how much", "how many", "tell me", "set", "create", "make", "my name", "i'm", "i am", "call me",
-  "who", "when", "where", "do i", "am i", "new task", "todo", "to-do", "don't forget", "dont forget", "please", "also", "can you",
+  "who", "when", "where", "do i", "am i", "i live", "i work", "i need", "i have", "i like", "i love", "new task", "todo", "to-do", "don't forget", "dont forget", "please", "also", "can you",
   "could you",
 ];
 const STARTER = `(?:${STARTERS.map((s) => s.replace(/[-']/g, (c) => `\\${c}`)).join("|")})\\b`;
@@ -52,6 +54,13 @@ export function stripFiller(clause: string): string {
   return trimmed || c.replace(/[.!?]+$/, "").trim();
 }
 
+/** "lunch was 9,80 € and coffee 2,50 €": a list of priced things is one request per price. */
+function amountList(piece: string): string[] {
+  const parts = piece.split(/\s*,\s+(?:and\s+)?|\s+and\s+/);
+  if (parts.length < 2 || !parts.every((p) => findAmount(p)?.currency)) return [piece];
+  return parts;
+}
+
 export function segment(message: string): string[] {
   const text = message.replace(/[’‘]/g, "'").replace(/[“”]/g, '"').replace(/[ \t]+/g, " ").trim();
   const clauses: string[] = [];
@@ -63,7 +72,7 @@ export function segment(message: string): string[] {
       rest = rest.slice(greet[0].length);
     }
     const split = rest.split(new RegExp(`\\s*,?\\s+(?:and|also|then|plus)\\s+(?=${STARTER})|\\s*,\\s*(?=${STARTER})`, "i"));
-    for (const piece of split) {
+    for (const piece of split.flatMap(amountList)) {
       const c = stripFiller(piece);
       if (c) clauses.push(c);
     }

@@ -23,8 +23,26 @@ export function tidy(text: string): string {
     .trim();
 }
 
+const ORDINAL = /\b(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))/i;
+
+/**
+ * chrono reads "the 1st" only with a month; people leave it out. "on the 1st" becomes the next
+ * (or, looking back, the last) 1st of a month, written out so chrono and the tools read it.
+ */
+function withMonth(act: Act, text: string, direction: "future" | "past"): string {
+  const m = text.match(ORDINAL);
+  if (!m) return text;
+  const today = DateTime.fromJSDate(act.now).setZone(act.zone).startOf("day");
+  const d = Number(m[1]);
+  let day = today.set({ day: Math.min(d, today.daysInMonth ?? 28) });
+  if (direction === "future" && day < today) day = today.plus({ months: 1 }).set({ day: d });
+  if (direction === "past" && day > today) day = today.minus({ months: 1 }).set({ day: d });
+  return day.isValid ? text.replace(m[0], `on ${day.toFormat("d LLLL yyyy")}`) : text;
+}
+
 /** Finds the time in a request through chrono-node, in the user's zone. Past-facing for records. */
-export function timeIn(act: Act, text: string, direction: "future" | "past" = "future"): TimeInText | null {
+export function timeIn(act: Act, said: string, direction: "future" | "past" = "future"): TimeInText | null {
+  const text = withMonth(act, said, direction);
   const r = resolveTime(text, act.zone, act.now, direction === "future" ? {} : { forwardDate: false, defaultHour: PAST_DEFAULT_HOUR });
   if (!r || !r.matchedText) return null;
   return { words: r.matchedText, resolved: r, rest: tidy(text.replace(r.matchedText, " ")) };
