@@ -37,7 +37,7 @@ function log(what: string, mealType: MealType | undefined): Intent {
       }
       const t = timeIn(act, description, "past");
       description = tidy((t ? t.rest : description).replace(/\b(?:today|this (?:morning|evening|afternoon))\b/gi, " "));
-      const { meal } = act.call<{ meal: { mealType: string } }>("log_meal", { description, mealType, calories, when: t?.words });
+      const { meal } = act.call<{ meal: { mealType: string } }>("log_meal", { description, mealType, calories, when: t?.when });
       return `Logged ${meal.mealType}: ${description}${calories ? ` (${calories} kcal)` : ""}.`;
     },
   };
@@ -80,6 +80,9 @@ export const recogniseMeal: Recogniser = (clause) => {
       let what = m[1]!;
       const mt = what.match(new RegExp(`\\s*\\b(?:for|as)\\s+(?:a\\s+|my\\s+)?(${TYPES})\\b`, "i"));
       if (mt) what = what.replace(mt[0], " ");
+      // "had a big breakfast: eggs and toast"
+      const named = what.match(new RegExp(`^(?:a |an |my )?(?:\\w+ )?(${TYPES})\\s*[:,-]\\s*(.+)$`, "i"));
+      if (named) return log(tidy(named[2]!), typeOf(named[1]!));
       // "had a meeting", "had a call": not food.
       if (/^(?:a |an )?(?:meeting|call|chat|talk|word|look|idea|dream|great day|good day|fight|shower|nap)\b/i.test(what)) return null;
       return log(tidy(what), mt ? typeOf(mt[1]!) : undefined);

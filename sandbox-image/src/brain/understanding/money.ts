@@ -33,11 +33,11 @@ function record(kind: "expense" | "income", clause: string, amount: { amount: nu
       const what = description(t ? t.rest : clause, amount.text) || kind;
       if (kind === "income") {
         const source = /\b(?:salary|paycheck|payday)\b/i.test(what) ? "salary" : /\bsold\b/i.test(clause) ? "sale" : /\bfreelance\b/i.test(what) ? "freelance" : /\bgift\b/i.test(what) ? "gift" : (what.replace(GLUE, " ").trim().split(/\s+/)[0] || "other");
-        const { income } = act.call<{ income: { formatted: string } }>("log_income", { amount: amount.amount, currency: amount.currency, source, description: what, date: t?.words });
+        const { income } = act.call<{ income: { formatted: string } }>("log_income", { amount: amount.amount, currency: amount.currency, source, description: what, date: t?.when });
         return `Logged ${income.formatted} of income${what && what !== "income" ? ` from ${what}` : ""}.`;
       }
       const category = categoryOf(what);
-      const { expense } = act.call<{ expense: { formatted: string } }>("log_expense", { amount: amount.amount, currency: amount.currency, category, description: what, date: t?.words });
+      const { expense } = act.call<{ expense: { formatted: string } }>("log_expense", { amount: amount.amount, currency: amount.currency, category, description: what, date: t?.when });
       return `Logged ${expense.formatted} on ${what} (${category}).`;
     },
   };
@@ -76,6 +76,8 @@ function summary(clause: string): Intent {
 export const recogniseMoney: Recogniser = (clause, act: Act) => {
   if (SUMMARY.test(clause) && !findAmount(clause, act.currency)) return summary(clause);
   if (/^(?:remind|add task|todo|schedule|book)\b/i.test(clause)) return null;
+  // Questions and errands about money are not records of it ("convert 20 dollars to yen").
+  if (/^(?:how|what|why|when|where|which|is|are|do|does|should|convert|exchange|calculate|compare|split|divide|lend|borrow|transfer|send|invest|save up)\b/i.test(clause)) return null;
   const amount = findAmount(clause, act.currency);
   if (!amount) return null;
   const income = INCOME.test(clause) && !/\b(?:spent|bought|paid for)\b/i.test(clause);

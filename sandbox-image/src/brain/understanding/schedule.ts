@@ -9,7 +9,7 @@ const ADD = /^(?:please\s+)?(?:schedule|book|add (?:an? )?(?:event|meeting|appoi
 const EVENTISH = /\b(?:meeting|meet|appointment|appt|call with|lunch with|dinner with|breakfast with|coffee with|drinks with|date with|party|class|lesson|interview|session|dentist|doctor|gym|yoga|haircut|concert|flight|training|practice|standup|stand-up|workshop|conference|webinar|match|game|rehearsal|visit|therapy|checkup|check-up|review|sync|1:1|one-on-one|with [A-Z]\w+)\b/i;
 const QUERY = [
   /^(?:what|whats|show|list|any|anything|do i have|am i|is there|tell me|how|my|check|read)\b.*\b(?:schedule|calendar|agenda|events?|meetings?|appointments?|plans?|happening|planned|booked|free|busy)\b/i,
-  /^(?:what'?s|what is|what do i have|what have i got|what am i doing|anything|is there anything|whats)\s+(?:on|going on|up|planned|coming up)\b/i,
+  /^(?:what'?s|what is|what do i have|what have i got|what am i doing|anything|is there anything|whats)\s+(?:on|going on|up|planned|coming up|today|tomorrow|tonight|this|next|(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b/i,
   /^(?:how does|how's|how is|what does) my (?:day|week|tomorrow|morning|afternoon|evening|weekend)\b/i,
 ];
 const DELETE = /^(?:cancel|delete|remove|drop|call off)\s+(?:the\s+|my\s+)?(.+?)(?:\s+(?:event|meeting|appointment))?$/i;
@@ -21,7 +21,8 @@ function add(body: string, explicit: boolean): Intent {
     run(act) {
       const t = timeIn(act, body);
       if (!t) return `When is it? Try "schedule ${body} tomorrow at 3pm".`;
-      const title = t.rest.replace(/^(?:an?|the|my)\s+/i, (m) => (explicit ? "" : m)).replace(/\s+(?:in my calendar|on my calendar|to my calendar|in the calendar)$/i, "") || "Event";
+      const title = t.rest
+        .replace(/^(?:i'?m|we'?re|i am|we are) (?:having|going to|off to|seeing|meeting)\s+(?=\S)/i, (m) => (/meeting|seeing/i.test(m) ? m.replace(/^(?:i'?m|we'?re|i am|we are) /i, "") : "")).replace(/^(?:an?|the|my)\s+/i, (m) => (explicit ? "" : m)).replace(/\s+(?:in my calendar|on my calendar|to my calendar|in the calendar)$/i, "") || "Event";
       const start = wall(t.resolved.local);
       const end = t.resolved.end ? wall(t.resolved.end) : undefined;
       const out = act.call<{ created: boolean; event?: EventRow; message?: string }>("add_event", { title, start, end });

@@ -6,7 +6,7 @@ const CAPABILITIES =
 const RULES: [RegExp, string | ((m: RegExpMatchArray) => string), boolean][] = [
   [/^(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening)|morning|evening)(?: there| again)?[!.]*$/i, (m) => `${/good|morning|evening/i.test(m[0]) ? m[0].replace(/[!.]+$/, "").replace(/^\w/, (c) => c.toUpperCase()) : "Hi"}! What can I do for you?`, true],
   [/^(?:thanks?(?: you)?(?: so much| a lot| very much)?|thx|ty|cheers|much appreciated|great,? thanks?|perfect,? thanks?)[!.]*$/i, "You're welcome!", true],
-  [/^(?:who are you|what are you|are you (?:a )?(?:bot|robot|human|real|ai|person))\??$/i, "I'm your personal assistant: I keep track of reminders, tasks, your schedule, spending and meals, and I remember what you tell me.", false],
+  [/^(?:who are you|what are you|what'?s your name|what is your name|are you (?:a )?(?:bot|robot|human|real|ai|person))\??$/i, "I'm your personal assistant: I keep track of reminders, tasks, your schedule, spending and meals, and I remember what you tell me.", false],
   [/^(?:what can you do|what do you do|help|menu|start|how does this work|what can i (?:ask|say)|how can you help(?: me)?|commands)\??$/i, CAPABILITIES, false],
   [/^(?:how are you|how are you doing|how's it going|how are things|what's up|sup)\??$/i, "All good here, thanks! What can I do for you?", false],
   [/^(?:bye|goodbye|good night|night|see you|see ya|later|cya)[!.]*$/i, "Bye! Talk soon.", true],

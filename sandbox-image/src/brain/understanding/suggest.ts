@@ -1,3 +1,4 @@
+import { findAmount } from "./amount";
 import type { Domain } from "./intent";
 
 /** One example per domain, in the words that work, and the words that hint at that domain. */
@@ -13,6 +14,8 @@ const EXAMPLES: [Domain, RegExp, string][] = [
 
 /** The closest thing the offline assistant can do for words it did not understand. */
 export function closestExample(text: string): string {
+  // A currency anywhere ("20 dollars", "5 €") points at money before any other word does.
+  if (findAmount(text)?.currency) return EXAMPLES.find(([d]) => d === "money")![2];
   for (const [, re, example] of EXAMPLES) if (re.test(text)) return example;
   return EXAMPLES[0]![2];
 }

@@ -9,7 +9,7 @@ const ADD = [
   /^(?:add|create|new|make)\s+(?:a\s+)?(?:new\s+)?(?:task|to-?do|todo item)\s*(?:to\s+|:\s*|-\s*)?(.+)$/i,
   /^(?:to-?do|task|todo)\s*[:-]?\s+(.+)$/i,
   new RegExp(String.raw`^(?:add|put|write|stick)\s+(.+?)\s+(?:to|on|onto|in)\s+(?:my|the)\s+(?:shopping\s+|grocery\s+)?${LIST_WORDS}$`, "i"),
-  /^(?:i (?:need|have|must|should|gotta|ought) to|i've got to|don't forget to|note to self:?)\s+(.+)$/i,
+  /^(?:i (?:still |really |also |just )?(?:need|have|must|should|gotta|ought) to|i've got to|don't forget to|note to self:?)\s+(.+)$/i,
 ];
 const LIST = new RegExp(
   String.raw`^(?:(?:what|which|list|show|see|any|read|tell me)\b.*\b${LIST_WORDS}\b|(?:my|open|all)\s+${LIST_WORDS}|${LIST_WORDS}\??$|what(?:'s| is| do i have| else do i have)? (?:left )?(?:to do|on my (?:plate|list))|what (?:do|should) i (?:need|have) to do)`,
@@ -28,8 +28,8 @@ function add(body: string): Intent {
     domain: "tasks",
     run(act) {
       const t = /\b(?:by|before|due|until)\b/i.test(body) ? timeIn(act, body) : null;
-      const title = (t ? t.rest.replace(/\s+(?:by|before|due|until)$/i, "") : body).trim();
-      const { task } = act.call<{ task: TaskRow }>("add_task", { title, due: t?.words });
+      const title = (t ? t.rest.replace(/\s+(?:by|before|due|until)$/i, "") : body).trim().replace(/^(['"])(.+)\1$/, "$2");
+      const { task } = act.call<{ task: TaskRow }>("add_task", { title, due: t?.when });
       return `Added task #${task.id}: ${task.title}${task.due_at ? ` (due ${localLabel(task.due_at, act.zone)})` : ""}.`;
     },
   };

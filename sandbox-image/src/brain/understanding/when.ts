@@ -6,6 +6,8 @@ import type { Act } from "./intent";
 export interface TimeInText {
   /** The time words, as the user wrote them ("tonight at 8"). */
   words: string;
+  /** What to hand a tool: the words, or the local wall time when a part of the day set the hour. */
+  when: string;
   resolved: ResolvedTime;
   /** The text without them. */
   rest: string;
@@ -22,6 +24,13 @@ export function tidy(text: string): string {
     .replace(/\s+/g, " ")
     .trim();
 }
+
+const PARTS_OF_DAY: [RegExp, number][] = [
+  [/\bafternoon\b/i, 15],
+  [/\bevening\b/i, 19],
+  [/\b(?:tonight|night)\b/i, 20],
+  [/\b(?:noon|midday|lunchtime)\b/i, 12],
+];
 
 const ORDINAL = /\b(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))/i;
 
@@ -45,7 +54,14 @@ export function timeIn(act: Act, said: string, direction: "future" | "past" = "f
   const text = withMonth(act, said, direction);
   const r = resolveTime(text, act.zone, act.now, direction === "future" ? {} : { forwardDate: false, defaultHour: PAST_DEFAULT_HOUR });
   if (!r || !r.matchedText) return null;
-  return { words: r.matchedText, resolved: r, rest: tidy(text.replace(r.matchedText, " ")) };
+  const rest = tidy(text.replace(r.matchedText, " "));
+  // "sunday afternoon" names no hour; the part of the day does ("morning" keeps the default).
+  const part = r.hadTime ? undefined : PARTS_OF_DAY.find(([re]) => re.test(r.matchedText))?.[1];
+  if (part !== undefined) {
+    const local = r.local.set({ hour: part, minute: 0, second: 0, millisecond: 0 });
+    return { words: r.matchedText, when: wall(local), resolved: { ...r, local, at: local.toUTC(), hadTime: true }, rest };
+  }
+  return { words: r.matchedText, when: r.matchedText, resolved: r, rest };
 }
 
 /** A local wall time as the tools take it ("2026-11-24T10:00:00"), so nothing is parsed twice. */
