@@ -33,3 +33,11 @@ export function matchByName<T>(items: T[], name: string, label: (t: T) => string
   const best = Math.min(...scored.map((s) => s.extra));
   return scored.filter((s) => s.extra === best).map((s) => s.item);
 }
+
+/** The one item a name points at, or the sentence to say instead (none found, or which one?). */
+export function pickByName<T>(items: T[], name: string, label: (t: T) => string, show: (t: T) => string, notFound: string): T | string {
+  const found = matchByName(items, name, label);
+  if (found.length === 1) return found[0]!;
+  if (found.length === 0) return notFound;
+  return `Which one? ${found.map(show).join(", ")}.`;
+}

@@ -1,7 +1,7 @@
 import type { ReminderRow } from "../../alarms/reminder-store";
 import { localLabel, localTimeLabel } from "../../tools/format";
 import type { Act, Intent, Recogniser } from "./intent";
-import { matchByName } from "./match-by-name";
+import { pickByName } from "./match-by-name";
 import { timeIn } from "./when";
 
 type Recurrence = "daily" | "weekly" | "monthly";
@@ -56,10 +56,9 @@ function cancel(which: string): Intent {
       if (id) target = { id: Number(id[1]) } as ReminderRow;
       else {
         const name = which.replace(/^(?:to|about|for|that)\s+/i, "");
-        const found = matchByName(pending(act), name, (r) => r.text);
-        if (found.length === 0) return `I couldn't find a reminder about "${name}". Say "list reminders" to see them.`;
-        if (found.length > 1) return `Which one? ${found.map((r) => `#${r.id} ${r.text}`).join(", ")}.`;
-        target = found[0];
+        const found = pickByName(pending(act), name, (r) => r.text, (r) => `#${r.id} ${r.text}`, `I couldn't find a reminder about "${name}". Say "list reminders" to see them.`);
+        if (typeof found === "string") return found;
+        target = found;
       }
       const { cancelled } = act.call<{ cancelled: ReminderRow }>("cancel_reminder", { id: target!.id });
       return `Cancelled the reminder to ${cancelled.text}.`;

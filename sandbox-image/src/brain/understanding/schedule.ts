@@ -2,7 +2,7 @@ import { DateTime } from "luxon";
 import { localLabel, localTimeLabel } from "../../tools/format";
 import type { EventRow } from "../../tools/schedule-tools";
 import type { Act, Intent, Recogniser } from "./intent";
-import { matchByName } from "./match-by-name";
+import { pickByName } from "./match-by-name";
 import { askedDays, timeIn, wall } from "./when";
 
 const ADD = /^(?:please\s+)?(?:schedule|book|add (?:an? )?(?:event|meeting|appointment|call)|new (?:event|meeting|appointment)|put|pencil in|block|set up|arrange|plan|i have|i've got|i got|there'?s)\b\s*:?\s*(.+)$/i;
@@ -51,10 +51,7 @@ function upcoming(act: Act): EventRow[] {
 }
 
 function pick(act: Act, name: string): EventRow | string {
-  const found = matchByName(upcoming(act), name, (e) => e.title);
-  if (found.length === 1) return found[0]!;
-  if (found.length === 0) return `I couldn't find "${name}" on your schedule.`;
-  return `Which one? ${found.map((e) => `#${e.id} ${e.title} (${localLabel(e.starts_at, act.zone)})`).join(", ")}.`;
+  return pickByName(upcoming(act), name, (e) => e.title, (e) => `#${e.id} ${e.title} (${localLabel(e.starts_at, act.zone)})`, `I couldn't find "${name}" on your schedule.`);
 }
 
 function remove(name: string): Intent {

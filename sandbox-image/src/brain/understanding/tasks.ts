@@ -1,7 +1,7 @@
 import { localLabel } from "../../tools/format";
 import type { TaskRow } from "../../tools/task-tools";
 import type { Act, Intent, Recogniser } from "./intent";
-import { matchByName } from "./match-by-name";
+import { pickByName } from "./match-by-name";
 import { timeIn } from "./when";
 
 const LIST_WORDS = String.raw`(?:tasks?|to-?dos?|to-?do list|list|checklist)`;
@@ -40,10 +40,7 @@ function find(act: Act, which: string): TaskRow | string {
   const id = which.match(/^(?:number\s+|no\.?\s*|#)?(\d+)$/i);
   if (id) return { id: Number(id[1]) } as TaskRow;
   const open = act.call<{ tasks: TaskRow[] }>("list_tasks", {}).tasks;
-  const found = matchByName(open, which, (t) => t.title);
-  if (found.length === 1) return found[0]!;
-  if (found.length === 0) return `I couldn't find an open task called "${which}". Say "what are my tasks" to see them.`;
-  return `Which one? ${found.map((t) => `#${t.id} ${t.title}`).join(", ")}.`;
+  return pickByName(open, which, (t) => t.title, (t) => `#${t.id} ${t.title}`, `I couldn't find an open task called "${which}". Say "what are my tasks" to see them.`);
 }
 
 function complete(which: string): Intent {
