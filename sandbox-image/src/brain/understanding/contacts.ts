@@ -5,6 +5,7 @@ const EMAIL = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/;
 const RELATIONS = /\b(?:mother|mom|mum|father|dad|sister|brother|wife|husband|partner|son|daughter|friend|boss|colleague|coworker|dentist|doctor|plumber|landlord|neighbou?r|aunt|uncle|cousin|grandma|grandpa|babysitter|trainer|accountant|lawyer|vet|hairdresser|mechanic)\b/i;
 
 const SAVE = [
+  /^(?:save|add|store)\s+(.+?)\s+as\s+(?:my\s+)?(\w+)/i,
   /^(?:save|add|store|new)\s+(?:a\s+)?(?:contact|number|phone number|email)\s*:?\s*(?:for\s+)?(.+)$/i,
   /^(?:save|add|store)\s+(.+?)(?:'s)?\s+(?:number|phone|phone number|email|e-mail|contact)\b\s*:?\s*(.*)$/i,
   /^(.+?)(?:'s)\s+(?:(?:new|other|work|home|private|mobile|cell)\s+)?(?:number|phone|phone number|mobile|cell|email|e-mail|email address)\s+(?:is|:)\s*(.+)$/i,
@@ -24,7 +25,7 @@ function save(raw: string): Intent | null {
   let rest = raw.replace(phone ?? "\u0000", " ").replace(email ?? "\u0000", " ");
   const relationship = rest.match(RELATIONS)?.[0].toLowerCase();
   rest = rest
-    .replace(/\b(?:my|is|her|his|their|number|phone|mobile|cell|email|e-mail|contact|at|:|,|and|the|who is|new|other|work|home|private)\b/gi, " ")
+    .replace(/\b(?:my|is|her|his|their|number|phone|mobile|cell|email|e-mail|contact|at|:|,|and|the|who is|new|other|work|home|private|as)\b/gi, " ")
     .replace(RELATIONS, " ")
     .replace(/'s\b/g, "")
     .replace(/[,:;()-]/g, " ")

@@ -29,6 +29,9 @@ function setReminder(body: string): Intent {
     run(act) {
       const urgent = /\b(?:urgent(?:ly)?|important|asap)\b/i.test(body);
       let text = body.replace(/[,\s]*\b(?:it'?s |this is |very )?(?:urgent(?:ly)?|important|asap)\b/gi, " ");
+      if (/\bevery (?:\d+ |few |couple of )?(?:minutes?|hours?)\b|\bhourly\b/i.test(text)) {
+        return "I can repeat a reminder every day, week or month, but not every few hours. Tell me one time, or a daily time.";
+      }
       const rec = recurrenceOf(text);
       // "every morning" without a time means the morning.
       if (rec.recurrence === "daily" && /\bevery morning\b/i.test(text) && !/\d/.test(text)) rec.body += " at 8am";
@@ -75,7 +78,10 @@ const list: Intent = {
   },
 };
 
-export const recogniseReminder: Recogniser = (clause) => {
+export const recogniseReminder: Recogniser = (said) => {
+  // "in an hour remind me to move the car": the time said first goes after the request.
+  const at = said.search(/\bremind me\b/i);
+  const clause = at > 0 ? `${said.slice(at)} ${said.slice(0, at).replace(/[,\s]+$/, "")}` : said;
   let m = clause.match(CANCEL);
   if (m) return cancel((m[1] ?? m[2] ?? "").trim());
   if (LIST.test(clause)) return list;

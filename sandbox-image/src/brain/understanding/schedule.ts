@@ -9,7 +9,7 @@ const ADD = /^(?:please\s+)?(?:schedule|book|add (?:an? )?(?:event|meeting|appoi
 const EVENTISH = /\b(?:meeting|meet|appointment|appt|call with|lunch with|dinner with|breakfast with|coffee with|drinks with|date with|party|class|lesson|interview|session|dentist|doctor|gym|yoga|haircut|concert|flight|training|practice|standup|stand-up|workshop|conference|webinar|match|game|rehearsal|visit|therapy|checkup|check-up|review|sync|1:1|one-on-one|with [A-Z]\w+)\b/i;
 const QUERY = [
   /^(?:what|whats|show|list|any|anything|do i have|am i|is there|tell me|how|my|check|read)\b.*\b(?:schedule|calendar|agenda|events?|meetings?|appointments?|plans?|happening|planned|booked|free|busy)\b/i,
-  /^(?:what'?s|what is|what do i have|what have i got|what am i doing|anything|is there anything|whats)\s+(?:on|going on|up|planned|coming up|today|tomorrow|tonight|this|next|(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b/i,
+  /^(?:what'?s|what is|what do i have|what have i got|what am i doing|anything|is there anything|do i have anything|have i got anything|whats)\s+(?:on|going on|up|planned|coming up|today|tomorrow|tonight|this|next|(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b/i,
   /^(?:how does|how's|how is|what does) my (?:day|week|tomorrow|morning|afternoon|evening|weekend)\b/i,
 ];
 const DELETE = /^(?:cancel|delete|remove|drop|call off)\s+(?:the\s+|my\s+)?(.+?)(?:\s+(?:event|meeting|appointment))?$/i;

@@ -4,10 +4,10 @@ import type { Act, Intent, Recogniser } from "./intent";
 import { pickByName } from "./match-by-name";
 import { timeIn } from "./when";
 
-const LIST_WORDS = String.raw`(?:tasks?|to-?dos?|to-?do list|list|checklist)`;
+const LIST_WORDS = String.raw`(?:tasks?|to[- ]?dos?|to[- ]?do list|list|checklist)`;
 const ADD = [
-  /^(?:add|create|new|make)\s+(?:a\s+)?(?:new\s+)?(?:task|to-?do|todo item)\s*(?:to\s+|:\s*|-\s*)?(.+)$/i,
-  /^(?:to-?do|task|todo)\s*[:-]?\s+(.+)$/i,
+  /^(?:add|create|new|make)\s+(?:a\s+)?(?:new\s+)?(?:task|to[- ]?do|todo item)\s*(?:to\s+|:\s*|-\s*)?(.+)$/i,
+  /^(?:to[- ]?do|task|todo)\s*[:-]?\s+(.+)$/i,
   new RegExp(String.raw`^(?:add|put|write|stick)\s+(.+?)\s+(?:to|on|onto|in)\s+(?:my|the)\s+(?:shopping\s+|grocery\s+)?${LIST_WORDS}$`, "i"),
   /^(?:i (?:still |really |also |just )?(?:need|have|must|should|gotta|ought) to|i've got to|don't forget to|note to self:?)\s+(.+)$/i,
 ];
@@ -16,11 +16,11 @@ const LIST = new RegExp(
   "i",
 );
 const DONE = [
-  /^(?:done|completed?|finish(?:ed)?|mark|tick off|tick|check off|cross off|i (?:did|finished|completed|have done|'ve done))\s+(?:with\s+)?(?:task\s+|to-?do\s+)?(?:the\s+)?(.+?)(?:\s+(?:as\s+)?(?:done|complete|completed|finished))?$/i,
+  /^(?:done|completed?|finish(?:ed)?|mark|tick off|tick|check off|cross off|i (?:did|finished|completed)|i(?:'ve| have) (?:done|finished|completed))\s+(?:with\s+)?(?:task\s+|to[- ]?do\s+)?(?:the\s+)?(.+?)(?:\s+(?:as\s+)?(?:done|complete|completed|finished))?$/i,
   /^(?:task\s+)?#?(.+?)\s+(?:is|are)\s+(?:done|complete|completed|finished)$/i,
 ];
 const DELETE = [
-  new RegExp(String.raw`^(?:delete|remove|drop|scratch|cross out|get rid of)\s+(?:task\s+|to-?do\s+)?(?:the\s+)?(.+?)(?:\s+(?:task|to-?do))?(?:\s+from\s+(?:my|the)\s+${LIST_WORDS})?$`, "i"),
+  new RegExp(String.raw`^(?:delete|remove|drop|scratch|cross out|get rid of)\s+(?:task\s+|to[- ]?do\s+)?(?:the\s+)?(.+?)(?:\s+(?:task|to[- ]?do))?(?:\s+from\s+(?:my|the)\s+${LIST_WORDS})?$`, "i"),
 ];
 
 function add(body: string): Intent {
@@ -40,6 +40,13 @@ function find(act: Act, which: string): TaskRow | string {
   const id = which.match(/^(?:number\s+|no\.?\s*|#)?(\d+)$/i);
   if (id) return { id: Number(id[1]) } as TaskRow;
   const open = act.call<{ tasks: TaskRow[] }>("list_tasks", {}).tasks;
+  // "the first task", "the last one": a place in the list as it is shown.
+  const place = which.match(/^(first|second|third|fourth|fifth|last)(?:\s+(?:one|task|item|to[- ]?do))?$/i);
+  if (place) {
+    const i = ["first", "second", "third", "fourth", "fifth"].indexOf(place[1]!.toLowerCase());
+    const t = i < 0 ? open.at(-1) : open[i];
+    return t ?? `You have only ${open.length} open task${open.length === 1 ? "" : "s"}.`;
+  }
   return pickByName(open, which, (t) => t.title, (t) => `#${t.id} ${t.title}`, `I couldn't find an open task called "${which}". Say "what are my tasks" to see them.`);
 }
 
