@@ -303,4 +303,7 @@ export const CORPUS: PhrasingCase[] = [
   { text: "what do you know about Emma?", seed: [["remember", { fact: "my daughter Emma is allergic to nuts" }]], expect: [{ sql: "SELECT COUNT(*) AS n FROM memory_facts", rows: [{ n: 1 }] }], reply: /allergic to nuts/ },
   { text: "add Dr. Patel as my doctor, 020 7946 0958", expect: [{ sql: C, rows: [{ name: "Dr. Patel", phone: "020 7946 0958", email: null, relationship: "doctor" }] }] },
   { text: "cheers!", expect: [{ sql: "SELECT COUNT(*) AS n FROM tasks", rows: [{ n: 0 }] }], reply: /welcome/ },
+  { text: "what time is it?", expect: [{ sql: "SELECT COUNT(*) AS n FROM tasks", rows: [{ n: 0 }] }], reply: /^It's Wednesday 18 November, 09:00 \(Europe\/Berlin\)\.$/ },
+  { text: "show my contacts", seed: PEOPLE, expect: [{ sql: "SELECT COUNT(*) AS n FROM contacts", rows: [{ n: 3 }] }], reply: /^Your contacts:\nBob Smith: bob@example\.com\nDr Weber \(dentist\): 030 1234567\nLea: \+49 176 1234567$/ },
+  { text: "remind me tomorrow", expect: [{ sql: R, rows: [rem("Reminder", z("08:00", "19"))] }], reply: /^OK, I'll remind you on Thu 19 Nov 09:00\.$/ },
 ];

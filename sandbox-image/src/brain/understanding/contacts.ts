@@ -45,6 +45,10 @@ function save(raw: string): Intent | null {
 
 type Contact = { name: string; phone: string | null; email: string | null; relationship: string | null };
 
+function show(c: Contact): string {
+  return `${c.name}${c.relationship && c.relationship !== c.name ? ` (${c.relationship})` : ""}: ${[c.phone, c.email].filter(Boolean).join(", ") || "no number or email"}`;
+}
+
 function find(query: string): Intent {
   return {
     domain: "contacts",
@@ -52,16 +56,25 @@ function find(query: string): Intent {
       const q = query.replace(/^(?:my|the)\s+/i, "").replace(/'s$/, "").trim();
       const { contacts } = act.call<{ contacts: Contact[] }>("find_contact", { query: q });
       if (contacts.length === 0) return `I don't have a contact for "${q}". Save one with "save ${q}'s number ...".`;
-      return contacts
-        .slice(0, 5)
-        .map((c) => `${c.name}${c.relationship && c.relationship !== c.name ? ` (${c.relationship})` : ""}: ${[c.phone, c.email].filter(Boolean).join(", ") || "no number or email"}`)
-        .join("\n");
+      return contacts.slice(0, 5).map(show).join("\n");
     },
   };
 }
 
 /** Contacts: "save Lea's number +49 176 1234567", "my dentist is Dr Weber, 030 123456", "what's Lea's number?". */
+const LIST = /^(?:show|list|see|what are|who are|read)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:my\s+)?contacts\??$|^(?:my\s+)?contacts\??$/i;
+
+const list: Intent = {
+  domain: "contacts",
+  run(act) {
+    const { rows } = act.call<{ rows: Contact[] }>("query_database", { sql: "SELECT name, phone, email, relationship FROM contacts ORDER BY name LIMIT 20" });
+    if (rows.length === 0) return 'No contacts saved yet. Try "save Lea\'s number +49 176 1234567".';
+    return ["Your contacts:", ...rows.map(show)].join("\n");
+  },
+};
+
 export const recogniseContact: Recogniser = (clause) => {
+  if (LIST.test(clause)) return list;
   for (const re of FIND) {
     const m = clause.match(re);
     if (m && !(re === FIND[3] && !RELATIONS.test(m[1]!))) return find(m[1]!);

@@ -38,7 +38,7 @@ function record(kind: "expense" | "income", clause: string, amount: { amount: nu
       }
       const category = categoryOf(what);
       const { expense } = act.call<{ expense: { formatted: string } }>("log_expense", { amount: amount.amount, currency: amount.currency, category, description: what, date: t?.when });
-      return `Logged ${expense.formatted} on ${what} (${category}).`;
+      return what === kind ? `Logged ${expense.formatted} (${category}).` : `Logged ${expense.formatted} on ${what} (${category}).`;
     },
   };
 }

@@ -38,10 +38,10 @@ function setReminder(body: string): Intent {
       if (rec.recurrence === "daily" && /\bevery (?:evening|night)\b/i.test(text) && !/\d/.test(text)) rec.body += " at 8pm";
       const t = timeIn(act, rec.body);
       if (!t) return `When should I remind you? Try "remind me to ${text.trim() || "call mom"} tomorrow at 5pm".`;
-      text = t.rest.replace(/^(?:to|about|that)\s+/i, "") || "your reminder";
-      const { reminder } = act.call<{ reminder: ReminderRow }>("set_reminder", { text, when: t.when, recurrence: rec.recurrence, urgent: urgent || undefined });
+      text = t.rest.replace(/^(?:to|about|that)\s+/i, "");
+      const { reminder } = act.call<{ reminder: ReminderRow }>("set_reminder", { text: text || "Reminder", when: t.when, recurrence: rec.recurrence, urgent: urgent || undefined });
       const every = reminder.recurrence ? ` (${reminder.recurrence}, at ${localTimeLabel(reminder.due_at, act.zone)})` : "";
-      return `OK, I'll remind you to ${reminder.text} on ${localLabel(reminder.due_at, act.zone)}${every}.`;
+      return `OK, I'll remind you${text ? ` to ${reminder.text}` : ""} on ${localLabel(reminder.due_at, act.zone)}${every}.`;
     },
   };
 }

@@ -1,3 +1,4 @@
+import { DateTime } from "luxon";
 import type { Intent, Recogniser } from "./intent";
 
 const CAPABILITIES =
@@ -14,8 +15,13 @@ const RULES: [RegExp, string | ((m: RegExpMatchArray) => string), boolean][] = [
   [/^(?:sorry|my bad|oops)[!.]*$/i, "No worries!", true],
 ];
 
-/** Small talk: greetings, thanks, "who are you", "what can you do". */
+const CLOCK = /^(?:what(?:'s| is) the time|what time is it|what(?:'s| is) (?:the date|today'?s date)|what day is (?:it|today))(?: now| today)?\??$/i;
+
+/** Small talk: greetings, thanks, "who are you", "what can you do", "what time is it". */
 export const recogniseSmallTalk: Recogniser = (clause) => {
+  if (CLOCK.test(clause)) {
+    return { domain: "small_talk", run: (act) => `It's ${DateTime.fromJSDate(act.now).setZone(act.zone).toFormat("cccc d LLLL, HH:mm")} (${act.zone}).` };
+  }
   for (const [re, reply, filler] of RULES) {
     const m = clause.match(re);
     if (m) return { domain: "small_talk", filler, run: () => (typeof reply === "string" ? reply : reply(m)) } satisfies Intent;

@@ -66,6 +66,7 @@ function remove(which: string): Intent {
   return {
     domain: "tasks",
     run(act) {
+      if (/^(?:everything|all|all (?:my |the )?(?:tasks|to[- ]?dos))$/i.test(which)) return "I only delete one task at a time: tell me which (a number or its name).";
       const t = find(act, which);
       if (typeof t === "string") return t;
       const { deleted } = act.call<{ deleted: TaskRow }>("delete_task", { id: t.id });

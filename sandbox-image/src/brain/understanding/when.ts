@@ -52,8 +52,14 @@ function withMonth(act: Act, text: string, direction: "future" | "past"): string
 /** Finds the time in a request through chrono-node, in the user's zone. Past-facing for records. */
 export function timeIn(act: Act, said: string, direction: "future" | "past" = "future"): TimeInText | null {
   const text = withMonth(act, said, direction);
-  const r = resolveTime(text, act.zone, act.now, direction === "future" ? {} : { forwardDate: false, defaultHour: PAST_DEFAULT_HOUR });
+  const opts = direction === "future" ? {} : { forwardDate: false, defaultHour: PAST_DEFAULT_HOUR };
+  let r = resolveTime(text, act.zone, act.now, opts);
   if (!r || !r.matchedText) return null;
+  // "Parents evening at school friday 18:00": a later, exact time beats a first, vague word.
+  if (!r.hadTime) {
+    const later = resolveTime(text.replace(r.matchedText, " "), act.zone, act.now, opts);
+    if (later?.hadTime && later.matchedText) r = later;
+  }
   const rest = tidy(text.replace(r.matchedText, " "));
   // "sunday afternoon" names no hour; the part of the day does ("morning" keeps the default).
   const part = r.hadTime ? undefined : PARTS_OF_DAY.find(([re]) => re.test(r.matchedText))?.[1];
