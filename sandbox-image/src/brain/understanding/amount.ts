@@ -29,8 +29,8 @@ function currencyPart(code: string, locale: string, display: "narrowSymbol" | "s
   }
 }
 
-/** Symbol or name (lower case) → ISO code, learned from Intl once. */
-const LEXICON: Map<string, string> = (() => {
+/** Symbol or name (lower case) → ISO code, learned from Intl on first use (not at start-up). */
+function buildLexicon(): Map<string, string> {
   const m = new Map<string, string>();
   const add = (k: string | undefined, code: string) => {
     if (!k) return;
@@ -54,19 +54,31 @@ const LEXICON: Map<string, string> = (() => {
   // Spoken forms ICU does not list.
   for (const [k, code] of [["bucks", "USD"], ["rs", "INR"], ["quid", "GBP"], ["reais", "BRL"]] as const) add(k, code);
   return m;
-})();
+}
 
-const SYMBOL_CHARS = [...new Set([...LEXICON.keys()].filter((k) => !/^[a-z ]+$/.test(k)))].sort((a, b) => b.length - a.length);
-const NAME_WORDS = [...new Set([...LEXICON.keys()].filter((k) => /^[a-z ]+$/.test(k)))].sort((a, b) => b.length - a.length);
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/$]/g, "\\$&");
-const SYM = `(?:${SYMBOL_CHARS.map(esc).join("|")})`;
-const CODE = `(?:${[...CODES].join("|")})`;
-const WORD = `(?:${NAME_WORDS.map(esc).join("|")}|${CODE})`;
 const NUM = String.raw`\d(?:[\d.,'\u00a0\u202f]*\d)?`;
-const AMOUNT_RE = new RegExp(
-  String.raw`(?<![\w#:.,])(?:(?<pre>${SYM}|\b${CODE}\b)\.?\s?(?<n1>${NUM})|(?<n2>${NUM})(?:\s?(?<post>${SYM})|\s?(?<word>${WORD})\b)?)(?![\w:%])(?!\s?(?:kcal|cal|calories|min|mins|minutes|hours?|h|am|pm|kg|g|km|x|times|people|persons?)\b)`,
-  "giu",
-);
+
+function buildPattern(lexicon: Map<string, string>): RegExp {
+  const symbols = [...new Set([...lexicon.keys()].filter((k) => !/^[a-z ]+$/.test(k)))].sort((a, b) => b.length - a.length);
+  const names = [...new Set([...lexicon.keys()].filter((k) => /^[a-z ]+$/.test(k)))].sort((a, b) => b.length - a.length);
+  const SYM = `(?:${symbols.map(esc).join("|")})`;
+  const CODE = `(?:${[...CODES].join("|")})`;
+  const WORD = `(?:${names.map(esc).join("|")}|${CODE})`;
+  return new RegExp(
+    String.raw`(?<![\w#:.,])(?:(?<pre>${SYM}|\b${CODE}\b)\.?\s?(?<n1>${NUM})|(?<n2>${NUM})(?:\s?(?<post>${SYM})|\s?(?<word>${WORD})\b)?)(?![\w:%])(?!\s?(?:kcal|cal|calories|min|mins|minutes|hours?|h|am|pm|kg|g|km|x|times|people|persons?)\b)`,
+    "giu",
+  );
+}
+
+let tables: { lexicon: Map<string, string>; pattern: RegExp } | undefined;
+function learned(): { lexicon: Map<string, string>; pattern: RegExp } {
+  if (!tables) {
+    const lexicon = buildLexicon();
+    tables = { lexicon, pattern: buildPattern(lexicon) };
+  }
+  return tables;
+}
 
 function separators(locale: string): { group: string; decimal: string } {
   const parts = new Intl.NumberFormat(locale).formatToParts(1234567.5);
@@ -99,10 +111,10 @@ export function currencyOf(token: string | undefined): string | undefined {
   const t = token.trim();
   if (/^[A-Za-z]{3}$/.test(t)) {
     const code = t.toUpperCase();
-    if (!CODES.has(code)) return LEXICON.get(t.toLowerCase());
+    if (!CODES.has(code)) return learned().lexicon.get(t.toLowerCase());
     return WORD_CODES.has(t) ? undefined : code;
   }
-  return LEXICON.get(t.toLowerCase());
+  return learned().lexicon.get(t.toLowerCase());
 }
 
 export interface Amount {
@@ -116,7 +128,7 @@ export interface Amount {
 /** Every money amount in the text, in order. `userCurrency` decides how a bare "1.500" reads. */
 export function findAmounts(text: string, userCurrency = "USD"): Amount[] {
   const out: Amount[] = [];
-  for (const m of text.matchAll(AMOUNT_RE)) {
+  for (const m of text.matchAll(learned().pattern)) {
     const g = m.groups!;
     const raw = (g.n1 ?? g.n2)!;
     const token = g.pre ?? g.post ?? g.word;
