@@ -306,4 +306,5 @@ export const CORPUS: PhrasingCase[] = [
   { text: "what time is it?", expect: [{ sql: "SELECT COUNT(*) AS n FROM tasks", rows: [{ n: 0 }] }], reply: /^It's Wednesday 18 November, 09:00 \(Europe\/Berlin\)\.$/ },
   { text: "show my contacts", seed: PEOPLE, expect: [{ sql: "SELECT COUNT(*) AS n FROM contacts", rows: [{ n: 3 }] }], reply: /^Your contacts:\nBob Smith: bob@example\.com\nDr Weber \(dentist\): 030 1234567\nLea: \+49 176 1234567$/ },
   { text: "remind me tomorrow", expect: [{ sql: R, rows: [rem("Reminder", z("08:00", "19"))] }], reply: /^OK, I'll remind you on Thu 19 Nov 09:00\.$/ },
+  { text: "what's my name?", seed: [["update_profile", { name: "Sam" }]], expect: [{ sql: P, rows: [{ name: "Sam", timezone: null }] }], reply: /^You're Sam\.$/ },
 ];

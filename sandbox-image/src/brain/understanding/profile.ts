@@ -18,8 +18,20 @@ function setName(name: string): Intent {
   };
 }
 
+const ASK_NAME = /^(?:what'?s|what is|do you (?:know|remember)|say|tell me) my name\??$|^who am i\??$/i;
+
+const askName: Intent = {
+  domain: "profile",
+  run(act) {
+    const { rows } = act.call<{ rows: { name: string | null }[] }>("query_database", { sql: "SELECT name FROM profile WHERE id = 1" });
+    const name = rows[0]?.name;
+    return name ? `You're ${name}.` : "You haven't told me your name yet. Say \"my name is ...\".";
+  },
+};
+
 /** The profile: "I'm Sam", "my name is Sam", "my timezone is Europe/Berlin", "use euros". */
 export const recogniseProfile: Recogniser = (clause) => {
+  if (ASK_NAME.test(clause)) return askName;
   const n = clause.match(NAME);
   if (n && (!n[1] || CAPITALISED.test(n[2]!))) {
     const name = n[2]!.replace(/^\p{Ll}/u, (c) => c.toUpperCase());
