@@ -1,5 +1,5 @@
 import type { ToolRegistry } from "../../tools/registry";
-import type { ToolContext } from "../../tools/tool";
+import { ToolError, type ToolContext } from "../../tools/tool";
 
 export type Domain = "small_talk" | "profile" | "reminders" | "tasks" | "money" | "schedule" | "meals" | "memory" | "contacts";
 
@@ -26,6 +26,8 @@ export class Act {
   ) {}
 
   call<T>(name: string, args: Record<string, unknown>): T {
+    // A registry may be filtered (a call with limited trust offers fewer tools): say so kindly.
+    if (!this.tools.has(name)) throw new ToolError("That isn't something I can do from here.", "not_found");
     // Optional fields left undefined are dropped, as the model would leave them out.
     const clean = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
     return this.tools.run(this.ctx, name, clean) as T;
