@@ -72,7 +72,7 @@ export async function startWhatsAppWorld(
         path: "/whatsapp",
         router: createWhatsAppRouter(
           configured
-            ? { credentials: { verifyToken: VERIFY_TOKEN, appSecret: APP_SECRET }, recorder, statuses, logger, metrics: new Registry() }
+            ? { credentials: { verifyToken: VERIFY_TOKEN, appSecret: APP_SECRET }, phoneNumberId: PHONE_ID, recorder, statuses, logger, metrics: new Registry() }
             : { logger },
         ),
       },
