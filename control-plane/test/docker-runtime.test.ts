@@ -83,9 +83,12 @@ describeDocker("DockerRuntime against the real daemon", () => {
     expect(vol.Labels).toMatchObject({ [LABEL.owner]: userId, [LABEL.testRun]: TEST_RUN_ID });
   });
 
-  it("puts sandboxes on an internal network that the host reaches, and from which they reach the host's gateway", async () => {
-    const net = (await docker.getNetwork(network).inspect()) as { Internal: boolean; Labels: Record<string, string> };
+  it("puts sandboxes on an internal network, without inter-container traffic, that the host reaches, and from which they reach the host's gateway", async () => {
+    const net = (await docker.getNetwork(network).inspect()) as { Internal: boolean; Labels: Record<string, string>; Options: Record<string, string>; IPAM: { Config: { Gateway: string }[] } };
     expect(net.Internal).toBe(true);
+    expect(net.Options).toMatchObject({ "com.docker.network.bridge.enable_icc": "false" });
+    // On the host (not in a container), the sandbox listener binds the bridge's gateway address.
+    expect(await runtime.listenHost()).toBe(net.IPAM.Config[0]!.Gateway);
     expect(net.Labels).toMatchObject({ [LABEL.testRun]: TEST_RUN_ID });
     // The host dials the agent on its container address: the signed handshake completes.
     const inst = (await runtime.inspect({ userId }))!;
@@ -98,7 +101,7 @@ describeDocker("DockerRuntime against the real daemon", () => {
     }
     // The sandbox reaches the LLM gateway URL it was given: a server on this host, via the bridge's gateway.
     gatewayServer = createServer((req, res) => res.end(`gateway saw ${req.url}`));
-    await new Promise<void>((r) => gatewayServer!.listen(0, "0.0.0.0", () => r()));
+    await new Promise<void>((r) => gatewayServer!.listen(0, net.IPAM.Config[0]!.Gateway, () => r()));
     const port = (gatewayServer.address() as AddressInfo).port;
     const url = `${await runtime.gatewayUrl({ port })}/models`;
     const script = `fetch(process.argv[1]).then(r => r.text()).then(t => { process.stdout.write(t); process.exit(0) }, e => { process.stdout.write("ERR " + e.message); process.exit(1) }); setTimeout(() => process.exit(2), 5000)`;

@@ -22,6 +22,21 @@ export interface DockerRuntimeOptions {
   testRunId?: string;
   /** Per daemon call; long operations (stop) add their own grace period. */
   callTimeoutMs?: number;
+  /**
+   * This control plane's own container (name or id) when it runs in one. It is then attached to the
+   * sandbox network and sandboxes reach it at its address there, not at the bridge's gateway (the host).
+   */
+  selfContainer?: { name: string; detected: boolean };
+}
+
+/** Sandboxes must not reach each other: no traffic between containers on the bridge. */
+export const ICC_OPTION = "com.docker.network.bridge.enable_icc";
+
+interface SandboxNetwork {
+  /** The bridge's address on the host. */
+  gateway: string;
+  /** Our own address on the network, when we run in a container. */
+  self?: string;
 }
 
 const statusCode = (err: unknown): number | undefined => (err as { statusCode?: number })?.statusCode;
@@ -32,7 +47,7 @@ export class DockerRuntime implements SandboxRuntime {
   readonly docker: Dockerode;
   private readonly log: Logger;
   private readonly callTimeoutMs: number;
-  private networkReady: Promise<{ gateway: string }> | null = null;
+  private networkReady: Promise<SandboxNetwork> | null = null;
 
   constructor(private readonly opts: DockerRuntimeOptions) {
     this.docker = opts.docker ?? new Dockerode();
@@ -54,9 +69,10 @@ export class DockerRuntime implements SandboxRuntime {
   /**
    * The private network, created if missing. "internal": no route out of it; checked on this host
    * that the host still reaches container IPs and containers reach the host on the gateway IP
-   * (which is how they reach the LLM gateway).
+   * (which is how they reach the LLM gateway). Inter-container traffic is off, so a sandbox cannot
+   * reach another; in a container, the control plane joins it and is reached at its own address.
    */
-  ensureNetwork(signal?: AbortSignal): Promise<{ gateway: string }> {
+  ensureNetwork(signal?: AbortSignal): Promise<SandboxNetwork> {
     if (!this.networkReady) {
       this.networkReady = this.createNetwork(signal).catch((err) => {
         this.networkReady = null;
@@ -66,7 +82,7 @@ export class DockerRuntime implements SandboxRuntime {
     return this.networkReady;
   }
 
-  private async createNetwork(signal?: AbortSignal): Promise<{ gateway: string }> {
+  private async createNetwork(signal?: AbortSignal): Promise<SandboxNetwork> {
     const net = this.docker.getNetwork(this.opts.network);
     try {
       await this.docker.createNetwork({
@@ -74,6 +90,7 @@ export class DockerRuntime implements SandboxRuntime {
         Driver: "bridge",
         Internal: true,
         CheckDuplicate: true,
+        Options: { [ICC_OPTION]: "false" },
         Labels: { ...this.extraLabels, [LABEL.managed]: "true" },
         abortSignal: this.signal(signal),
       } as Dockerode.NetworkCreateOptions);
@@ -82,10 +99,42 @@ export class DockerRuntime implements SandboxRuntime {
       if (statusCode(err) !== 409) throw new RuntimeError(`cannot create network ${this.opts.network}: ${(err as Error).message}`, err);
     }
     // dockerode's network inspect takes no signal: race it against one.
-    const info = (await raceSignal(net.inspect(), this.signal(signal))) as { IPAM?: { Config?: { Gateway?: string }[] } };
+    const info = (await raceSignal(net.inspect(), this.signal(signal))) as { IPAM?: { Config?: { Gateway?: string }[] }; Options?: Record<string, string> };
     const gateway = info?.IPAM?.Config?.[0]?.Gateway;
     if (!gateway) throw new RuntimeError(`network ${this.opts.network} has no gateway address`);
-    return { gateway };
+    if (info.Options?.[ICC_OPTION] !== "false") {
+      this.log.warn({ network: this.opts.network }, `the sandbox network lets sandboxes reach each other: recreate it with ${ICC_OPTION}=false`);
+    }
+    const self = this.opts.selfContainer ? await this.joinNetwork(this.opts.selfContainer, signal) : undefined;
+    return { gateway, ...(self ? { self } : {}) };
+  }
+
+  /** Our own container's address on the sandbox network, connecting it first when it is not on it. */
+  private async joinNetwork({ name: container, detected }: { name: string; detected: boolean }, signal?: AbortSignal): Promise<string | undefined> {
+    const address = async () => {
+      const info = (await this.docker.getContainer(container).inspect({ abortSignal: this.signal(signal) } as never)) as unknown as Dockerode.ContainerInspectInfo;
+      return info.NetworkSettings.Networks?.[this.opts.network]?.IPAddress || undefined;
+    };
+    try {
+      const known = await address().catch((err) => {
+        // A guessed name that is no container of this daemon: we run beside it, not in it.
+        if (detected && statusCode(err) === 404) return null;
+        throw err;
+      });
+      if (known === null) {
+        this.log.info({ container }, "not a container of this Docker daemon; sandboxes reach the control plane on the network's gateway");
+        return undefined;
+      }
+      if (known) return known;
+      if (known) return known;
+      await this.docker.getNetwork(this.opts.network).connect({ Container: container, abortSignal: this.signal(signal) } as never);
+      this.log.info({ network: this.opts.network, container }, "joined the sandbox network");
+      const joined = await address();
+      if (joined) return joined;
+    } catch (err) {
+      throw new RuntimeError(`cannot put this control plane's container ${container} on network ${this.opts.network}: ${(err as Error).message}`, err);
+    }
+    throw new RuntimeError(`container ${container} has no address on network ${this.opts.network}`);
   }
 
   async create({ spec, signal }: { spec: SandboxSpec; signal?: AbortSignal }): Promise<RuntimeInstance> {
@@ -253,9 +302,14 @@ export class DockerRuntime implements SandboxRuntime {
     }
   }
 
+  /** Sandboxes reach the host on the bridge's gateway, or our container at its own address. */
+  async listenHost(opts: { signal?: AbortSignal } = {}): Promise<string> {
+    const { gateway, self } = await this.ensureNetwork(opts.signal);
+    return self ?? gateway;
+  }
+
   async gatewayUrl({ port, signal }: { port: number; signal?: AbortSignal }): Promise<string> {
-    const { gateway } = await this.ensureNetwork(signal);
-    return `http://${gateway}:${port}/llm/v1`;
+    return `http://${await this.listenHost({ signal })}:${port}/llm/v1`;
   }
 
   /** Removes the network (tests; production keeps it). Fails while containers are attached. */
