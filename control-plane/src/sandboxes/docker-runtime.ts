@@ -102,34 +102,45 @@ export class DockerRuntime implements SandboxRuntime {
     const info = (await raceSignal(net.inspect(), this.signal(signal))) as { IPAM?: { Config?: { Gateway?: string }[] }; Options?: Record<string, string> };
     const gateway = info?.IPAM?.Config?.[0]?.Gateway;
     if (!gateway) throw new RuntimeError(`network ${this.opts.network} has no gateway address`);
-    if (info.Options?.[ICC_OPTION] !== "false") {
+    const isolated = info.Options?.[ICC_OPTION] === "false";
+    if (!isolated) {
       this.log.warn({ network: this.opts.network }, `the sandbox network lets sandboxes reach each other: recreate it with ${ICC_OPTION}=false`);
     }
-    const self = this.opts.selfContainer ? await this.joinNetwork(this.opts.selfContainer, signal) : undefined;
+    const self = this.opts.selfContainer ? await this.joinNetwork(this.opts.selfContainer, isolated, signal) : undefined;
     return { gateway, ...(self ? { self } : {}) };
   }
 
-  /** Our own container's address on the sandbox network, connecting it first when it is not on it. */
-  private async joinNetwork({ name: container, detected }: { name: string; detected: boolean }, signal?: AbortSignal): Promise<string | undefined> {
-    const address = async () => {
-      const info = (await this.docker.getContainer(container).inspect({ abortSignal: this.signal(signal) } as never)) as unknown as Dockerode.ContainerInspectInfo;
-      return info.NetworkSettings.Networks?.[this.opts.network]?.IPAddress || undefined;
-    };
+  /**
+   * Where sandboxes reach us when we run in a container. In the host's network namespace
+   * (network_mode: host, as docker-compose.yml runs it) we are the host: the bridge's gateway. In a
+   * bridged container we join the sandbox network and are reached at our address there; that only
+   * works when the network lets containers talk, which an isolated one (ICC off) does not, in
+   * either direction: refuse to start, saying what to change, rather than time out on every message.
+   */
+  private async joinNetwork({ name: container, detected }: { name: string; detected: boolean }, isolated: boolean, signal?: AbortSignal): Promise<string | undefined> {
+    const inspect = async () =>
+      (await this.docker.getContainer(container).inspect({ abortSignal: this.signal(signal) } as never)) as unknown as Dockerode.ContainerInspectInfo;
+    let info: Dockerode.ContainerInspectInfo;
     try {
-      const known = await address().catch((err) => {
-        // A guessed name that is no container of this daemon: we run beside it, not in it.
-        if (detected && statusCode(err) === 404) return null;
-        throw err;
-      });
-      if (known === null) {
-        this.log.info({ container }, "not a container of this Docker daemon; sandboxes reach the control plane on the network's gateway");
-        return undefined;
-      }
-      if (known) return known;
-      if (known) return known;
+      info = await inspect();
+    } catch (err) {
+      // A guessed name that is no container of this daemon: we run beside it, as the host does.
+      if (detected && statusCode(err) === 404) return undefined;
+      throw new RuntimeError(`cannot inspect this control plane's container ${container}: ${(err as Error).message}`, err);
+    }
+    if (info.HostConfig?.NetworkMode === "host") return undefined;
+    if (isolated) {
+      throw new RuntimeError(
+        `this control plane runs in container ${container} on a bridge network, and ${this.opts.network} has inter-container traffic off: ` +
+          "it could not reach its sandboxes nor they it. Run it in the host's network namespace (network_mode: host, as docker-compose.yml does).",
+      );
+    }
+    const address = (i: Dockerode.ContainerInspectInfo) => i.NetworkSettings.Networks?.[this.opts.network]?.IPAddress || undefined;
+    if (address(info)) return address(info);
+    try {
       await this.docker.getNetwork(this.opts.network).connect({ Container: container, abortSignal: this.signal(signal) } as never);
       this.log.info({ network: this.opts.network, container }, "joined the sandbox network");
-      const joined = await address();
+      const joined = address(await inspect());
       if (joined) return joined;
     } catch (err) {
       throw new RuntimeError(`cannot put this control plane's container ${container} on network ${this.opts.network}: ${(err as Error).message}`, err);
