@@ -97,11 +97,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // The sandbox listener: the only thing sandboxes reach, serving /llm/v1 alone (no admin API,
     // webhooks, dashboard or metrics), bound to an address on their network (docs/topology.md).
     // Up before reconciliation, which may create sandboxes that need its address.
-    const sandboxListener = await listen(
-      createApp({ logger, routers: [{ path: "/llm/v1", router: llmGateway.router }] }),
-      config.sandbox.listenPort,
-      config.sandbox.listenHost ?? (await runtime.listenHost()),
-    );
+    const sandboxHost = config.sandbox.listenHost ?? (await runtime.listenHost());
+    const sandboxListener = await listen(createApp({ logger, routers: [{ path: "/llm/v1", router: llmGateway.router }] }), config.sandbox.listenPort, sandboxHost);
     onStop("sandbox-http", () => sandboxListener.close());
     const sandboxMetrics = registerSandboxMetrics(metrics);
     const sandboxes = new SandboxService({
@@ -281,7 +278,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
         { path: "/zoom", router: zoom.router },
       ],
     });
-    const { server, url, close } = await listen(app, config.port, config.host);
+    // With HOST=0.0.0.0 the main listener also sits on the sandbox network's gateway: not for them.
+    // (Loopback is shared by everything on the host, process-runtime agents included: nothing to refuse.)
+    const refuseLocalAddress = sandboxHost.startsWith("127.") || sandboxHost === "::1" ? undefined : sandboxHost;
+    const { server, url, close } = await listen(app, config.port, config.host, { refuseLocalAddress });
     onStop("http", close);
     // Twilio Media Streams upgrade on the same server (GET /voice/stream); closed before HTTP stops.
     const voiceStream = voice?.attachStream(server);

@@ -10,9 +10,19 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Starts an HTTP server on host:port (0 picks a free port) and says where it listens. */
-export async function listen(app: RequestListener, port: number, host: string): Promise<Listening> {
+/**
+ * Starts an HTTP server on host:port (0 picks a free port) and says where it listens. Connections
+ * that arrive on `refuseLocalAddress` are closed unanswered: the main listener on 0.0.0.0 would
+ * otherwise also answer on the sandbox network's gateway address, the one address sandboxes reach.
+ */
+export async function listen(app: RequestListener, port: number, host: string, opts: { refuseLocalAddress?: string } = {}): Promise<Listening> {
   const server = createServer(app);
+  const refused = opts.refuseLocalAddress;
+  if (refused) {
+    server.on("connection", (socket) => {
+      if ((socket.localAddress ?? "").replace(/^::ffff:/, "") === refused) socket.destroy();
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());
