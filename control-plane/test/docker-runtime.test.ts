@@ -110,6 +110,19 @@ describeDocker("DockerRuntime against the real daemon", () => {
     expect(out).toBe("gateway saw /llm/v1/models");
   });
 
+  it("refuses to serve sandboxes from a bridged container on the isolated network, and treats a guessed name that is no container as the host", async () => {
+    const bridged = `concierge-test-bridged-${TEST_RUN_ID}`;
+    execFileSync("docker", ["run", "-d", "--rm", "--name", bridged, "--label", `${LABEL.testRun}=${TEST_RUN_ID}`, TEST_AGENT_IMAGE, "node", "-e", "setTimeout(() => {}, 60000)"], { stdio: "pipe" });
+    try {
+      const inBridge = new DockerRuntime({ docker, network, logger, testRunId: TEST_RUN_ID, selfContainer: { name: bridged, detected: false } });
+      await expect(inBridge.listenHost()).rejects.toThrow(/inter-container traffic off.*network_mode: host/);
+    } finally {
+      execFileSync("docker", ["rm", "-f", bridged], { stdio: "pipe" });
+    }
+    const guessed = new DockerRuntime({ docker, network, logger, testRunId: TEST_RUN_ID, selfContainer: { name: `no-such-container-${TEST_RUN_ID}`, detected: true } });
+    expect(await guessed.listenHost()).toBe(await runtime.listenHost());
+  });
+
   it("reads logs, memory use and lists only this run's containers", async () => {
     const logs = await runtime.logs({ userId, tail: 50 });
     expect(logs).toContain("gateway listening");

@@ -2,8 +2,10 @@ import Dockerode from "dockerode";
 import { AGENT_PORT } from "@concierge/protocol";
 import type { Logger } from "../logger";
 import { buildContainerSpec, containerName, LABEL, volumeName } from "./container-spec";
+import { prepareSandboxNetwork, type SandboxNetwork } from "./docker-network";
 import {
   RuntimeError,
+  raceSignal,
   timeoutSignal,
   type InstanceStatus,
   type OpOptions,
@@ -11,6 +13,8 @@ import {
   type SandboxRuntime,
   type SandboxSpec,
 } from "./runtime";
+
+export { ICC_OPTION } from "./docker-network";
 
 export interface DockerRuntimeOptions {
   docker?: Dockerode;
@@ -27,16 +31,6 @@ export interface DockerRuntimeOptions {
    * sandbox network and sandboxes reach it at its address there, not at the bridge's gateway (the host).
    */
   selfContainer?: { name: string; detected: boolean };
-}
-
-/** Sandboxes must not reach each other: no traffic between containers on the bridge. */
-export const ICC_OPTION = "com.docker.network.bridge.enable_icc";
-
-interface SandboxNetwork {
-  /** The bridge's address on the host. */
-  gateway: string;
-  /** Our own address on the network, when we run in a container. */
-  self?: string;
 }
 
 const statusCode = (err: unknown): number | undefined => (err as { statusCode?: number })?.statusCode;
@@ -82,70 +76,15 @@ export class DockerRuntime implements SandboxRuntime {
     return this.networkReady;
   }
 
-  private async createNetwork(signal?: AbortSignal): Promise<SandboxNetwork> {
-    const net = this.docker.getNetwork(this.opts.network);
-    try {
-      await this.docker.createNetwork({
-        Name: this.opts.network,
-        Driver: "bridge",
-        Internal: true,
-        CheckDuplicate: true,
-        Options: { [ICC_OPTION]: "false" },
-        Labels: { ...this.extraLabels, [LABEL.managed]: "true" },
-        abortSignal: this.signal(signal),
-      } as Dockerode.NetworkCreateOptions);
-      this.log.info({ network: this.opts.network }, "created sandbox network");
-    } catch (err) {
-      if (statusCode(err) !== 409) throw new RuntimeError(`cannot create network ${this.opts.network}: ${(err as Error).message}`, err);
-    }
-    // dockerode's network inspect takes no signal: race it against one.
-    const info = (await raceSignal(net.inspect(), this.signal(signal))) as { IPAM?: { Config?: { Gateway?: string }[] }; Options?: Record<string, string> };
-    const gateway = info?.IPAM?.Config?.[0]?.Gateway;
-    if (!gateway) throw new RuntimeError(`network ${this.opts.network} has no gateway address`);
-    const isolated = info.Options?.[ICC_OPTION] === "false";
-    if (!isolated) {
-      this.log.warn({ network: this.opts.network }, `the sandbox network lets sandboxes reach each other: recreate it with ${ICC_OPTION}=false`);
-    }
-    const self = this.opts.selfContainer ? await this.joinNetwork(this.opts.selfContainer, isolated, signal) : undefined;
-    return { gateway, ...(self ? { self } : {}) };
-  }
-
-  /**
-   * Where sandboxes reach us when we run in a container. In the host's network namespace
-   * (network_mode: host, as docker-compose.yml runs it) we are the host: the bridge's gateway. In a
-   * bridged container we join the sandbox network and are reached at our address there; that only
-   * works when the network lets containers talk, which an isolated one (ICC off) does not, in
-   * either direction: refuse to start, saying what to change, rather than time out on every message.
-   */
-  private async joinNetwork({ name: container, detected }: { name: string; detected: boolean }, isolated: boolean, signal?: AbortSignal): Promise<string | undefined> {
-    const inspect = async () =>
-      (await this.docker.getContainer(container).inspect({ abortSignal: this.signal(signal) } as never)) as unknown as Dockerode.ContainerInspectInfo;
-    let info: Dockerode.ContainerInspectInfo;
-    try {
-      info = await inspect();
-    } catch (err) {
-      // A guessed name that is no container of this daemon: we run beside it, as the host does.
-      if (detected && statusCode(err) === 404) return undefined;
-      throw new RuntimeError(`cannot inspect this control plane's container ${container}: ${(err as Error).message}`, err);
-    }
-    if (info.HostConfig?.NetworkMode === "host") return undefined;
-    if (isolated) {
-      throw new RuntimeError(
-        `this control plane runs in container ${container} on a bridge network, and ${this.opts.network} has inter-container traffic off: ` +
-          "it could not reach its sandboxes nor they it. Run it in the host's network namespace (network_mode: host, as docker-compose.yml does).",
-      );
-    }
-    const address = (i: Dockerode.ContainerInspectInfo) => i.NetworkSettings.Networks?.[this.opts.network]?.IPAddress || undefined;
-    if (address(info)) return address(info);
-    try {
-      await this.docker.getNetwork(this.opts.network).connect({ Container: container, abortSignal: this.signal(signal) } as never);
-      this.log.info({ network: this.opts.network, container }, "joined the sandbox network");
-      const joined = address(await inspect());
-      if (joined) return joined;
-    } catch (err) {
-      throw new RuntimeError(`cannot put this control plane's container ${container} on network ${this.opts.network}: ${(err as Error).message}`, err);
-    }
-    throw new RuntimeError(`container ${container} has no address on network ${this.opts.network}`);
+  private createNetwork(signal?: AbortSignal): Promise<SandboxNetwork> {
+    return prepareSandboxNetwork({
+      docker: this.docker,
+      name: this.opts.network,
+      labels: { ...this.extraLabels, [LABEL.managed]: "true" },
+      selfContainer: this.opts.selfContainer,
+      log: this.log,
+      signal: () => this.signal(signal),
+    });
   }
 
   async create({ spec, signal }: { spec: SandboxSpec; signal?: AbortSignal }): Promise<RuntimeInstance> {
@@ -332,16 +271,6 @@ export class DockerRuntime implements SandboxRuntime {
     }
     this.networkReady = null;
   }
-}
-
-/** For the few dockerode calls that take no AbortSignal: stop waiting when it fires. */
-function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /** Docker multiplexes stdout and stderr of a non-TTY container in 8-byte-header frames. */
