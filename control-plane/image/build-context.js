@@ -13,6 +13,7 @@
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
+const { copyPackage, dependencyClosure } = require("../../scripts/package-closure");
 
 const [root, out] = process.argv.slice(2).map((p) => path.resolve(p));
 if (!root || !out) throw new Error("usage: build-context.js <repo-root> <out-dir>");
@@ -20,37 +21,7 @@ const app = path.join(out, "app");
 
 /** Loaded by nothing at run time: types, sources, maps, docs (every ESM and CJS build stays: pg loads .mjs). */
 const DROP_FILE = /\.([mc]?ts|map|md|markdown)$/i;
-const KEEP_FILE = /^(licen[cs]e|notice|copying)/i;
 const DROP_TOP_DIR = new Set([".github", "docs", "doc", "example", "examples", "test", "tests", "__tests__", "benchmark", "benchmarks"]);
-
-function findPackage(name, fromDir) {
-  for (let dir = fromDir; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, "node_modules", name);
-    if (fs.existsSync(path.join(candidate, "package.json"))) return candidate;
-    if (path.dirname(dir) === dir) return undefined;
-  }
-}
-
-/** Every package the control plane can load, resolved as Node resolves it: path in the repo -> name. */
-function dependencyClosure(start) {
-  const found = new Map();
-  const visit = (dir) => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
-    const optional = pkg.optionalDependencies ?? {};
-    for (const name of Object.keys({ ...pkg.dependencies, ...optional })) {
-      const at = findPackage(name, dir);
-      if (!at) {
-        if (name in optional) continue; // e.g. cpu-features for ssh2: loaded in a try
-        throw new Error(`${pkg.name} needs ${name}, which is not installed: run npm ci first`);
-      }
-      if (found.has(at)) continue;
-      found.set(at, name);
-      visit(at);
-    }
-  };
-  visit(start);
-  return found;
-}
 
 const jsOnly = (file) => fs.statSync(file).isDirectory() || (/\.(c?js|json)$/.test(file) && !file.endsWith(".test.js"));
 
@@ -59,22 +30,6 @@ function copyWorkspace(src, dest) {
   fs.mkdirSync(dest, { recursive: true });
   fs.copyFileSync(path.join(src, "package.json"), path.join(dest, "package.json"));
   fs.cpSync(path.join(src, "dist"), path.join(dest, "dist"), { recursive: true, filter: jsOnly });
-}
-
-function copyPackage(src, dest) {
-  fs.cpSync(src, dest, {
-    recursive: true,
-    dereference: true,
-    filter(file) {
-      const rel = path.relative(src, file).split(path.sep).join("/");
-      if (rel === "") return true;
-      // Nested node_modules are copied as packages of their own, only if something needs them.
-      if (rel === "node_modules" || rel.startsWith("node_modules/")) return false;
-      const base = path.basename(file);
-      if (!rel.includes("/") && DROP_TOP_DIR.has(base) && fs.statSync(file).isDirectory()) return false;
-      return KEEP_FILE.test(base) || !DROP_FILE.test(base);
-    },
-  });
 }
 
 fs.rmSync(out, { recursive: true, force: true });
@@ -91,7 +46,7 @@ let count = 0;
 for (const [at, name] of dependencyClosure(cp)) {
   const dest = path.join(app, path.relative(root, at));
   if (name.startsWith("@concierge/")) copyWorkspace(fs.realpathSync(at), dest);
-  else copyPackage(at, dest);
+  else copyPackage(at, dest, { dropFile: DROP_FILE, dropTopDir: DROP_TOP_DIR });
   count++;
 }
 process.stdout.write(`build context: ${count} packages -> ${out}\n`);

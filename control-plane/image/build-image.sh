@@ -5,7 +5,7 @@
 #
 # The base is the node:20-bookworm-slim that `npm run sandbox:image` makes locally from this
 # machine's Node when it is not on the daemon: that script runs first when the base is missing.
-# Skipped when the image already carries the context's content hash.
+# Skipped when the image already carries the context's content hash (scripts/docker-build-cached.sh).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,22 +32,4 @@ ctx="$work/context"
 node "$here/build-context.js" "$root" "$ctx" >&2
 cp "$root/control-plane/Dockerfile" "$ctx/"
 
-hash="$( (cd "$ctx" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; docker image inspect --format '{{.Id}}' "$base") | sha256sum | cut -c1-32)"
-current="$(docker image inspect --format '{{index .Config.Labels "org.concierge.context-hash"}}' "$image" 2>/dev/null || true)"
-if [ "$current" = "$hash" ]; then
-  log "$image is up to date ($hash)"
-  exit 0
-fi
-
-log "building $image"
-previous="$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
-if ! docker build --label "org.concierge.context-hash=$hash" -t "$image" "$ctx" >"$work/build.log" 2>&1; then
-  cat "$work/build.log" >&2
-  log "docker build failed (log above)"
-  exit 1
-fi
-if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "$image")" ]; then
-  docker image rm "$previous" >/dev/null 2>&1 || true
-fi
-size="$(docker image inspect --format '{{.Size}}' "$image")"
-log "built $image ($((size / 1024 / 1024)) MiB, context $hash)"
+bash "$root/scripts/docker-build-cached.sh" "$image" "$ctx" "$base" control-plane:image

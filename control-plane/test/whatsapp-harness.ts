@@ -108,6 +108,22 @@ export async function startWhatsAppWorld(
   };
 }
 
+/**
+ * One world for a describe block, emptied of users, messages, inbox and outbox rows before each
+ * test. The getter is read inside tests (the world exists only after beforeAll).
+ */
+export function useEmptiedWhatsAppWorld(driver: DriverName): () => WhatsAppWorld {
+  let w: WhatsAppWorld | undefined;
+  beforeAll(async () => {
+    w = await startWhatsAppWorld(driver);
+  });
+  afterAll(() => w?.stop());
+  beforeEach(async () => {
+    await w!.q(sql`TRUNCATE users, messages, inbox_events, outbox CASCADE`);
+  });
+  return () => w!;
+}
+
 /** Polls until the check passes; bounded in time so a broken feature fails instead of hanging. */
 export async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs = 5000, what = "condition"): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { describeEachDriver } from "../../test-support/db";
 import { sample, sign, textWebhook, webhookOf } from "../../test-support/meta-samples";
 import { metaEscape } from "../src/channels/whatsapp";
-import { APP_SECRET, counts, startWhatsAppWorld, type WhatsAppWorld } from "./whatsapp-harness";
+import { APP_SECRET, counts, useEmptiedWhatsAppWorld, type WhatsAppWorld } from "./whatsapp-harness";
 
 /**
  * Meta sends raw UTF-8 but signs the body's escaped form (every UTF-16 code unit above `~` as a
@@ -40,21 +40,14 @@ describe("Meta's escaped form", () => {
 });
 
 describeEachDriver("WhatsApp webhook signatures over Meta's escaped form", (driver) => {
-  let w: WhatsAppWorld;
-  beforeAll(async () => {
-    w = await startWhatsAppWorld(driver);
-  });
-  afterAll(() => w?.stop());
-  beforeEach(async () => {
-    await w.q(sql`TRUNCATE users, messages, inbox_events, outbox CASCADE`);
-  });
+  const world = useEmptiedWhatsAppWorld(driver);
 
   it.each(MESSAGES)("accepts a %s message sent raw and signed escaped, stored verbatim", async (_name, text) => {
     const body = textWebhook({ waId: SENDER, body: text, wamid: "wamid.INTL1" });
     expect(body.toString("utf8")).toContain(text);
-    const res = await w.post(body);
+    const res = await world().post(body);
     expect(res.status).toBe(200);
-    expect(await storedText(w, "wamid.INTL1")).toBe(text);
+    expect(await storedText(world(), "wamid.INTL1")).toBe(text);
   });
 
   it.each(MESSAGES)("refuses a %s message with one byte changed", async (_name, text) => {
@@ -66,8 +59,8 @@ describeEachDriver("WhatsApp webhook signatures over Meta's escaped form", (driv
     inChar[at + 1] = inChar[at + 1]! ^ 0x01;
     const inAscii = Buffer.from(body);
     inAscii[inAscii.indexOf("wamid.INTL2") + 10] = "3".charCodeAt(0);
-    for (const changed of [inChar, inAscii]) expect((await w.post(changed, { "x-hub-signature-256": signature })).status).toBe(403);
-    expect(await counts(w)).toEqual({ users: 0, messages: 0, inbox: 0, outbox: 0 });
+    for (const changed of [inChar, inAscii]) expect((await world().post(changed, { "x-hub-signature-256": signature })).status).toBe(403);
+    expect(await counts(world())).toEqual({ users: 0, messages: 0, inbox: 0, outbox: 0 });
   });
 
   it("accepts a signed body with `/` and refuses it with the same slash sent as `\\/`", async () => {
@@ -75,10 +68,10 @@ describeEachDriver("WhatsApp webhook signatures over Meta's escaped form", (driv
     const signature = sign(body, APP_SECRET);
     const slashed = Buffer.from(body.toString("utf8").split("/").join("\\/"));
     expect(JSON.parse(slashed.toString("utf8"))).toEqual(JSON.parse(body.toString("utf8")));
-    expect((await w.post(slashed, { "x-hub-signature-256": signature })).status).toBe(403);
-    expect(await counts(w)).toMatchObject({ inbox: 0 });
-    expect((await w.post(body, { "x-hub-signature-256": signature })).status).toBe(200);
-    expect(await storedText(w, "wamid.SLASH")).toBe("Café 17/18 Uhr? https://example.org/a");
+    expect((await world().post(slashed, { "x-hub-signature-256": signature })).status).toBe(403);
+    expect(await counts(world())).toMatchObject({ inbox: 0 });
+    expect((await world().post(body, { "x-hub-signature-256": signature })).status).toBe(200);
+    expect(await storedText(world(), "wamid.SLASH")).toBe("Café 17/18 Uhr? https://example.org/a");
   });
 
   it("accepts a signed body with `\\u0000` and refuses it with the escape changed or an ASCII letter escaped", async () => {
@@ -91,11 +84,11 @@ describeEachDriver("WhatsApp webhook signatures over Meta's escaped form", (driv
       text.replace("\\u0000", "\\u0001"),
       text.replace("\\u0000a", "\\u0000\\u0061"), // an ASCII letter hidden behind an escape
     ];
-    for (const v of variants) expect((await w.post(Buffer.from(v), { "x-hub-signature-256": signature })).status).toBe(403);
-    expect(await counts(w)).toMatchObject({ inbox: 0, messages: 0 });
-    expect((await w.post(body, { "x-hub-signature-256": signature })).status).toBe(200);
+    for (const v of variants) expect((await world().post(Buffer.from(v), { "x-hub-signature-256": signature })).status).toBe(403);
+    expect(await counts(world())).toMatchObject({ inbox: 0, messages: 0 });
+    expect((await world().post(body, { "x-hub-signature-256": signature })).status).toBe(200);
     // PostgreSQL text cannot hold U+0000: the router drops it instead of failing (and Meta retrying).
-    expect(await storedText(w, "wamid.NUL")).toBe("Grüßea");
+    expect(await storedText(world(), "wamid.NUL")).toBe("Grüßea");
   });
 
   it("refuses bytes that are not UTF-8 in place of a signed character", async () => {
@@ -103,13 +96,13 @@ describeEachDriver("WhatsApp webhook signatures over Meta's escaped form", (driv
     const body = textWebhook({ waId: SENDER, body: "ok \ufffd", wamid: "wamid.FFFD" });
     const signature = sign(body, APP_SECRET);
     const bad = Buffer.concat([body.subarray(0, body.indexOf("\ufffd")), Buffer.from([0xff]), body.subarray(body.indexOf("\ufffd") + 3)]);
-    expect((await w.post(bad, { "x-hub-signature-256": signature })).status).toBe(403);
-    expect((await w.post(body, { "x-hub-signature-256": signature })).status).toBe(200);
+    expect((await world().post(bad, { "x-hub-signature-256": signature })).status).toBe(403);
+    expect((await world().post(body, { "x-hub-signature-256": signature })).status).toBe(200);
   });
 
   it("answers 200 to a real-shaped sample and stores it (Meta's own sample, escaped signature)", async () => {
-    expect((await w.post(sample("image"))).status).toBe(200);
-    expect(await storedText(w, "wamid.IMAGE0000000000000000000000000000000001")).toBe("Receipt from the naïve café");
+    expect((await world().post(sample("image"))).status).toBe(200);
+    expect(await storedText(world(), "wamid.IMAGE0000000000000000000000000000000001")).toBe("Receipt from the naïve café");
   });
 
   describe("fidelity", () => {
@@ -122,9 +115,9 @@ describeEachDriver("WhatsApp webhook signatures over Meta's escaped form", (driv
     });
 
     it("acknowledges and ignores a message for another phone number", async () => {
-      const res = await w.post(webhookOf(change("999999999999999", "wamid.OTHER", "für eine andere Nummer")));
+      const res = await world().post(webhookOf(change("999999999999999", "wamid.OTHER", "für eine andere Nummer")));
       expect(res.status).toBe(200);
-      expect(await counts(w)).toEqual({ users: 0, messages: 0, inbox: 0, outbox: 0 });
+      expect(await counts(world())).toEqual({ users: 0, messages: 0, inbox: 0, outbox: 0 });
     });
 
     it("routes only the change for our number when one body carries two numbers", async () => {
@@ -137,26 +130,26 @@ describeEachDriver("WhatsApp webhook signatures over Meta's escaped form", (driv
           ],
         }),
       );
-      expect((await w.post(body)).status).toBe(200);
-      expect(await storedText(w, "wamid.OURS")).toBe("ours ✓");
-      expect(await w.q(sql`SELECT 1 FROM messages WHERE provider_id = 'wamid.THEIRS'`)).toHaveLength(0);
+      expect((await world().post(body)).status).toBe(200);
+      expect(await storedText(world(), "wamid.OURS")).toBe("ours ✓");
+      expect(await world().q(sql`SELECT 1 FROM messages WHERE provider_id = 'wamid.THEIRS'`)).toHaveLength(0);
     });
 
     it("ignores a delivery status reported for another phone number", async () => {
-      const [user] = await w.q<{ id: string }>(sql`INSERT INTO users (wa_id, phone) VALUES (${SENDER}, ${SENDER}) RETURNING id`);
-      await w.q(sql`INSERT INTO messages (user_id, direction, channel, provider_id, content, status) VALUES (${user!.id}, 'out', 'whatsapp', 'wamid.SENT', 'hi', 'sent')`);
+      const [user] = await world().q<{ id: string }>(sql`INSERT INTO users (wa_id, phone) VALUES (${SENDER}, ${SENDER}) RETURNING id`);
+      await world().q(sql`INSERT INTO messages (user_id, direction, channel, provider_id, content, status) VALUES (${user!.id}, 'out', 'whatsapp', 'wamid.SENT', 'hi', 'sent')`);
       const status = { messaging_product: "whatsapp", metadata: metadata("999999999999999"), statuses: [{ id: "wamid.SENT", status: "read", timestamp: "1739321999", recipient_id: SENDER }] };
-      expect((await w.post(webhookOf(status))).status).toBe(200);
-      const [msg] = await w.q<{ status: string }>(sql`SELECT status FROM messages WHERE provider_id = 'wamid.SENT'`);
+      expect((await world().post(webhookOf(status))).status).toBe(200);
+      const [msg] = await world().q<{ status: string }>(sql`SELECT status FROM messages WHERE provider_id = 'wamid.SENT'`);
       expect(msg!.status).toBe("sent");
     });
 
     it("shows a reaction only what the reacting user's own conversation held", async () => {
-      const [other] = await w.q<{ id: string }>(sql`INSERT INTO users (wa_id, phone) VALUES ('447700900123', '447700900123') RETURNING id`);
-      await w.q(sql`INSERT INTO messages (user_id, direction, channel, provider_id, content, status)
+      const [other] = await world().q<{ id: string }>(sql`INSERT INTO users (wa_id, phone) VALUES ('447700900123', '447700900123') RETURNING id`);
+      await world().q(sql`INSERT INTO messages (user_id, direction, channel, provider_id, content, status)
                     VALUES (${other!.id}, 'out', 'whatsapp', 'wamid.SOMEONE-ELSES', 'Your test results are ready', 'read')`);
-      expect((await w.post(sample("reaction", { "wamid.REACTED-TO-PLACEHOLDER": "wamid.SOMEONE-ELSES" }))).status).toBe(200);
-      const text = await storedText(w, "wamid.REACTION00000000000000000000000000000001");
+      expect((await world().post(sample("reaction", { "wamid.REACTED-TO-PLACEHOLDER": "wamid.SOMEONE-ELSES" }))).status).toBe(200);
+      const text = await storedText(world(), "wamid.REACTION00000000000000000000000000000001");
       expect(text).toBe("[reacted 👍 to a message]");
     });
   });
