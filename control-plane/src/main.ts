@@ -97,7 +97,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // The sandbox listener: the only thing sandboxes reach, serving /llm/v1 alone (no admin API,
     // webhooks, dashboard or metrics), bound to an address on their network (docs/topology.md).
     // Up before reconciliation, which may create sandboxes that need its address.
-    const sandboxHost = config.sandbox.listenHost ?? (await runtime.listenHost());
+    const sandboxHost = config.sandbox.listenHost ?? (await runtime.listenHost?.()) ?? "0.0.0.0";
     const sandboxListener = await listen(createApp({ logger, routers: [{ path: "/llm/v1", router: llmGateway.router }] }), config.sandbox.listenPort, sandboxHost);
     onStop("sandbox-http", () => sandboxListener.close());
     const sandboxMetrics = registerSandboxMetrics(metrics);
@@ -108,7 +108,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       settings: {
         image: runtime.kind === "docker" ? config.sandbox.image : "process",
         limits: { memoryMb: config.sandbox.memoryMb, cpus: config.sandbox.cpus, pids: config.sandbox.pids },
-        gatewayUrl: config.sandbox.gatewayUrl,
+        // An operator-chosen listener address is where sandboxes call; else the runtime says.
+        gatewayUrl: config.sandbox.gatewayUrl ?? (config.sandbox.listenHost ? `http://${config.sandbox.listenHost}:${sandboxListener.port}/llm/v1` : undefined),
         gatewayPort: () => sandboxListener.port,
         llm: config.llm ? { model: config.llm.model, heartbeatModel: config.llm.heartbeatModel } : undefined,
       },
@@ -280,7 +281,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     });
     // With HOST=0.0.0.0 the main listener also sits on the sandbox network's gateway: not for them.
     // (Loopback is shared by everything on the host, process-runtime agents included: nothing to refuse.)
-    const refuseLocalAddress = sandboxHost.startsWith("127.") || sandboxHost === "::1" ? undefined : sandboxHost;
+    const refuseLocalAddress = sandboxHost.startsWith("127.") || ["::1", "0.0.0.0", "::"].includes(sandboxHost) ? undefined : sandboxHost;
     const { server, url, close } = await listen(app, config.port, config.host, { refuseLocalAddress });
     onStop("http", close);
     // Twilio Media Streams upgrade on the same server (GET /voice/stream); closed before HTTP stops.

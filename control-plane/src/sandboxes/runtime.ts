@@ -72,8 +72,12 @@ export interface SandboxRuntime {
   memoryUsage(opts: OpOptions): Promise<number | null>;
   /** The image's identity (id or digest) for the config hash: a rebuilt tag changes it. */
   resolveImage(opts: { image: string; signal?: AbortSignal }): Promise<string>;
-  /** The address to bind the sandbox listener to: one that sandboxes reach and the LAN does not. */
-  listenHost(opts?: { signal?: AbortSignal }): Promise<string>;
+  /**
+   * The address to bind the sandbox listener to: one that sandboxes reach and the LAN does not.
+   * A runtime without one (sandboxes reach the control plane through a cluster service, fenced by
+   * network policies) leaves it out: the listener then binds every interface.
+   */
+  listenHost?(opts?: { signal?: AbortSignal }): Promise<string>;
   /** The LLM gateway's base URL as seen from inside a sandbox, given the sandbox listener's port. */
   gatewayUrl(opts: { port: number; signal?: AbortSignal }): Promise<string>;
   /** Releases what the runtime holds (not the sandboxes: they outlive the control plane). */
