@@ -110,7 +110,7 @@ describeDocker("DockerRuntime against the real daemon", () => {
     expect(out).toBe("gateway saw /llm/v1/models");
   });
 
-  it("refuses to serve sandboxes from a bridged container on the isolated network, and treats a guessed name that is no container as the host", async () => {
+  it("in a bridged container: refuses an isolated network, joins an open one and is reached at its own address there; a guessed name that is no container is the host", async () => {
     const bridged = `concierge-test-bridged-${TEST_RUN_ID}`;
     execFileSync("docker", ["run", "-d", "--rm", "--name", bridged, "--label", `${LABEL.testRun}=${TEST_RUN_ID}`, TEST_AGENT_IMAGE, "node", "-e", "setTimeout(() => {}, 60000)"], { stdio: "pipe" });
     try {
@@ -118,6 +118,21 @@ describeDocker("DockerRuntime against the real daemon", () => {
       await expect(inBridge.listenHost()).rejects.toThrow(/inter-container traffic off.*network_mode: host/);
     } finally {
       execFileSync("docker", ["rm", "-f", bridged], { stdio: "pipe" });
+    }
+    // On a network that lets containers talk (an operator's own), a bridged control plane joins it
+    // and is reached at its own address there.
+    const open = `${network}-icc`;
+    execFileSync("docker", ["network", "create", "--internal", "--label", `${LABEL.testRun}=${TEST_RUN_ID}`, open], { stdio: "pipe" });
+    execFileSync("docker", ["run", "-d", "--rm", "--name", bridged, "--label", `${LABEL.testRun}=${TEST_RUN_ID}`, TEST_AGENT_IMAGE, "node", "-e", "setTimeout(() => {}, 60000)"], { stdio: "pipe" });
+    try {
+      const joined = new DockerRuntime({ docker, network: open, logger, testRunId: TEST_RUN_ID, selfContainer: { name: bridged, detected: false } });
+      const host = await joined.listenHost();
+      const info = await docker.getContainer(bridged).inspect();
+      expect(host).toBe(info.NetworkSettings.Networks[open]!.IPAddress);
+      expect(await joined.gatewayUrl({ port: 3002 })).toBe(`http://${host}:3002/llm/v1`);
+    } finally {
+      execFileSync("docker", ["rm", "-f", bridged], { stdio: "pipe" });
+      execFileSync("docker", ["network", "rm", open], { stdio: "pipe" });
     }
     const guessed = new DockerRuntime({ docker, network, logger, testRunId: TEST_RUN_ID, selfContainer: { name: `no-such-container-${TEST_RUN_ID}`, detected: true } });
     expect(await guessed.listenHost()).toBe(await runtime.listenHost());
