@@ -48,17 +48,21 @@ interface VarSpec {
 /** name -> (schema, one-line doc). The order here is the README's order. */
 export const ENV: Record<string, VarSpec> = {
   PORT: { schema: int(3001, 0, 65535), doc: "HTTP port (default 3001; 0 picks a free one)" },
-  HOST: { schema: optionalString.transform((v) => v ?? "0.0.0.0"), doc: "Interface to listen on (default 0.0.0.0; sandboxes reach the LLM gateway through it)" },
+  HOST: { schema: optionalString.transform((v) => v ?? "0.0.0.0"), doc: "Interface to listen on for providers, operators and the dashboard (default 0.0.0.0; it does not serve /llm/v1)" },
   PUBLIC_BASE_URL: { schema: url(), doc: "The URL providers call; Twilio signatures are computed over it (default http://localhost:PORT)" },
   DATABASE_URL: { schema: url(), doc: "PostgreSQL connection URL; unset means embedded PGlite under DATA_DIR", secret: true },
   DATA_DIR: { schema: optionalString.transform((v) => v ?? "./data"), doc: "Local state for the embedded defaults: PGlite, process-runtime sandboxes, generated keys (default ./data)" },
+  METRICS_TOKEN: { schema: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()), doc: "Bearer token a Prometheus scraper sends for GET /metrics; unset means the admin token", secret: true },
   ADMIN_TOKEN: { schema: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()), doc: "Bearer token for /sandbox/* and /admin; unset means one is generated and stored under DATA_DIR", secret: true },
   LOG_LEVEL: { schema: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"), doc: "pino log level (default info)" },
 
   SANDBOX_RUNTIME: { schema: oneOf(["docker", "process"]), doc: "`docker` or `process`; unset means docker when a daemon answers, else process" },
   SANDBOX_IMAGE: { schema: optionalString.transform((v) => v ?? "concierge-agent:latest"), doc: "Agent image tag (default concierge-agent:latest)" },
   SANDBOX_NETWORK: { schema: optionalString.transform((v) => v ?? "concierge-sandboxes"), doc: "Private Docker network for sandboxes (default concierge-sandboxes)" },
-  SANDBOX_GATEWAY_URL: { schema: url(), doc: "How sandboxes reach the control plane's LLM gateway; unset means derived from the runtime (Docker network gateway, or loopback)" },
+  SANDBOX_LISTEN_HOST: { schema: optionalString, doc: "Address of the second listener, the only one sandboxes reach, serving /llm/v1 alone; unset means the sandbox network's gateway (Docker on the host), this container's address on it (in a container), or 127.0.0.1 (process runtime)" },
+  SANDBOX_LISTEN_PORT: { schema: optionalString.pipe(z.coerce.number().int("must be a whole number").min(0).max(65535).optional()), doc: "Port of the sandbox listener (default PORT+1; a free one when PORT is 0)" },
+  SANDBOX_SELF_CONTAINER: { schema: optionalString, doc: "This control plane's own container name or id when it runs in a container (then sandboxes reach it at its address on SANDBOX_NETWORK); unset means detected (/.dockerenv and the host name)" },
+  SANDBOX_GATEWAY_URL: { schema: url(), doc: "How sandboxes reach the control plane's LLM gateway; unset means http://<sandbox listener address>:<port>/llm/v1" },
   SANDBOX_MEMORY_MB: { schema: int(256, 64, 65536), doc: "Memory limit per sandbox in MiB (default 256)" },
   SANDBOX_CPUS: { schema: num(0.5, 0.05, 64), doc: "CPU limit per sandbox (default 0.5)" },
   SANDBOX_PIDS: { schema: int(128, 16, 100000), doc: "Process limit per sandbox (default 128)" },
@@ -119,12 +123,17 @@ export interface Config {
   databaseUrl?: string;
   dataDir: string;
   adminToken?: string;
+  metricsToken?: string;
   logLevel: string;
   sandbox: {
     runtime?: "docker" | "process";
     image: string;
     network: string;
     gatewayUrl?: string;
+    /** The sandbox listener; host undefined means "ask the runtime". */
+    listenHost?: string;
+    listenPort: number;
+    selfContainer?: string;
     memoryMb: number;
     cpus: number;
     pids: number;
@@ -220,12 +229,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     adminToken: e.ADMIN_TOKEN,
+    metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
     sandbox: {
       runtime: e.SANDBOX_RUNTIME,
       image: e.SANDBOX_IMAGE,
       network: e.SANDBOX_NETWORK,
       gatewayUrl: e.SANDBOX_GATEWAY_URL,
+      listenHost: e.SANDBOX_LISTEN_HOST,
+      listenPort: e.SANDBOX_LISTEN_PORT ?? (port === 0 ? 0 : port + 1),
+      selfContainer: e.SANDBOX_SELF_CONTAINER,
       memoryMb: e.SANDBOX_MEMORY_MB,
       cpus: e.SANDBOX_CPUS,
       pids: e.SANDBOX_PIDS,

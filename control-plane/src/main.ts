@@ -1,10 +1,10 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { createLogger, type Logger } from "./logger";
 import { isDatabaseReady, migrateDatabase, openDatabase, type Database } from "./db/database";
 import { createMetricsRegistry } from "./metrics";
 import { createApp } from "./http/app";
+import { listen } from "./http/listen";
 import { systemClock, type Clock } from "./clock";
 import { createLlmGateway, createUsageAdminRouter } from "./llm-gateway";
 import { Inbox } from "./inbox/inbox";
@@ -42,6 +42,8 @@ export interface ControlPlane {
   server: Server;
   /** The address it listens on, e.g. http://127.0.0.1:3001 */
   url: string;
+  /** The sandbox listener (only /llm/v1), e.g. http://172.18.0.1:3002 */
+  sandboxUrl: string;
   sandboxes: SandboxService;
   /** Which sandbox runtime was chosen, and why. */
   runtime: { kind: RuntimeKind; reason: string };
@@ -92,8 +94,12 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       requestTimeoutMs: config.sandbox.requestTimeoutMs,
     });
     onStop("connections", () => connections.closeAll());
-    // The gateway's port is known only after listen (PORT=0); sandboxes are created after that.
-    let listenPort = config.port;
+    // The sandbox listener: the only thing sandboxes reach, serving /llm/v1 alone (no admin API,
+    // webhooks, dashboard or metrics), bound to an address on their network (docs/topology.md).
+    // Up before reconciliation, which may create sandboxes that need its address.
+    const sandboxHost = config.sandbox.listenHost ?? (await runtime.listenHost?.()) ?? "0.0.0.0";
+    const sandboxListener = await listen(createApp({ logger, routers: [{ path: "/llm/v1", router: llmGateway.router }] }), config.sandbox.listenPort, sandboxHost);
+    onStop("sandbox-http", () => sandboxListener.close());
     const sandboxMetrics = registerSandboxMetrics(metrics);
     const sandboxes = new SandboxService({
       db: database.db,
@@ -102,8 +108,9 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       settings: {
         image: runtime.kind === "docker" ? config.sandbox.image : "process",
         limits: { memoryMb: config.sandbox.memoryMb, cpus: config.sandbox.cpus, pids: config.sandbox.pids },
-        gatewayUrl: config.sandbox.gatewayUrl,
-        gatewayPort: () => listenPort,
+        // An operator-chosen listener address is where sandboxes call; else the runtime says.
+        gatewayUrl: config.sandbox.gatewayUrl ?? (config.sandbox.listenHost ? `http://${config.sandbox.listenHost}:${sandboxListener.port}/llm/v1` : undefined),
+        gatewayPort: () => sandboxListener.port,
         llm: config.llm ? { model: config.llm.model, heartbeatModel: config.llm.heartbeatModel } : undefined,
       },
       waitReady: (target, o) => connections.connect(target, o),
@@ -185,7 +192,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       clock,
       transcriber:
         config.whatsapp && config.llm
-          ? transcriberViaGateway({ gatewayUrl: () => `${selfUrl}/llm/v1`, db: database.db, sandboxToken: credentials.tokenFor, logger })
+          ? transcriberViaGateway({ gatewayUrl: () => `${sandboxListener.url}/llm/v1`, db: database.db, sandboxToken: credentials.tokenFor, logger })
           : undefined,
     });
     if (whatsapp.adapter) outbox.registerAdapter(whatsapp.adapter);
@@ -250,9 +257,9 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     const app = createApp({
       logger,
       metrics,
+      metricsToken: config.metricsToken ?? admin.token,
       isReady: () => isDatabaseReady(database),
       routers: [
-        { path: "/llm/v1", router: llmGateway.router },
         // Before the sandbox router: its GET /sandbox/:key would otherwise take "usage" for a user.
         {
           path: "/sandbox",
@@ -272,32 +279,25 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
         { path: "/zoom", router: zoom.router },
       ],
     });
-    const server = createServer(app);
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
-    onStop("http", () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }));
+    // With HOST=0.0.0.0 the main listener also sits on the sandbox network's gateway: not for them.
+    // (Loopback is shared by everything on the host, process-runtime agents included: nothing to refuse.)
+    const refuseLocalAddress = sandboxHost.startsWith("127.") || ["::1", "0.0.0.0", "::"].includes(sandboxHost) ? undefined : sandboxHost;
+    const { server, url, close } = await listen(app, config.port, config.host, { refuseLocalAddress });
+    onStop("http", close);
     // Twilio Media Streams upgrade on the same server (GET /voice/stream); closed before HTTP stops.
     const voiceStream = voice?.attachStream(server);
     if (voiceStream) onStop("voice-stream", () => voiceStream.close());
     // Status webhooks the local sink still owes our own server go out before HTTP closes.
     if (localSink) onStop("whatsapp-local-sink", () => localSink.drain());
-    const addr = server.address() as AddressInfo;
-    const host = addr.address === "0.0.0.0" || addr.address === "::" ? "127.0.0.1" : addr.address;
-    const url = `http://${host}:${addr.port}`;
-    listenPort = addr.port;
     selfUrl = url;
 
-    logger.info({ url, database: database.description, driver: database.driver, runtime: runtime.kind }, "control plane listening");
+    logger.info({ url, sandboxUrl: sandboxListener.url, database: database.description, driver: database.driver, runtime: runtime.kind }, "control plane listening");
     return {
       config,
       database,
       server,
       url,
+      sandboxUrl: sandboxListener.url,
       sandboxes,
       runtime: { kind: runtime.kind, reason: runtimeReason },
       admin: { source: admin.source, file: admin.file, generatedToken: admin.source === "generated" ? admin.token : undefined },

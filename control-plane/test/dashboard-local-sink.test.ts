@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import express from "express";
+import { sign, signRaw } from "../../test-support/meta-samples";
 import { systemClock } from "../src/clock";
 import { createLogger } from "../src/logger";
 import { GraphApiClient, GraphAuthError, GraphRequestError, verifyMetaSignature } from "../src/channels/whatsapp";
@@ -40,7 +41,7 @@ describe("the local Graph API sink", () => {
   let hookServer: Server;
   let graph: GraphApiClient;
   let graphBase = "";
-  const received: { raw: Buffer; verdict: string; parsed?: ParsedWebhook }[] = [];
+  const received: { raw: Buffer; verdict: string; signature?: string; parsed?: ParsedWebhook }[] = [];
   let refuseWebhooks = false;
 
   beforeAll(async () => {
@@ -51,7 +52,7 @@ describe("the local Graph API sink", () => {
       req.on("end", () => {
         const raw = Buffer.concat(chunks);
         const verdict = verifyMetaSignature(raw, req.headers["x-hub-signature-256"] as string | undefined, credentials.appSecret);
-        received.push({ raw, verdict, parsed: parseWebhookBody(JSON.parse(raw.toString("utf8"))) });
+        received.push({ raw, verdict, signature: req.headers["x-hub-signature-256"] as string | undefined, parsed: parseWebhookBody(JSON.parse(raw.toString("utf8"))) });
         res.writeHead(refuseWebhooks ? 403 : 200, { "content-type": "application/json" }).end(refuseWebhooks ? '{"error":{"code":"bad_signature"}}' : '{"ok":true}');
       });
     });
@@ -72,8 +73,10 @@ describe("the local Graph API sink", () => {
     const sent = await sink.userSays({ waId: "15550100101", text: "Olá, café at 5? ☕", name: "João" });
     const hook = received.at(-1)!;
     expect(hook.verdict).toBe("valid");
-    // Non-ASCII travels \uXXXX-escaped, as Meta sends it: the signature covers exactly these bytes.
-    expect(hook.raw.toString("utf8")).toContain("Ol\\u00e1");
+    // As Meta sends it: raw UTF-8 on the wire, signed over the \uXXXX-escaped form only.
+    expect(hook.raw.toString("utf8")).toContain("Olá");
+    expect(hook.signature).toBe(sign(hook.raw, credentials.appSecret));
+    expect(hook.signature).not.toBe(signRaw(hook.raw, credentials.appSecret));
     expect(hook.parsed!.messages).toEqual([
       expect.objectContaining({ wamid: sent.wamid, waId: "15550100101", name: "João", type: "text", text: "Olá, café at 5? ☕", phoneNumberId: credentials.phoneNumberId }),
     ]);

@@ -83,9 +83,12 @@ describeDocker("DockerRuntime against the real daemon", () => {
     expect(vol.Labels).toMatchObject({ [LABEL.owner]: userId, [LABEL.testRun]: TEST_RUN_ID });
   });
 
-  it("puts sandboxes on an internal network that the host reaches, and from which they reach the host's gateway", async () => {
-    const net = (await docker.getNetwork(network).inspect()) as { Internal: boolean; Labels: Record<string, string> };
+  it("puts sandboxes on an internal network, without inter-container traffic, that the host reaches, and from which they reach the host's gateway", async () => {
+    const net = (await docker.getNetwork(network).inspect()) as { Internal: boolean; Labels: Record<string, string>; Options: Record<string, string>; IPAM: { Config: { Gateway: string }[] } };
     expect(net.Internal).toBe(true);
+    expect(net.Options).toMatchObject({ "com.docker.network.bridge.enable_icc": "false" });
+    // On the host (not in a container), the sandbox listener binds the bridge's gateway address.
+    expect(await runtime.listenHost()).toBe(net.IPAM.Config[0]!.Gateway);
     expect(net.Labels).toMatchObject({ [LABEL.testRun]: TEST_RUN_ID });
     // The host dials the agent on its container address: the signed handshake completes.
     const inst = (await runtime.inspect({ userId }))!;
@@ -98,13 +101,41 @@ describeDocker("DockerRuntime against the real daemon", () => {
     }
     // The sandbox reaches the LLM gateway URL it was given: a server on this host, via the bridge's gateway.
     gatewayServer = createServer((req, res) => res.end(`gateway saw ${req.url}`));
-    await new Promise<void>((r) => gatewayServer!.listen(0, "0.0.0.0", () => r()));
+    await new Promise<void>((r) => gatewayServer!.listen(0, net.IPAM.Config[0]!.Gateway, () => r()));
     const port = (gatewayServer.address() as AddressInfo).port;
     const url = `${await runtime.gatewayUrl({ port })}/models`;
     const script = `fetch(process.argv[1]).then(r => r.text()).then(t => { process.stdout.write(t); process.exit(0) }, e => { process.stdout.write("ERR " + e.message); process.exit(1) }); setTimeout(() => process.exit(2), 5000)`;
     // Async: a sync exec would block this process, and with it the server that must answer.
     const { stdout: out } = await promisify(execFile)("docker", ["exec", containerName(userId), "node", "-e", script, url], { timeout: 15_000 });
     expect(out).toBe("gateway saw /llm/v1/models");
+  });
+
+  it("in a bridged container: refuses an isolated network, joins an open one and is reached at its own address there; a guessed name that is no container is the host", async () => {
+    const bridged = `concierge-test-bridged-${TEST_RUN_ID}`;
+    execFileSync("docker", ["run", "-d", "--rm", "--name", bridged, "--label", `${LABEL.testRun}=${TEST_RUN_ID}`, TEST_AGENT_IMAGE, "node", "-e", "setTimeout(() => {}, 60000)"], { stdio: "pipe" });
+    try {
+      const inBridge = new DockerRuntime({ docker, network, logger, testRunId: TEST_RUN_ID, selfContainer: { name: bridged, detected: false } });
+      await expect(inBridge.listenHost()).rejects.toThrow(/inter-container traffic off.*network_mode: host/);
+    } finally {
+      execFileSync("docker", ["rm", "-f", bridged], { stdio: "pipe" });
+    }
+    // On a network that lets containers talk (an operator's own), a bridged control plane joins it
+    // and is reached at its own address there.
+    const open = `${network}-icc`;
+    execFileSync("docker", ["network", "create", "--internal", "--label", `${LABEL.testRun}=${TEST_RUN_ID}`, open], { stdio: "pipe" });
+    execFileSync("docker", ["run", "-d", "--rm", "--name", bridged, "--label", `${LABEL.testRun}=${TEST_RUN_ID}`, TEST_AGENT_IMAGE, "node", "-e", "setTimeout(() => {}, 60000)"], { stdio: "pipe" });
+    try {
+      const joined = new DockerRuntime({ docker, network: open, logger, testRunId: TEST_RUN_ID, selfContainer: { name: bridged, detected: false } });
+      const host = await joined.listenHost();
+      const info = await docker.getContainer(bridged).inspect();
+      expect(host).toBe(info.NetworkSettings.Networks[open]!.IPAddress);
+      expect(await joined.gatewayUrl({ port: 3002 })).toBe(`http://${host}:3002/llm/v1`);
+    } finally {
+      execFileSync("docker", ["rm", "-f", bridged], { stdio: "pipe" });
+      execFileSync("docker", ["network", "rm", open], { stdio: "pipe" });
+    }
+    const guessed = new DockerRuntime({ docker, network, logger, testRunId: TEST_RUN_ID, selfContainer: { name: `no-such-container-${TEST_RUN_ID}`, detected: true } });
+    expect(await guessed.listenHost()).toBe(await runtime.listenHost());
   });
 
   it("reads logs, memory use and lists only this run's containers", async () => {

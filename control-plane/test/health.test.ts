@@ -5,12 +5,14 @@ import { startControlPlane, type ControlPlane } from "../src/main";
 import { createLogger } from "../src/logger";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 
+const METRICS_TOKEN = "metrics-token-for-the-health-test";
+
 describeEachDriver("control plane process", (driver) => {
   let cp: ControlPlane;
   let t: TestDatabase | undefined;
   beforeAll(async () => {
     if (driver === "postgres") t = await createTestDatabase("postgres");
-    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: ":memory:", LOG_LEVEL: "silent", DATABASE_URL: t?.url });
+    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: ":memory:", LOG_LEVEL: "silent", DATABASE_URL: t?.url, SANDBOX_RUNTIME: "process", METRICS_TOKEN });
     cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
   });
   afterAll(async () => {
@@ -25,10 +27,26 @@ describeEachDriver("control plane process", (driver) => {
     expect(await ready.json()).toEqual({ ok: true });
   });
 
-  it("serves Prometheus metrics", async () => {
-    const res = await fetch(`${cp.url}/metrics`);
+  it("serves Prometheus metrics to the bearer of METRICS_TOKEN only", async () => {
+    const res = await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("concierge_process_cpu_seconds_total");
+    for (const headers of [{}, { authorization: "Bearer not-the-metrics-token" }, { authorization: METRICS_TOKEN }] as Record<string, string>[]) {
+      const refused = await fetch(`${cp.url}/metrics`, { headers });
+      expect(refused.status).toBe(401);
+      expect(await refused.text()).not.toContain("concierge_");
+    }
+  });
+
+  it("serves sandboxes /llm/v1 on a listener of their own, and nothing else there", async () => {
+    expect(new URL(cp.sandboxUrl).port).not.toBe(new URL(cp.url).port);
+    // Reachable: a request without a sandbox token is refused by the gateway itself.
+    expect((await fetch(`${cp.sandboxUrl}/llm/v1/models`)).status).toBe(401);
+    for (const p of ["/metrics", "/sandbox/usage", "/whatsapp/webhook", "/admin", "/healthz", "/voice/webhook/voice", "/zoom/webhook"]) {
+      expect([p, (await fetch(`${cp.sandboxUrl}${p}`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status]).toEqual([p, 404]);
+    }
+    // And the main listener no longer serves the gateway.
+    expect((await fetch(`${cp.url}/llm/v1/models`)).status).toBe(404);
   });
 
   it("answers an unknown route with a JSON 404", async () => {

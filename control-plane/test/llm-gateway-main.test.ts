@@ -48,7 +48,7 @@ describeEachDriver("LLM gateway wired into the control plane", (driver) => {
     await db.insert(sandboxes).values({ id: sandboxId, userId: user!.id, state: "stopped", tokenHash: creds.tokenHashFor(sandboxId) });
 
     upstream.enqueue({ kind: "json", body: chatCompletion("wired") });
-    const client = new OpenAI({ baseURL: `${cp.url}/llm/v1`, apiKey: creds.tokenFor(sandboxId), maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${cp.sandboxUrl}/llm/v1`, apiKey: creds.tokenFor(sandboxId), maxRetries: 0 });
     const out = await client.chat.completions.create({ messages: [{ role: "user", content: "hi" }] } as never);
     expect((out as OpenAI.ChatCompletion).choices[0]!.message.content).toBe("wired");
     expect(upstream.requests.at(-1)!.headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
@@ -68,7 +68,7 @@ describeEachDriver("LLM gateway wired into the control plane", (driver) => {
     expect((await viaSandbox.json() as any).usage).toMatchObject({ totals: { requests: 1 }, budget: { monthlyUsd: 25 } });
     expect((await fetch(`${cp.url}/sandbox/usage`)).status).toBe(401);
 
-    expect(await (await fetch(`${cp.url}/metrics`)).text()).toMatch(/concierge_llm_requests_total\{endpoint="chat.completions",status="ok"\} 1/);
+    expect(await (await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text()).toMatch(/concierge_llm_requests_total\{endpoint="chat.completions",status="ok"\} 1/);
   });
 
   it("refuses a sandbox's token the moment the admin deletes it, not after the cache expires", async () => {
@@ -79,7 +79,7 @@ describeEachDriver("LLM gateway wired into the control plane", (driver) => {
     const { userId } = (await created.json() as any) as { userId: string };
     const [row] = await cp.database.db.select().from(sandboxes).where(eq(sandboxes.userId, userId));
     const token = (await loadCredentials(cp.database.db)).tokenFor(row!.id);
-    const models = () => fetch(`${cp.url}/llm/v1/models`, { headers: { authorization: `Bearer ${token}` } });
+    const models = () => fetch(`${cp.sandboxUrl}/llm/v1/models`, { headers: { authorization: `Bearer ${token}` } });
     expect((await models()).status).toBe(200); // now cached as valid
     expect((await admin(`/sandbox/${userId}`, { method: "DELETE" })).status).toBeLessThan(300);
     expect((await models()).status).toBe(401);

@@ -46,9 +46,10 @@ describe("control plane with sandboxes (process runtime)", () => {
     expect(body.sandbox).toMatchObject({ state: "running", runtime: "process" });
     const run = JSON.parse(readFileSync(path.join(dataDir, "sandboxes", body.userId, "run.json"), "utf8")) as { pid: number };
     expect(alive(run.pid)).toBe(true);
-    // The agent was told where the LLM gateway is: this control plane's port on loopback.
+    // The agent was told where the LLM gateway is: the sandbox listener, on loopback for processes.
     const environ = readFileSync(`/proc/${run.pid}/environ`, "utf8").split("\0");
-    expect(environ).toContain(`LLM_BASE_URL=${cp.url}/llm/v1`);
+    expect(environ).toContain(`LLM_BASE_URL=${cp.sandboxUrl}/llm/v1`);
+    expect(cp.sandboxUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
     await cp.stop();
     cp = undefined;

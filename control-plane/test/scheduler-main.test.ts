@@ -30,7 +30,7 @@ describe("the scheduler wired into the control plane", () => {
   });
 
   it("exposes the proactive cost metrics", async () => {
-    const text = await (await fetch(`${cp.url}/metrics`)).text();
+    const text = await (await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     for (const name of ["concierge_heartbeats_run_total", "concierge_heartbeat_llm_calls_total", "concierge_heartbeat_llm_tokens_total", "concierge_heartbeats_skipped_total"]) {
       expect(text).toContain(name);
     }

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { createTestDatabase, type TestDatabase } from "../../test-support/db";
 import { describeDocker } from "../../test-support/docker";
 import { FakeGraphApi } from "../../test-support/fake-graph-api";
-import { sample, sign, statusSample } from "../../test-support/meta-samples";
+import { sample, sign, statusSample, textWebhook } from "../../test-support/meta-samples";
 import { createSandboxHarness, ensureAgentImage, type RuntimeName, type SandboxHarness } from "../../test-support/sandbox-harness";
 import { rows } from "../src/db/database";
 import { startChannelPath, type ChannelPath } from "./channel-path";
@@ -74,6 +74,20 @@ function e2e(kind: RuntimeName) {
     expect(fake.sentMessages()).toHaveLength(1);
     const [evt] = await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM inbox_events`);
     expect(evt!.n).toBe(1);
+  }, 180_000);
+
+  it("answers messages in German, Hindi, Arabic and emoji, sent raw and signed over Meta's escaped form", async () => {
+    const before = fake.sentMessages().length;
+    const texts = ["äöå", "Grüße aus München, wie geht's?", "नमस्ते, आज का मौसम कैसा है?", "مرحبا، كيف حالك؟", "🍕🍝 tonight? 👨‍👩‍👧"];
+    for (const [i, text] of texts.entries()) {
+      const body = textWebhook({ waId: "4915123456789", name: "Jürgen", body: text, wamid: `wamid.INTL.E2E.${i}` });
+      expect((await post(body)).status).toBe(200);
+    }
+    await waitFor(async () => fake.sentMessages().length >= before + texts.length, 120_000, "a reply to every message");
+    const replies = fake.sentMessages().slice(before);
+    expect(replies.every((r) => r.to === "4915123456789" && String(r.text?.body ?? "").length > 0)).toBe(true);
+    const stored = await rows<{ content: string }>(t.database.db, sql`SELECT content FROM messages WHERE direction = 'in' AND provider_id LIKE 'wamid.INTL.E2E.%' ORDER BY provider_id`);
+    expect(stored.map((m) => m.content)).toEqual(texts);
   }, 180_000);
 }
 

@@ -72,7 +72,7 @@ export async function startWhatsAppWorld(
         path: "/whatsapp",
         router: createWhatsAppRouter(
           configured
-            ? { credentials: { verifyToken: VERIFY_TOKEN, appSecret: APP_SECRET }, recorder, statuses, logger, metrics: new Registry() }
+            ? { credentials: { verifyToken: VERIFY_TOKEN, appSecret: APP_SECRET }, phoneNumberId: PHONE_ID, recorder, statuses, logger, metrics: new Registry() }
             : { logger },
         ),
       },
@@ -106,6 +106,22 @@ export async function startWhatsAppWorld(
       await t.cleanup();
     },
   };
+}
+
+/**
+ * One world for a describe block, emptied of users, messages, inbox and outbox rows before each
+ * test. The getter is read inside tests (the world exists only after beforeAll).
+ */
+export function useEmptiedWhatsAppWorld(driver: DriverName): () => WhatsAppWorld {
+  let w: WhatsAppWorld | undefined;
+  beforeAll(async () => {
+    w = await startWhatsAppWorld(driver);
+  });
+  afterAll(() => w?.stop());
+  beforeEach(async () => {
+    await w!.q(sql`TRUNCATE users, messages, inbox_events, outbox CASCADE`);
+  });
+  return () => w!;
 }
 
 /** Polls until the check passes; bounded in time so a broken feature fails instead of hanging. */

@@ -18,6 +18,8 @@ describe("WhatsApp wired into the control plane", () => {
       HOST: "127.0.0.1",
       DATA_DIR: ":memory:",
       LOG_LEVEL: "silent",
+      // No sandbox runs here: the process runtime keeps the shared Docker daemon untouched.
+      SANDBOX_RUNTIME: "process",
       WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN,
       WHATSAPP_APP_SECRET: APP_SECRET,
       WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN,
@@ -59,7 +61,7 @@ describe("WhatsApp wired into the control plane", () => {
 describe("WhatsApp when the control plane has no WhatsApp config", () => {
   let cp: ControlPlane;
   beforeAll(async () => {
-    cp = await startControlPlane(loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: ":memory:", LOG_LEVEL: "silent" }), { logger: createLogger({ level: "silent" }) });
+    cp = await startControlPlane(loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: ":memory:", LOG_LEVEL: "silent", SANDBOX_RUNTIME: "process" }), { logger: createLogger({ level: "silent" }) });
   });
   afterAll(() => cp?.stop());
 

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { describeEachDriver } from "../../test-support/db";
-import { metaJson, sample, sign, textWebhook, type SampleName } from "../../test-support/meta-samples";
-import { UNSUPPORTED_REPLY } from "../src/channels/whatsapp";
+import { escapedJson, metaJson, sample, sign, signRaw, textWebhook, webhookOf, type SampleName } from "../../test-support/meta-samples";
+import { UNSUPPORTED_REPLY, metaEscape } from "../src/channels/whatsapp";
 import { APP_SECRET, VERIFY_TOKEN, counts, startWhatsAppWorld, type WhatsAppWorld } from "./whatsapp-harness";
 
 const SENDER = "16505551234";
@@ -37,9 +37,10 @@ describeEachDriver("WhatsApp webhook", (driver) => {
   });
 
   describe("Meta's sample payloads", () => {
-    it("stores a text with \\u-escaped accents and emoji, creates the user and opens the window", async () => {
+    it("stores a raw UTF-8 text with accents and emoji signed over its escaped form, creates the user and opens the window", async () => {
       const body = sample("text");
-      expect(body.toString("utf8")).toContain("\\ud83d\\ude00"); // signed exactly as Meta escapes it
+      expect(body.toString("utf8")).toContain("😀"); // raw on the wire, as Meta sends it
+      expect(sign(body, APP_SECRET)).not.toBe(signRaw(body, APP_SECRET)); // signed as Meta signs it
       const res = await w.post(body);
       expect(res.status).toBe(200);
       const wamid = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=";
@@ -54,9 +55,22 @@ describeEachDriver("WhatsApp webhook", (driver) => {
       expect(msg).toMatchObject({ direction: "in", channel: "whatsapp", provider_id: wamid, status: "received", user_id: user.id });
     });
 
-    it("accepts raw UTF-8 as well as escapes", async () => {
+    it("accepts a German text with raw UTF-8 on the wire", async () => {
       expect((await w.post(sample("text-raw-utf8"))).status).toBe(200);
       expect((await inboxPayload(w, "wamid.RAWUTF8000000000000000000000000000001")).text).toBe("Grüße aus Köln 🌧️ — übermorgen?");
+    });
+
+    it("accepts a body that arrives already \\u-escaped", async () => {
+      const body = sample("text-escaped");
+      expect(body.toString("utf8")).toContain("\\ud83d\\ude00");
+      expect((await w.post(body)).status).toBe(200);
+      expect((await inboxPayload(w, "wamid.ESCAPED00000000000000000000000000000001")).text).toBe("Olá! Can you remind me about the café at 5? 😀☕");
+    });
+
+    it("accepts a body signed over its raw bytes as well", async () => {
+      const body = textWebhook({ waId: SENDER, body: "Tschüss", wamid: "wamid.RAWSIGNED" });
+      expect((await w.post(body, { "x-hub-signature-256": signRaw(body, APP_SECRET) })).status).toBe(200);
+      expect((await inboxPayload(w, "wamid.RAWSIGNED")).text).toBe("Tschüss");
     });
 
     it("passes a voice note on for transcription, marked spoken", async () => {
@@ -154,11 +168,18 @@ describeEachDriver("WhatsApp webhook", (driver) => {
       expect((await w.post(body(), { "x-hub-signature-256": "sha1=abc" })).status).toBe(403);
     });
 
-    it("answers 403 when the escapes were re-encoded as raw UTF-8 after signing", async () => {
+    it("answers 403 when a body signed over its raw bytes was escaped on the way", async () => {
       const b = body();
-      const reencoded = Buffer.from(JSON.stringify(JSON.parse(b.toString("utf8"))));
+      const reencoded = Buffer.from(metaEscape(b.toString("utf8")));
       expect(reencoded.equals(b)).toBe(false);
-      expect((await w.post(reencoded, { "x-hub-signature-256": sign(b, APP_SECRET) })).status).toBe(403);
+      expect((await w.post(reencoded, { "x-hub-signature-256": signRaw(b, APP_SECRET) })).status).toBe(403);
+    });
+
+    it("answers 403 to escapes in upper case: Meta signs lowercase hex digits only", async () => {
+      const b = body();
+      const upper = Buffer.from(metaEscape(b.toString("utf8")).replace(/\\u([0-9a-f]{4})/g, (_m, h: string) => `\\u${h.toUpperCase()}`));
+      expect(upper.equals(b)).toBe(false);
+      expect((await w.post(upper, { "x-hub-signature-256": sign(b, APP_SECRET) })).status).toBe(403);
     });
 
     it("answers 403 to a truncated body signed in full, and 400 to one signed as truncated", async () => {

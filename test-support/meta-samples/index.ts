@@ -1,15 +1,18 @@
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { metaEscape, signMetaPayload } from "../../control-plane/src/channels/whatsapp/signature";
 
 /**
  * Meta's published webhook sample payloads (Cloud API "messages" field), stored byte for byte as
- * Meta sends them: non-ASCII characters \uXXXX-escaped (text-raw-utf8.json keeps raw UTF-8, which
- * the parser must accept as well). Tests sign exactly these bytes.
+ * Meta sends them: raw UTF-8. Meta signs them over their escaped form (every character above `~`
+ * as `\uXXXX`), and so does `sign`. text-escaped.json is the one body that arrives already
+ * escaped, which the router must accept as well.
  */
 export type SampleName =
   | "text"
   | "text-raw-utf8"
+  | "text-escaped"
   | "audio-voice"
   | "image"
   | "interactive-button-reply"
@@ -38,13 +41,29 @@ export function failedStatusSample(wamid: string, code: number, title: string): 
   return sample("status-failed", { __WAMID__: wamid, __CODE__: String(code), __TITLE__: title });
 }
 
-/** JSON as Meta serializes it: every non-ASCII character as a \uXXXX escape. */
+/** JSON as Meta sends it: raw UTF-8 (the signature is over its escaped form: see `sign`). */
 export function metaJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value);
 }
 
+/** JSON with every non-ASCII character already escaped on the wire (an older or proxied delivery). */
+export function escapedJson(value: unknown): string {
+  return metaEscape(JSON.stringify(value));
+}
+
+/** X-Hub-Signature-256 as Meta computes it: over the escaped form of the body. */
 export function sign(body: Buffer | string, secret: string): string {
+  return signMetaPayload(body, secret);
+}
+
+/** An HMAC over the bytes exactly as sent (the other form the router accepts). */
+export function signRaw(body: Buffer | string, secret: string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+/** A webhook body around one change value, as Meta wraps it. */
+export function webhookOf(value: Record<string, unknown>): Buffer {
+  return Buffer.from(metaJson({ object: "whatsapp_business_account", entry: [{ id: "102290129340398", changes: [{ value, field: "messages" }] }] }));
 }
 
 /** A text message webhook from a given sender, with a fresh wamid unless one is given. */

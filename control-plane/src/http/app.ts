@@ -2,13 +2,17 @@ import express, { type ErrorRequestHandler, type Express, type Router } from "ex
 import type { Registry } from "prom-client";
 import type { Logger } from "../logger";
 import { AppError } from "../errors";
+import { safeEqual } from "../sandboxes/token";
 import { problem } from "./problem";
 
 export interface AppOptions {
   logger: Logger;
-  metrics: Registry;
-  /** Readiness: the database answers and its migrations are applied. */
-  isReady: () => Promise<boolean>;
+  /** GET /metrics; absent on the sandbox listener. */
+  metrics?: Registry;
+  /** Bearer token GET /metrics requires (METRICS_TOKEN, else the admin token); unset: open (tests). */
+  metricsToken?: string;
+  /** Readiness: the database answers and its migrations are applied. Absent: no health routes. */
+  isReady?: () => Promise<boolean>;
   /** Mounted in order. Each router parses its own bodies: webhooks need the raw bytes. */
   routers: { path: string; router: Router }[];
 }
@@ -30,17 +34,29 @@ export function createApp(opts: AppOptions): Express {
     next();
   });
 
-  app.get("/healthz", (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get("/readyz", async (_req, res) => {
-    const ready = await opts.isReady().catch(() => false);
-    res.status(ready ? 200 : 503).json({ ok: ready });
-  });
-  app.get("/metrics", async (_req, res) => {
-    res.set("content-type", opts.metrics.contentType);
-    res.send(await opts.metrics.metrics());
-  });
+  const { isReady, metrics, metricsToken } = opts;
+  if (isReady) {
+    app.get("/healthz", (_req, res) => {
+      res.json({ ok: true });
+    });
+    app.get("/readyz", async (_req, res) => {
+      const ready = await isReady().catch(() => false);
+      res.status(ready ? 200 : 503).json({ ok: ready });
+    });
+  }
+  if (metrics) {
+    app.get("/metrics", async (req, res) => {
+      // Metrics name users' activity and the deployment's shape: only the scraper reads them.
+      const given = /^Bearer (.+)$/i.exec(req.get("authorization") ?? "")?.[1];
+      if (metricsToken !== undefined && !(given !== undefined && safeEqual(given, metricsToken))) {
+        res.set("www-authenticate", 'Bearer realm="metrics"');
+        problem(res, 401, "unauthorized", "GET /metrics needs Authorization: Bearer <METRICS_TOKEN, or the admin token>");
+        return;
+      }
+      res.set("content-type", metrics.contentType);
+      res.send(await metrics.metrics());
+    });
+  }
 
   for (const { path, router } of opts.routers) app.use(path, router);
 

@@ -2,8 +2,10 @@ import Dockerode from "dockerode";
 import { AGENT_PORT } from "@concierge/protocol";
 import type { Logger } from "../logger";
 import { buildContainerSpec, containerName, LABEL, volumeName } from "./container-spec";
+import { prepareSandboxNetwork, type SandboxNetwork } from "./docker-network";
 import {
   RuntimeError,
+  raceSignal,
   timeoutSignal,
   type InstanceStatus,
   type OpOptions,
@@ -11,6 +13,8 @@ import {
   type SandboxRuntime,
   type SandboxSpec,
 } from "./runtime";
+
+export { ICC_OPTION } from "./docker-network";
 
 export interface DockerRuntimeOptions {
   docker?: Dockerode;
@@ -22,6 +26,11 @@ export interface DockerRuntimeOptions {
   testRunId?: string;
   /** Per daemon call; long operations (stop) add their own grace period. */
   callTimeoutMs?: number;
+  /**
+   * This control plane's own container (name or id) when it runs in one. It is then attached to the
+   * sandbox network and sandboxes reach it at its address there, not at the bridge's gateway (the host).
+   */
+  selfContainer?: { name: string; detected: boolean };
 }
 
 const statusCode = (err: unknown): number | undefined => (err as { statusCode?: number })?.statusCode;
@@ -32,7 +41,7 @@ export class DockerRuntime implements SandboxRuntime {
   readonly docker: Dockerode;
   private readonly log: Logger;
   private readonly callTimeoutMs: number;
-  private networkReady: Promise<{ gateway: string }> | null = null;
+  private networkReady: Promise<SandboxNetwork> | null = null;
 
   constructor(private readonly opts: DockerRuntimeOptions) {
     this.docker = opts.docker ?? new Dockerode();
@@ -54,9 +63,10 @@ export class DockerRuntime implements SandboxRuntime {
   /**
    * The private network, created if missing. "internal": no route out of it; checked on this host
    * that the host still reaches container IPs and containers reach the host on the gateway IP
-   * (which is how they reach the LLM gateway).
+   * (which is how they reach the LLM gateway). Inter-container traffic is off, so a sandbox cannot
+   * reach another; in a container, the control plane joins it and is reached at its own address.
    */
-  ensureNetwork(signal?: AbortSignal): Promise<{ gateway: string }> {
+  ensureNetwork(signal?: AbortSignal): Promise<SandboxNetwork> {
     if (!this.networkReady) {
       this.networkReady = this.createNetwork(signal).catch((err) => {
         this.networkReady = null;
@@ -66,26 +76,15 @@ export class DockerRuntime implements SandboxRuntime {
     return this.networkReady;
   }
 
-  private async createNetwork(signal?: AbortSignal): Promise<{ gateway: string }> {
-    const net = this.docker.getNetwork(this.opts.network);
-    try {
-      await this.docker.createNetwork({
-        Name: this.opts.network,
-        Driver: "bridge",
-        Internal: true,
-        CheckDuplicate: true,
-        Labels: { ...this.extraLabels, [LABEL.managed]: "true" },
-        abortSignal: this.signal(signal),
-      } as Dockerode.NetworkCreateOptions);
-      this.log.info({ network: this.opts.network }, "created sandbox network");
-    } catch (err) {
-      if (statusCode(err) !== 409) throw new RuntimeError(`cannot create network ${this.opts.network}: ${(err as Error).message}`, err);
-    }
-    // dockerode's network inspect takes no signal: race it against one.
-    const info = (await raceSignal(net.inspect(), this.signal(signal))) as { IPAM?: { Config?: { Gateway?: string }[] } };
-    const gateway = info?.IPAM?.Config?.[0]?.Gateway;
-    if (!gateway) throw new RuntimeError(`network ${this.opts.network} has no gateway address`);
-    return { gateway };
+  private createNetwork(signal?: AbortSignal): Promise<SandboxNetwork> {
+    return prepareSandboxNetwork({
+      docker: this.docker,
+      name: this.opts.network,
+      labels: { ...this.extraLabels, [LABEL.managed]: "true" },
+      selfContainer: this.opts.selfContainer,
+      log: this.log,
+      signal: () => this.signal(signal),
+    });
   }
 
   async create({ spec, signal }: { spec: SandboxSpec; signal?: AbortSignal }): Promise<RuntimeInstance> {
@@ -253,9 +252,14 @@ export class DockerRuntime implements SandboxRuntime {
     }
   }
 
+  /** Sandboxes reach the host on the bridge's gateway, or our container at its own address. */
+  async listenHost(opts: { signal?: AbortSignal } = {}): Promise<string> {
+    const { gateway, self } = await this.ensureNetwork(opts.signal);
+    return self ?? gateway;
+  }
+
   async gatewayUrl({ port, signal }: { port: number; signal?: AbortSignal }): Promise<string> {
-    const { gateway } = await this.ensureNetwork(signal);
-    return `http://${gateway}:${port}/llm/v1`;
+    return `http://${await this.listenHost({ signal })}:${port}/llm/v1`;
   }
 
   /** Removes the network (tests; production keeps it). Fails while containers are attached. */
@@ -267,16 +271,6 @@ export class DockerRuntime implements SandboxRuntime {
     }
     this.networkReady = null;
   }
-}
-
-/** For the few dockerode calls that take no AbortSignal: stop waiting when it fires. */
-function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /** Docker multiplexes stdout and stderr of a non-TTY container in 8-byte-header frames. */

@@ -255,6 +255,11 @@ export class ProcessRuntime implements SandboxRuntime {
     }
   }
 
+  /** Agents are child processes on this host: loopback (no isolation from it, as documented). */
+  async listenHost(): Promise<string> {
+    return "127.0.0.1";
+  }
+
   async gatewayUrl({ port }: { port: number }): Promise<string> {
     return `http://127.0.0.1:${port}/llm/v1`;
   }

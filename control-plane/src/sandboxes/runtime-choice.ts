@@ -6,6 +6,7 @@ import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { DockerRuntime, dockerAnswers } from "./docker-runtime";
 import { ProcessRuntime } from "./process-runtime";
+import { selfContainer } from "./self-container";
 import type { SandboxRuntime } from "./runtime";
 
 /** The agent's compiled entry in this checkout: what the process runtime runs. */
@@ -21,7 +22,8 @@ export async function chooseRuntime(
   opts: { instanceId: string; docker?: Dockerode; pingTimeoutMs?: number },
 ): Promise<{ runtime: SandboxRuntime; reason: string }> {
   const docker = opts.docker ?? new Dockerode();
-  const makeDocker = () => new DockerRuntime({ docker, network: config.sandbox.network, logger, instanceId: opts.instanceId });
+  const makeDocker = () =>
+    new DockerRuntime({ docker, network: config.sandbox.network, logger, instanceId: opts.instanceId, selfContainer: selfContainer(config.sandbox.selfContainer) });
   // DATA_DIR=":memory:" keeps nothing: process sandboxes then live in a fresh temp directory.
   const makeProcess = () =>
     new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger });

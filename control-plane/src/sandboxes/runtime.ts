@@ -72,7 +72,13 @@ export interface SandboxRuntime {
   memoryUsage(opts: OpOptions): Promise<number | null>;
   /** The image's identity (id or digest) for the config hash: a rebuilt tag changes it. */
   resolveImage(opts: { image: string; signal?: AbortSignal }): Promise<string>;
-  /** The LLM gateway's base URL as seen from inside a sandbox, given the control plane's port. */
+  /**
+   * The address to bind the sandbox listener to: one that sandboxes reach and the LAN does not.
+   * A runtime without one (sandboxes reach the control plane through a cluster service, fenced by
+   * network policies) leaves it out: the listener then binds every interface.
+   */
+  listenHost?(opts?: { signal?: AbortSignal }): Promise<string>;
+  /** The LLM gateway's base URL as seen from inside a sandbox, given the sandbox listener's port. */
   gatewayUrl(opts: { port: number; signal?: AbortSignal }): Promise<string>;
   /** Releases what the runtime holds (not the sandboxes: they outlive the control plane). */
   close?(): Promise<void>;
@@ -96,4 +102,14 @@ export class SandboxUnavailableError extends AppError {
 export function timeoutSignal(ms: number, parent?: AbortSignal): AbortSignal {
   const t = AbortSignal.timeout(ms);
   return parent ? AbortSignal.any([parent, t]) : t;
+}
+
+/** For the few dockerode calls that take no AbortSignal: stop waiting when it fires. */
+export function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -71,7 +71,7 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): WhatsAppCha
   });
   const preparer = new WhatsAppTurnPreparer({ graph, transcriber: opts.transcriber, clock, logger });
   return {
-    router: createWhatsAppRouter({ credentials: { verifyToken: wa.verifyToken, appSecret: wa.appSecret }, recorder, statuses, logger, metrics: opts.metrics }),
+    router: createWhatsAppRouter({ credentials: { verifyToken: wa.verifyToken, appSecret: wa.appSecret }, phoneNumberId: wa.phoneNumberId, recorder, statuses, logger, metrics: opts.metrics }),
     adapter,
     wrapMessageHandler: (inner) => withWhatsApp(inner, preparer),
   };

@@ -106,7 +106,7 @@ export class InboundRecorder {
           if (!m.reaction.emoji) continue;
           const [target] = await rows<{ content: string }>(
             tx,
-            sql`SELECT content FROM messages WHERE channel = 'whatsapp' AND provider_id = ${m.reaction.messageId} LIMIT 1`,
+            sql`SELECT content FROM messages WHERE channel = 'whatsapp' AND provider_id = ${m.reaction.messageId} AND user_id = ${user.id} LIMIT 1`,
           );
           if (target) text = `[reacted ${m.reaction.emoji} to: "${target.content.slice(0, 300)}"]`;
         }

@@ -7,7 +7,7 @@ export { InboundRecorder, UNSUPPORTED_REPLY, type InboxWriter, type OutboxWriter
 export { StatusProcessor } from "./status-processor";
 export { releaseHeldMessages } from "./held-messages";
 export { splitMessage, WHATSAPP_TEXT_LIMIT } from "./split-message";
-export { verifyMetaSignature, signMetaPayload } from "./signature";
+export { verifyMetaSignature, signMetaPayload, metaEscape } from "./signature";
 export { WhatsAppTurnPreparer, type PreparedTurn, type PreparedChat } from "./turn-preparer";
 export { OpenAICompatibleTranscriber, TranscriptionError, type Transcriber } from "./transcriber";
 export { startTyping, TYPING_REFRESH_MS } from "./typing-indicator";

@@ -57,11 +57,6 @@ const TYPING_MS = 25_000;
 /** The WhatsApp Business Account id in entry[].id; Meta's is a number too. */
 const WABA_ID = "900000000000001";
 
-/** JSON as Meta serializes it: every non-ASCII character \uXXXX-escaped (the signature covers these bytes). */
-export function metaJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 export function newWamid(): string {
   return `wamid.${randomBytes(30).toString("base64")}`;
 }
@@ -192,7 +187,8 @@ export class LocalGraphSink {
   }
 
   private async postWebhook(value: Record<string, unknown>): Promise<void> {
-    const body = metaJson({ object: "whatsapp_business_account", entry: [{ id: WABA_ID, changes: [{ value, field: "messages" }] }] });
+    // As Meta sends it: raw UTF-8 on the wire, signed over the escaped form (signMetaPayload).
+    const body = JSON.stringify({ object: "whatsapp_business_account", entry: [{ id: WABA_ID, changes: [{ value, field: "messages" }] }] });
     let res: Response;
     try {
       res = await fetch(this.opts.webhookUrl(), {

@@ -107,6 +107,8 @@ export interface ParsedMessage {
 
 export interface ParsedStatus {
   wamid: string;
+  /** The phone number id the status is about (our number). */
+  phoneNumberId?: string;
   status: string;
   at?: Date;
   waId?: string;
@@ -230,6 +232,7 @@ function flattenWebhook(body: WebhookBody): ParsedWebhook {
         const e = s.errors?.[0];
         out.statuses.push({
           wamid: s.id,
+          phoneNumberId: v.metadata?.phone_number_id,
           status: s.status,
           at: seconds(s.timestamp),
           waId: s.recipient_id || undefined,
@@ -240,4 +243,19 @@ function flattenWebhook(body: WebhookBody): ParsedWebhook {
     }
   }
   return out;
+}
+
+/**
+ * Keeps the events addressed to our phone number. A Business Account can hold several numbers and
+ * an app can be subscribed to several accounts: Meta then sends every number's events to the same
+ * webhook, and another number's customers must never reach our users' agents.
+ */
+export function forPhoneNumber(events: ParsedWebhook, phoneNumberId: string): { kept: ParsedWebhook; foreign: string[] } {
+  const foreign = new Set<string>();
+  const ours = (e: { phoneNumberId?: string }) => {
+    if (e.phoneNumberId === phoneNumberId) return true;
+    foreign.add(e.phoneNumberId ?? "(none)");
+    return false;
+  };
+  return { kept: { messages: events.messages.filter(ours), statuses: events.statuses.filter(ours) }, foreign: [...foreign] };
 }

@@ -4,13 +4,15 @@ import { registryCounter } from "../../metrics";
 import { problem } from "../../http/problem";
 import type { Logger } from "../../logger";
 import type { InboundRecorder } from "./inbound";
-import { parseWebhookBody } from "./payload";
+import { forPhoneNumber, parseWebhookBody } from "./payload";
 import { verifyMetaSignature, verifyTokenMatches } from "./signature";
 import type { StatusProcessor } from "./status-processor";
 
 export interface WhatsAppRouterOptions {
   /** Undefined when WhatsApp is not configured: every route answers 503 saying so. */
   credentials?: { verifyToken: string; appSecret: string };
+  /** Our WHATSAPP_PHONE_NUMBER_ID: events for any other number are acknowledged and ignored. */
+  phoneNumberId?: string;
   recorder?: InboundRecorder;
   statuses?: StatusProcessor;
   logger: Logger;
@@ -22,7 +24,7 @@ export interface WhatsAppRouterOptions {
 
 /**
  * Mounted at /whatsapp. GET /webhook answers Meta's verification handshake; POST /webhook checks
- * the signature over the raw bytes, stores every message and status in the database, and only then
+ * the signature (signature.ts), drops events for another phone number, stores every message and status in the database, and only then
  * answers 200. The agent's turn runs later, from the inbox, so Meta never waits on an LLM.
  */
 export function createWhatsAppRouter(opts: WhatsAppRouterOptions): Router {
@@ -68,18 +70,28 @@ export function createWhatsAppRouter(opts: WhatsAppRouterOptions): Router {
       }
       let json: unknown;
       try {
-        // JSON.parse reads Meta's \uXXXX escapes and raw UTF-8 alike.
-        json = JSON.parse(raw.toString("utf8"));
+        // From the raw bytes (JSON.parse reads \uXXXX escapes and raw UTF-8 alike). PostgreSQL text
+        // cannot hold U+0000: it is dropped here rather than failing the store (and Meta retrying).
+        json = JSON.parse(raw.toString("utf8"), (_key, value: unknown) => (typeof value === "string" ? value.replace(/\u0000/g, "") : value));
       } catch {
         count("malformed");
         problem(res, 400, "malformed_json", "the body is not valid JSON");
         return;
       }
-      const events = parseWebhookBody(json);
-      if (!events) {
+      const parsed = parseWebhookBody(json);
+      if (!parsed) {
         count("invalid");
         problem(res, 400, "invalid_payload", "the body is not a WhatsApp Business Account webhook");
         return;
+      }
+      let events = parsed;
+      if (opts.phoneNumberId !== undefined) {
+        const { kept, foreign } = forPhoneNumber(parsed, opts.phoneNumberId);
+        if (foreign.length) {
+          count("other_number");
+          log.warn({ phoneNumberIds: foreign, ignored: parsed.messages.length + parsed.statuses.length - kept.messages.length - kept.statuses.length }, "webhook events for another phone number ignored");
+        }
+        events = kept;
       }
       try {
         await recorder.record(events.messages);
