@@ -330,10 +330,14 @@ async function main(): Promise<void> {
   const cp = await startControlPlane(config, { logger });
   process.stdout.write(`\nConcierge control plane listening on ${cp.url}\n  database: ${cp.database.description}\n`);
   process.stdout.write(`  sandbox runtime: ${cp.runtime.kind} (${cp.runtime.reason})\n`);
-  if (cp.admin.generatedToken) {
-    process.stdout.write(`  admin token (generated${cp.admin.file ? `, saved to ${cp.admin.file}` : ", not saved"}): ${cp.admin.generatedToken}\n`);
-  }
-  else if (cp.admin.source === "file") process.stdout.write(`  admin token: in ${cp.admin.file}\n`);
+  // Never the token itself: stdout ends up in container logs. Only where to read it.
+  if (cp.admin.source === "generated") {
+    process.stdout.write(
+      cp.admin.file
+        ? `  admin token: generated, saved to ${cp.admin.file} (mode 0600)\n`
+        : "  admin token: generated for this process only (DATA_DIR=:memory:); set ADMIN_TOKEN to use the admin API\n",
+    );
+  } else if (cp.admin.source === "file") process.stdout.write(`  admin token: in ${cp.admin.file}\n`);
   process.stdout.write(`  dashboard: ${cp.dashboardUrl}\n`);
   if (cp.whatsapp.mode === "local") {
     process.stdout.write(

@@ -46,12 +46,14 @@ describe("npm start on embedded defaults", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("prints the dashboard URL and the admin token it generated, and both work", async () => {
+  it("prints the dashboard URL and where the admin token it generated is saved, and both work", async () => {
     const first = await start(dataDir);
     child = first.child;
-    const token = /admin token \(generated, saved to (.+)\): (\S+)/.exec(first.banner);
-    expect(token).not.toBeNull();
-    expect(readFileSync(token![1]!, "utf8").trim()).toBe(token![2]);
+    // audit 15.18: the banner names the file; the token is read from it, as an operator would.
+    const saved = /admin token: generated, saved to (\S+)/.exec(first.banner);
+    expect(saved).not.toBeNull();
+    const token = [saved![0], saved![1]!, readFileSync(saved![1]!, "utf8").trim()] as const;
+    expect(token[2]).toMatch(/^adm_/);
     const dashboard = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/admin)\n/.exec(first.banner)![1]!;
     expect(first.banner).toContain(`WhatsApp: not configured; running against the built-in local Graph API sink (secrets in ${path.resolve(dataDir, "whatsapp-local.json")})`);
 
@@ -70,5 +72,21 @@ describe("npm start on embedded defaults", () => {
     expect(second.banner).not.toContain(token![2]!);
     expect(second.banner).toContain(`admin token: in ${token![1]}`);
     expect(readFileSync(path.join(dataDir, "whatsapp-local.json"), "utf8")).toBe(secrets);
+  }, 120_000);
+});
+
+describe("audit 15.18: the generated admin token is printed to stdout", () => {
+  it("names the file the token is in and never prints the token itself", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "concierge-start-"));
+    const { child, banner } = await start(dataDir);
+    try {
+      const token = readFileSync(path.join(dataDir, "admin-token"), "utf8").trim();
+      expect(token.length).toBeGreaterThan(16);
+      expect(banner).not.toContain(token);
+      expect(banner).toContain(`admin token: generated, saved to ${path.resolve(dataDir, "admin-token")}`);
+    } finally {
+      await stop(child);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
