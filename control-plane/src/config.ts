@@ -96,6 +96,7 @@ export const ENV: Record<string, VarSpec> = {
   LLM_PRICE_INPUT_PER_MTOK: { schema: num(0, 0, 100000), doc: "USD per million input tokens when the provider reports no cost (default 0)" },
   LLM_PRICE_OUTPUT_PER_MTOK: { schema: num(0, 0, 100000), doc: "USD per million output tokens when the provider reports no cost (default 0)" },
   LLM_RATE_LIMIT_PER_MINUTE: { schema: int(60, 1, 100000), doc: "Gateway requests per sandbox per minute (default 60)" },
+  LLM_MAX_OUTPUT_TOKENS: { schema: int(4096, 16, 1_000_000), doc: "Most completion tokens one gateway call may ask for; a larger max_tokens is lowered to it, and budgets reserve for it (default 4096)" },
   LLM_TIMEOUT_MS: { schema: int(60_000, 1000, 600_000), doc: "Upstream request timeout (default 60000)" },
 
   OPENAI_REALTIME_URL: { schema: url(), doc: "OpenAI Realtime WebSocket URL; set with OPENAI_API_KEY to answer calls in real time" },
@@ -157,6 +158,7 @@ export interface Config {
     priceOutputPerMTok: number;
     rateLimitPerMinute: number;
     timeoutMs: number;
+    maxOutputTokens: number;
   };
   realtime?: { url: string; apiKey: string; model: string };
   heartbeat: { intervalMinutes: number; defaultTimezone: string; defaultActiveHours: { start: string; end: string }; dailyCap: number };
@@ -266,6 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       priceOutputPerMTok: e.LLM_PRICE_OUTPUT_PER_MTOK,
       rateLimitPerMinute: e.LLM_RATE_LIMIT_PER_MINUTE,
       timeoutMs: e.LLM_TIMEOUT_MS,
+      maxOutputTokens: e.LLM_MAX_OUTPUT_TOKENS,
     },
     realtime: e.OPENAI_REALTIME_URL ? { url: e.OPENAI_REALTIME_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_REALTIME_MODEL } : undefined,
     heartbeat: {

@@ -109,6 +109,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       waitReady: (target, o) => connections.connect(target, o),
       disconnect: (sandboxId) => connections.close(sandboxId),
       onDeleted: (sandboxId) => llmGateway.authenticator.forget(sandboxId),
+      onTokenRevoked: (sandboxId) => llmGateway.authenticator.forget(sandboxId),
       exportData: (target) => connections.request(target, "data.export", {}),
       logger,
       clock,
@@ -185,7 +186,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       clock,
       transcriber:
         config.whatsapp && config.llm
-          ? transcriberViaGateway({ gatewayUrl: () => `${selfUrl}/llm/v1`, db: database.db, sandboxToken: credentials.tokenFor, logger })
+          ? transcriberViaGateway({ gatewayUrl: () => `${selfUrl}/llm/v1`, sandboxToken: async (userId) => (await sandboxes.ensure(userId)).token, logger })
           : undefined,
     });
     if (whatsapp.adapter) outbox.registerAdapter(whatsapp.adapter);

@@ -20,9 +20,9 @@ export interface ControlPlaneCredentials {
   instanceId: string;
   privateKeyPem: string;
   publicKeyPem: string;
-  /** The sandbox's bearer token; deterministic, so it is never stored (only its hash). */
-  tokenFor(sandboxId: string): string;
-  tokenHashFor(sandboxId: string): string;
+  /** The sandbox's bearer token for a token generation; deterministic, so it is never stored (only its hash). */
+  tokenFor(sandboxId: string, generation?: number): string;
+  tokenHashFor(sandboxId: string, generation?: number): string;
 }
 
 const KEY_PAIR = "control_plane_signing_key";
@@ -48,7 +48,7 @@ export async function loadCredentials(db: Db): Promise<ControlPlaneCredentials> 
     instanceId,
     privateKeyPem: pair.privateKeyPem,
     publicKeyPem: pair.publicKeyPem,
-    tokenFor: (sandboxId) => deriveSandboxToken(secret, sandboxId),
-    tokenHashFor: (sandboxId) => hashToken(deriveSandboxToken(secret, sandboxId)),
+    tokenFor: (sandboxId, generation) => deriveSandboxToken(secret, sandboxId, generation),
+    tokenHashFor: (sandboxId, generation) => hashToken(deriveSandboxToken(secret, sandboxId, generation)),
   };
 }
