@@ -55,7 +55,7 @@ export const ENV: Record<string, VarSpec> = {
   ADMIN_TOKEN: { schema: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()), doc: "Bearer token for /sandbox/* and /admin; unset means one is generated and stored under DATA_DIR", secret: true },
   LOG_LEVEL: { schema: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"), doc: "pino log level (default info)" },
 
-  SANDBOX_RUNTIME: { schema: oneOf(["docker", "process"]), doc: "`docker` or `process`; unset means docker when a daemon answers, else process" },
+  SANDBOX_RUNTIME: { schema: oneOf(["docker", "process"]), doc: "`docker` or `process`; unset means docker when sandboxes run in Docker or a daemon answers (refusing to start without the image), process only where no daemon ever answered" },
   SANDBOX_IMAGE: { schema: optionalString.transform((v) => v ?? "concierge-agent:latest"), doc: "Agent image tag (default concierge-agent:latest)" },
   SANDBOX_NETWORK: { schema: optionalString.transform((v) => v ?? "concierge-sandboxes"), doc: "Private Docker network for sandboxes (default concierge-sandboxes)" },
   SANDBOX_GATEWAY_URL: { schema: url(), doc: "How sandboxes reach the control plane's LLM gateway; unset means derived from the runtime (Docker network gateway, or loopback)" },

@@ -31,6 +31,7 @@ import { createZoomChannel } from "./channels/zoom";
 import { LocalGraphSink } from "./channels/whatsapp/local-sink";
 import { resolveLocalWhatsAppCredentials } from "./channels/whatsapp/local-sink-credentials";
 import { createDashboard } from "./admin/dashboard";
+import { StartRefusedError } from "./errors";
 
 /**
  * The one wiring file: builds every part from config, starts them in order and stops them in
@@ -80,10 +81,11 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     const llmGateway = createLlmGateway({ db: database.db, llm: config.llm, policy: config.llmPolicy, logger, metrics, clock });
 
     // Sandboxes: the signing key and token secret (shared by replicas), the runtime (SANDBOX_RUNTIME,
-    // else Docker when a daemon answers, else child processes), one signed socket per running
+    // else Docker when sandboxes run in it or a daemon answers with the image, else child processes
+    // on a machine that never had Docker; never a silent fallback), one signed socket per running
     // agent, and the service that creates, wakes, stops and deletes them.
     const credentials = await loadCredentials(database.db);
-    const { runtime, reason: runtimeReason } = await chooseRuntime(config, logger, { instanceId: credentials.instanceId });
+    const { runtime, reason: runtimeReason } = await chooseRuntime(config, logger, { instanceId: credentials.instanceId, db: database.db });
     const connections = new ConnectionManager({
       signingPrivateKeyPem: credentials.privateKeyPem,
       logger,
@@ -328,7 +330,16 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
-  const cp = await startControlPlane(config, { logger });
+  let cp: ControlPlane;
+  try {
+    cp = await startControlPlane(config, { logger });
+  } catch (err) {
+    if (err instanceof StartRefusedError) {
+      process.stderr.write(`Concierge control plane refuses to start: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   process.stdout.write(`\nConcierge control plane listening on ${cp.url}\n  database: ${cp.database.description}\n`);
   process.stdout.write(`  sandbox runtime: ${cp.runtime.kind} (${cp.runtime.reason})\n`);
   // Never the token itself: stdout ends up in container logs. Only where to read it.
