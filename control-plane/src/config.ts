@@ -1,3 +1,4 @@
+import path from "node:path";
 import { z } from "zod";
 
 /**
@@ -52,6 +53,7 @@ export const ENV: Record<string, VarSpec> = {
   PUBLIC_BASE_URL: { schema: url(), doc: "The URL providers call; Twilio signatures are computed over it (default http://localhost:PORT)" },
   DATABASE_URL: { schema: url(), doc: "PostgreSQL connection URL; unset means embedded PGlite under DATA_DIR", secret: true },
   DATA_DIR: { schema: optionalString.transform((v) => v ?? "./data"), doc: "Local state for the embedded defaults: PGlite, process-runtime sandboxes, generated keys (default ./data)" },
+  CONTROL_PLANE_KEY_FILE: { schema: optionalString, doc: "The control plane's key file (signing key and token secret, JSON, mode 0600); replicas share one, e.g. a mounted Secret (default DATA_DIR/control-plane-keys.json)" },
   ADMIN_TOKEN: { schema: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()), doc: "Bearer token for /sandbox/* and /admin; unset means one is generated and stored under DATA_DIR", secret: true },
   LOG_LEVEL: { schema: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"), doc: "pino log level (default info)" },
 
@@ -119,6 +121,8 @@ export interface Config {
   publicBaseUrl: string;
   databaseUrl?: string;
   dataDir: string;
+  /** CONTROL_PLANE_KEY_FILE, else DATA_DIR/control-plane-keys.json; unset only for DATA_DIR=":memory:" (keys then in the settings table). */
+  keyFile?: string;
   adminToken?: string;
   logLevel: string;
   sandbox: {
@@ -221,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ""),
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
+    keyFile: e.CONTROL_PLANE_KEY_FILE ?? (e.DATA_DIR === ":memory:" ? undefined : path.resolve(e.DATA_DIR, "control-plane-keys.json")),
     adminToken: e.ADMIN_TOKEN,
     logLevel: e.LOG_LEVEL,
     sandbox: {

@@ -32,6 +32,7 @@ import { LocalGraphSink } from "./channels/whatsapp/local-sink";
 import { resolveLocalWhatsAppCredentials } from "./channels/whatsapp/local-sink-credentials";
 import { createDashboard } from "./admin/dashboard";
 import { StartRefusedError } from "./errors";
+import { prepareDataDir, restrictDataDirFiles } from "./data-dir";
 
 /**
  * The one wiring file: builds every part from config, starts them in order and stops them in
@@ -67,12 +68,18 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
   const onStop = (name: string, stop: () => Promise<void>) => stops.push({ name, stop });
 
   try {
+    // 0. DATA_DIR private (0700), or no start: it holds the database and the keys.
+    prepareDataDir(config.dataDir);
     // 1. Database, migrated before anything reads it.
     // Pool: every dispatcher worker (INBOX_CONCURRENCY) and outbox sender (8) may hold a connection
     // at once, with headroom for webhooks, the scheduler and the admin API.
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.inbox.concurrency + 8 + 12 });
-    onStop("database", () => database.close());
+    onStop("database", async () => {
+      await database.close();
+      restrictDataDirFiles(config.dataDir);
+    });
     await migrateDatabase(database);
+    restrictDataDirFiles(config.dataDir);
 
     // 2. Metrics registry, shared by every part.
     const metrics = createMetricsRegistry();
@@ -84,7 +91,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // else Docker when sandboxes run in it or a daemon answers with the image, else child processes
     // on a machine that never had Docker; never a silent fallback), one signed socket per running
     // agent, and the service that creates, wakes, stops and deletes them.
-    const credentials = await loadCredentials(database.db);
+    const credentials = await loadCredentials(database.db, { keyFile: config.keyFile, logger });
     const { runtime, reason: runtimeReason } = await chooseRuntime(config, logger, { instanceId: credentials.instanceId, db: database.db });
     const connections = new ConnectionManager({
       signingPrivateKeyPem: credentials.privateKeyPem,
@@ -329,6 +336,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Everything this process writes (PGlite's files, keys, tokens) is for this user only.
+  process.umask(0o077);
   const logger = createLogger({ level: config.logLevel });
   let cp: ControlPlane;
   try {
