@@ -44,7 +44,7 @@ export async function chooseRuntime(
   // DATA_DIR=":memory:" keeps nothing: process sandboxes then live in a fresh temp directory.
   const makeProcess = () =>
     new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger });
-  if (config.sandbox.runtime === "process") return { runtime: makeProcess(), reason: "SANDBOX_RUNTIME=process: agents run as local processes, not isolated from this machine" };
+  if (config.sandbox.runtime === "process") return { runtime: makeProcess(), reason: "SANDBOX_RUNTIME=process" };
   const answers = await dockerAnswers(docker, opts.pingTimeoutMs ?? 1500);
   if (config.sandbox.runtime === "docker") {
     if (!answers) logger.warn("SANDBOX_RUNTIME=docker but the Docker daemon does not answer: sandboxes wait for it");
