@@ -245,6 +245,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     await outbox.start();
     onStop("outbox", () => outbox.stop());
 
+    // HTTP stops after the dispatcher (stops run in reverse): a turn being worked at shutdown still
+    // reaches the LLM gateway and finishes, instead of failing on a closed listener.
+    let stopHttp = async () => {};
+    onStop("http", () => stopHttp());
     // Every handler is registered by now; the outbox is already draining.
     await dispatcher.start();
     onStop("dispatcher", () => dispatcher.stop());
@@ -287,11 +291,12 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       server.once("error", reject);
       server.listen(config.port, config.host, () => resolve());
     });
-    onStop("http", () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }));
-    // Twilio Media Streams upgrade on the same server (GET /voice/stream); closed before HTTP stops.
+    stopHttp = () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    // Twilio Media Streams upgrade on the same server (GET /voice/stream); closed first on stop.
     const voiceStream = voice?.attachStream(server);
     if (voiceStream) onStop("voice-stream", () => voiceStream.close());
     // Status webhooks the local sink still owes our own server go out before HTTP closes.
@@ -315,6 +320,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       whatsapp: { mode: localSink ? "local" : "meta", credentialsFile: localWhatsApp?.file },
       async stop() {
         for (const { name, stop } of stops.reverse()) {
+          logger.debug({ part: name }, "stopping");
           await stop().catch((err) => logger.error({ err, part: name }, "error while stopping"));
         }
       },
