@@ -151,6 +151,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       defaultTimezone: config.heartbeat.defaultTimezone,
       logger,
       usage: (userId) => llmGateway.usageReport(userId),
+      // The local sink is the user's phone in local mode: a deleted user's chat goes with them.
+      onUserDeleted: (user) => {
+        for (const number of [user.waId, user.phone]) if (number) localSink?.forgetUser(number);
+      },
     });
 
     // Inbox (stateless writer) and outbox (durable sends, drained per user and channel in order):
