@@ -6,19 +6,9 @@ import { sandboxes } from "../src/db/schema";
 import { spentUsd } from "../src/llm-gateway/usage-store";
 import { monthOf } from "../src/llm-gateway/period";
 import { MAX_TRANSCRIPTION_BYTES } from "../src/llm-gateway/request-policy";
-import { startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
+import { apiError, startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
 
 const messages = [{ role: "user" as const, content: "Plan my week" }];
-
-async function apiError(p: Promise<unknown>): Promise<APIError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof APIError) return err;
-    throw err;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describeEachDriver("audit 15.5: the LLM gateway forwards any body field", (driver) => {
   let h: GatewayHarness;
