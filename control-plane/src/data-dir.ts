@@ -34,16 +34,27 @@ export function prepareDataDir(dataDir: string): void {
  */
 export function restrictDataDirFiles(dataDir: string): void {
   if (dataDir === ":memory:") return;
-  const dir = path.resolve(dataDir);
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isSymbolicLink()) continue;
-    const file = path.join(entry.parentPath, entry.name);
+  // A file or directory PGlite removes meanwhile (a recycled WAL segment) is nobody's to read.
+  const gone = (err: unknown) => (err as NodeJS.ErrnoException).code === "ENOENT";
+  const walk = (dir: string): void => {
+    let entries;
     try {
-      const { mode } = statSync(file);
-      if ((mode & 0o077) !== 0) chmodSync(file, mode & 0o700);
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
-      // A file PGlite removed meanwhile (a recycled WAL segment) is nobody's to read.
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      if (gone(err)) return;
+      throw err;
     }
-  }
+    for (const entry of entries) {
+      if (entry.isSymbolicLink()) continue;
+      const file = path.join(dir, entry.name);
+      try {
+        const { mode } = statSync(file);
+        if ((mode & 0o077) !== 0) chmodSync(file, mode & 0o700);
+      } catch (err) {
+        if (!gone(err)) throw err;
+      }
+      if (entry.isDirectory()) walk(file);
+    }
+  };
+  walk(path.resolve(dataDir));
 }
