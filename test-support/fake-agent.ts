@@ -8,6 +8,7 @@ import {
   PROTOCOL_VERSION,
   RequestFrame,
   verifyConnect,
+  verifyConnectProof,
   type ErrorShape,
 } from "@concierge/protocol";
 
@@ -138,7 +139,7 @@ export class FakeAgent {
         const ok =
           c.data.nonce === nonce &&
           expectedToken !== undefined &&
-          c.data.token === expectedToken &&
+          verifyConnectProof(expectedToken, c.data.sandboxId, c.data.nonce, c.data.ts, c.data.proof) &&
           verifyConnect(o.controlPlanePublicKeyPem, c.data.sandboxId, c.data.nonce, c.data.ts, c.data.signature);
         if (!ok) {
           this.refusals++;

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { z } from "zod";
 
 /**
@@ -53,10 +54,11 @@ export const ENV: Record<string, VarSpec> = {
   DATABASE_URL: { schema: url(), doc: "PostgreSQL connection URL; unset means embedded PGlite under DATA_DIR", secret: true },
   DATA_DIR: { schema: optionalString.transform((v) => v ?? "./data"), doc: "Local state for the embedded defaults: PGlite, process-runtime sandboxes, generated keys (default ./data)" },
   METRICS_TOKEN: { schema: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()), doc: "Bearer token a Prometheus scraper sends for GET /metrics; unset means the admin token", secret: true },
+  CONTROL_PLANE_KEY_FILE: { schema: optionalString, doc: "The control plane's key file (signing key and token secret, JSON, mode 0600); replicas share one, e.g. a mounted Secret (default DATA_DIR/control-plane-keys.json)" },
   ADMIN_TOKEN: { schema: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()), doc: "Bearer token for /sandbox/* and /admin; unset means one is generated and stored under DATA_DIR", secret: true },
   LOG_LEVEL: { schema: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"), doc: "pino log level (default info)" },
 
-  SANDBOX_RUNTIME: { schema: oneOf(["docker", "process"]), doc: "`docker` or `process`; unset means docker when a daemon answers, else process" },
+  SANDBOX_RUNTIME: { schema: oneOf(["docker", "process"]), doc: "`docker` or `process`; unset means docker when sandboxes run in Docker or a daemon answers (refusing to start without the image), process only where no daemon ever answered" },
   SANDBOX_IMAGE: { schema: optionalString.transform((v) => v ?? "concierge-agent:latest"), doc: "Agent image tag (default concierge-agent:latest)" },
   SANDBOX_NETWORK: { schema: optionalString.transform((v) => v ?? "concierge-sandboxes"), doc: "Private Docker network for sandboxes (default concierge-sandboxes)" },
   SANDBOX_LISTEN_HOST: { schema: optionalString, doc: "Address of the second listener, the only one sandboxes reach, serving /llm/v1 alone; unset means the sandbox network's gateway (Docker on the host), this container's address on it (in a container), or 127.0.0.1 (process runtime)" },
@@ -100,6 +102,7 @@ export const ENV: Record<string, VarSpec> = {
   LLM_PRICE_INPUT_PER_MTOK: { schema: num(0, 0, 100000), doc: "USD per million input tokens when the provider reports no cost (default 0)" },
   LLM_PRICE_OUTPUT_PER_MTOK: { schema: num(0, 0, 100000), doc: "USD per million output tokens when the provider reports no cost (default 0)" },
   LLM_RATE_LIMIT_PER_MINUTE: { schema: int(60, 1, 100000), doc: "Gateway requests per sandbox per minute (default 60)" },
+  LLM_MAX_OUTPUT_TOKENS: { schema: int(4096, 16, 1_000_000), doc: "Most completion tokens one gateway call may ask for; a larger max_tokens is lowered to it, and budgets reserve for it (default 4096)" },
   LLM_TIMEOUT_MS: { schema: int(60_000, 1000, 600_000), doc: "Upstream request timeout (default 60000)" },
 
   OPENAI_REALTIME_URL: { schema: url(), doc: "OpenAI Realtime WebSocket URL; set with OPENAI_API_KEY to answer calls in real time" },
@@ -122,6 +125,8 @@ export interface Config {
   publicBaseUrl: string;
   databaseUrl?: string;
   dataDir: string;
+  /** CONTROL_PLANE_KEY_FILE, else DATA_DIR/control-plane-keys.json; unset only for DATA_DIR=":memory:" (keys then in the settings table). */
+  keyFile?: string;
   adminToken?: string;
   metricsToken?: string;
   logLevel: string;
@@ -166,6 +171,7 @@ export interface Config {
     priceOutputPerMTok: number;
     rateLimitPerMinute: number;
     timeoutMs: number;
+    maxOutputTokens: number;
   };
   realtime?: { url: string; apiKey: string; model: string };
   heartbeat: { intervalMinutes: number; defaultTimezone: string; defaultActiveHours: { start: string; end: string }; dailyCap: number };
@@ -228,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ""),
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
+    keyFile: e.CONTROL_PLANE_KEY_FILE ?? (e.DATA_DIR === ":memory:" ? undefined : path.resolve(e.DATA_DIR, "control-plane-keys.json")),
     adminToken: e.ADMIN_TOKEN,
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
@@ -279,6 +286,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       priceOutputPerMTok: e.LLM_PRICE_OUTPUT_PER_MTOK,
       rateLimitPerMinute: e.LLM_RATE_LIMIT_PER_MINUTE,
       timeoutMs: e.LLM_TIMEOUT_MS,
+      maxOutputTokens: e.LLM_MAX_OUTPUT_TOKENS,
     },
     realtime: e.OPENAI_REALTIME_URL ? { url: e.OPENAI_REALTIME_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_REALTIME_MODEL } : undefined,
     heartbeat: {

@@ -49,3 +49,14 @@ export class UserNotFoundError extends NotFoundError {
     super(`no user ${key}`);
   }
 }
+
+/**
+ * The control plane refuses to start because running would be unsafe (no isolating runtime, key
+ * material others can read). main() prints the message, which says what to do, without a stack.
+ */
+export class StartRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}

@@ -31,6 +31,8 @@ import { createZoomChannel } from "./channels/zoom";
 import { LocalGraphSink } from "./channels/whatsapp/local-sink";
 import { resolveLocalWhatsAppCredentials } from "./channels/whatsapp/local-sink-credentials";
 import { createDashboard } from "./admin/dashboard";
+import { StartRefusedError } from "./errors";
+import { prepareDataDir, restrictDataDirFiles } from "./data-dir";
 
 /**
  * The one wiring file: builds every part from config, starts them in order and stops them in
@@ -68,12 +70,18 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
   const onStop = (name: string, stop: () => Promise<void>) => stops.push({ name, stop });
 
   try {
+    // 0. DATA_DIR private (0700), or no start: it holds the database and the keys.
+    prepareDataDir(config.dataDir);
     // 1. Database, migrated before anything reads it.
     // Pool: every dispatcher worker (INBOX_CONCURRENCY) and outbox sender (8) may hold a connection
     // at once, with headroom for webhooks, the scheduler and the admin API.
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.inbox.concurrency + 8 + 12 });
-    onStop("database", () => database.close());
+    onStop("database", async () => {
+      await database.close();
+      restrictDataDirFiles(config.dataDir);
+    });
     await migrateDatabase(database);
+    restrictDataDirFiles(config.dataDir);
 
     // 2. Metrics registry, shared by every part.
     const metrics = createMetricsRegistry();
@@ -82,10 +90,11 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     const llmGateway = createLlmGateway({ db: database.db, llm: config.llm, policy: config.llmPolicy, logger, metrics, clock });
 
     // Sandboxes: the signing key and token secret (shared by replicas), the runtime (SANDBOX_RUNTIME,
-    // else Docker when a daemon answers, else child processes), one signed socket per running
+    // else Docker when sandboxes run in it or a daemon answers with the image, else child processes
+    // on a machine that never had Docker; never a silent fallback), one signed socket per running
     // agent, and the service that creates, wakes, stops and deletes them.
-    const credentials = await loadCredentials(database.db);
-    const { runtime, reason: runtimeReason } = await chooseRuntime(config, logger, { instanceId: credentials.instanceId });
+    const credentials = await loadCredentials(database.db, { keyFile: config.keyFile, logger });
+    const { runtime, reason: runtimeReason } = await chooseRuntime(config, logger, { instanceId: credentials.instanceId, db: database.db });
     const connections = new ConnectionManager({
       signingPrivateKeyPem: credentials.privateKeyPem,
       logger,
@@ -116,6 +125,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       waitReady: (target, o) => connections.connect(target, o),
       disconnect: (sandboxId) => connections.close(sandboxId),
       onDeleted: (sandboxId) => llmGateway.authenticator.forget(sandboxId),
+      onTokenRevoked: (sandboxId) => llmGateway.authenticator.forget(sandboxId),
       exportData: (target) => connections.request(target, "data.export", {}),
       logger,
       clock,
@@ -148,6 +158,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       defaultTimezone: config.heartbeat.defaultTimezone,
       logger,
       usage: (userId) => llmGateway.usageReport(userId),
+      // The local sink is the user's phone in local mode: a deleted user's chat goes with them.
+      onUserDeleted: (user) => {
+        for (const number of [user.waId, user.phone]) if (number) localSink?.forgetUser(number);
+      },
     });
 
     // Inbox (stateless writer) and outbox (durable sends, drained per user and channel in order):
@@ -192,7 +206,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       clock,
       transcriber:
         config.whatsapp && config.llm
-          ? transcriberViaGateway({ gatewayUrl: () => `${sandboxListener.url}/llm/v1`, db: database.db, sandboxToken: credentials.tokenFor, logger })
+          ? transcriberViaGateway({ gatewayUrl: () => `${sandboxListener.url}/llm/v1`, sandboxToken: async (userId) => (await sandboxes.ensure(userId)).token, logger })
           : undefined,
     });
     if (whatsapp.adapter) outbox.registerAdapter(whatsapp.adapter);
@@ -242,6 +256,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     await outbox.start();
     onStop("outbox", () => outbox.stop());
 
+    // HTTP stops after the dispatcher (stops run in reverse): a turn being worked at shutdown still
+    // reaches the LLM gateway and finishes, instead of failing on a closed listener.
+    let stopHttp = async () => {};
+    onStop("http", () => stopHttp());
     // Every handler is registered by now; the outbox is already draining.
     await dispatcher.start();
     onStop("dispatcher", () => dispatcher.stop());
@@ -283,7 +301,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // (Loopback is shared by everything on the host, process-runtime agents included: nothing to refuse.)
     const refuseLocalAddress = sandboxHost.startsWith("127.") || ["::1", "0.0.0.0", "::"].includes(sandboxHost) ? undefined : sandboxHost;
     const { server, url, close } = await listen(app, config.port, config.host, { refuseLocalAddress });
-    onStop("http", close);
+    stopHttp = close;
     // Twilio Media Streams upgrade on the same server (GET /voice/stream); closed before HTTP stops.
     const voiceStream = voice?.attachStream(server);
     if (voiceStream) onStop("voice-stream", () => voiceStream.close());
@@ -305,6 +323,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       whatsapp: { mode: localSink ? "local" : "meta", credentialsFile: localWhatsApp?.file },
       async stop() {
         for (const { name, stop } of stops.reverse()) {
+          logger.debug({ part: name }, "stopping");
           await stop().catch((err) => logger.error({ err, part: name }, "error while stopping"));
         }
       },
@@ -326,14 +345,29 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Everything this process writes (PGlite's files, keys, tokens) is for this user only.
+  process.umask(0o077);
   const logger = createLogger({ level: config.logLevel });
-  const cp = await startControlPlane(config, { logger });
+  let cp: ControlPlane;
+  try {
+    cp = await startControlPlane(config, { logger });
+  } catch (err) {
+    if (err instanceof StartRefusedError) {
+      process.stderr.write(`Concierge control plane refuses to start: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   process.stdout.write(`\nConcierge control plane listening on ${cp.url}\n  database: ${cp.database.description}\n`);
   process.stdout.write(`  sandbox runtime: ${cp.runtime.kind} (${cp.runtime.reason})\n`);
-  if (cp.admin.generatedToken) {
-    process.stdout.write(`  admin token (generated${cp.admin.file ? `, saved to ${cp.admin.file}` : ", not saved"}): ${cp.admin.generatedToken}\n`);
-  }
-  else if (cp.admin.source === "file") process.stdout.write(`  admin token: in ${cp.admin.file}\n`);
+  // Never the token itself: stdout ends up in container logs. Only where to read it.
+  if (cp.admin.source === "generated") {
+    process.stdout.write(
+      cp.admin.file
+        ? `  admin token: generated, saved to ${cp.admin.file} (mode 0600)\n`
+        : "  admin token: generated for this process only (DATA_DIR=:memory:); set ADMIN_TOKEN to use the admin API\n",
+    );
+  } else if (cp.admin.source === "file") process.stdout.write(`  admin token: in ${cp.admin.file}\n`);
   process.stdout.write(`  dashboard: ${cp.dashboardUrl}\n`);
   if (cp.whatsapp.mode === "local") {
     process.stdout.write(

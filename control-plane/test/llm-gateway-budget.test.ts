@@ -1,19 +1,8 @@
-import { APIError } from "openai";
 import { describeEachDriver } from "../../test-support/db";
 import { usageSummary } from "../src/llm-gateway";
-import { startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
+import { apiError, startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
 
 const messages = [{ role: "user" as const, content: "Plan my week" }];
-
-async function apiError(p: Promise<unknown>): Promise<APIError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof APIError) return err;
-    throw err;
-  }
-  throw new Error("expected the call to fail");
-}
 
 // Each default fake completion uses 11 prompt and 7 completion tokens; at 1000/2000 USD per
 // million that is 0.025 USD a call, so a 0.05 USD budget holds exactly two calls.

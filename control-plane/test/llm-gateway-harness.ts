@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
-import OpenAI from "openai";
+import OpenAI, { APIError } from "openai";
 import { Registry } from "prom-client";
 import { loadConfig, type Config } from "../src/config";
 import { createLogger } from "../src/logger";
@@ -142,4 +142,15 @@ export async function startGatewayHarness(
 
 export async function markDeleted(h: GatewayHarness, sandboxId: string): Promise<void> {
   await h.t.database.db.update(sandboxes).set({ state: "deleted" }).where(eq(sandboxes.id, sandboxId));
+}
+
+/** The APIError the openai client threw for this call; anything else (or success) fails the test. */
+export async function apiError(p: Promise<unknown>): Promise<APIError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof APIError) return err;
+    throw err;
+  }
+  throw new Error("expected the call to fail");
 }

@@ -45,7 +45,7 @@ describeEachDriver("LLM gateway wired into the control plane", (driver) => {
     const [user] = await db.insert(users).values({ name: "Lin", phone: "4915112345678" }).returning();
     const sandboxId = randomUUID();
     const creds = await loadCredentials(db);
-    await db.insert(sandboxes).values({ id: sandboxId, userId: user!.id, state: "stopped", tokenHash: creds.tokenHashFor(sandboxId) });
+    await db.insert(sandboxes).values({ id: sandboxId, userId: user!.id, state: "running", tokenHash: creds.tokenHashFor(sandboxId) });
 
     upstream.enqueue({ kind: "json", body: chatCompletion("wired") });
     const client = new OpenAI({ baseURL: `${cp.sandboxUrl}/llm/v1`, apiKey: creds.tokenFor(sandboxId), maxRetries: 0 });
@@ -78,7 +78,7 @@ describeEachDriver("LLM gateway wired into the control plane", (driver) => {
     expect(created.status).toBe(201);
     const { userId } = (await created.json() as any) as { userId: string };
     const [row] = await cp.database.db.select().from(sandboxes).where(eq(sandboxes.userId, userId));
-    const token = (await loadCredentials(cp.database.db)).tokenFor(row!.id);
+    const token = (await loadCredentials(cp.database.db)).tokenFor(row!.id, row!.tokenGeneration);
     const models = () => fetch(`${cp.sandboxUrl}/llm/v1/models`, { headers: { authorization: `Bearer ${token}` } });
     expect((await models()).status).toBe(200); // now cached as valid
     expect((await admin(`/sandbox/${userId}`, { method: "DELETE" })).status).toBeLessThan(300);

@@ -1,6 +1,5 @@
 import { ManualClock } from "../src/clock";
 import { SseUsageTap } from "../src/llm-gateway/sse-usage-tap";
-import { MultipartFieldSniffer } from "../src/llm-gateway/transcriptions";
 import { retryAfterMs } from "../src/llm-gateway/upstream-client";
 import { monthOf, parsePeriod } from "../src/llm-gateway/period";
 import { SandboxRateLimiter } from "../src/llm-gateway/rate-limiter";
@@ -31,21 +30,6 @@ describe("SSE usage tap", () => {
     const tap = new SseUsageTap();
     tap.feed(enc('data: {"error":{"message":"overloaded","code":502}}\n\n'));
     expect(tap.streamError).toEqual({ message: "overloaded", code: 502 });
-  });
-});
-
-describe("multipart field sniffer", () => {
-  it("reads the model field even when it straddles chunks and follows binary data", () => {
-    const body = Buffer.concat([
-      Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="a.ogg"\r\n\r\n'),
-      Buffer.from([0, 255, 13, 10, 13, 10, 1, 2]),
-      Buffer.from('\r\n--b\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n--b--\r\n'),
-    ]);
-    for (const size of [1, 5, 13, body.length]) {
-      const s = new MultipartFieldSniffer("model");
-      for (let i = 0; i < body.length; i += size) s.feed(body.subarray(i, i + size));
-      expect(s.value).toBe("whisper-1");
-    }
   });
 });
 

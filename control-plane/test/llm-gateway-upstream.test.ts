@@ -6,20 +6,10 @@ import { APIError, toFile } from "openai";
 import { llmUsage } from "../src/db/schema";
 import { describeEachDriver } from "../../test-support/db";
 import { chatChunks, chatCompletion, openAIError } from "../../test-support/fake-llm-upstream";
-import { PROVIDER_KEY, startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
+import { apiError, PROVIDER_KEY, startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
 
 const messages = [{ role: "user" as const, content: "Remind me to call mum" }];
 const TIMEOUT_MS = 2_500;
-
-async function apiError(p: Promise<unknown>): Promise<APIError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof APIError) return err;
-    throw err;
-  }
-  throw new Error("expected the call to fail");
-}
 
 async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;

@@ -1,21 +1,10 @@
-import { APIError } from "openai";
 import { eq } from "drizzle-orm";
 import { llmUsage, sandboxes } from "../src/db/schema";
 import { describeEachDriver } from "../../test-support/db";
 import { chatChunks, chatCompletion } from "../../test-support/fake-llm-upstream";
-import { markDeleted, PROVIDER_KEY, startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
+import { apiError, markDeleted, PROVIDER_KEY, startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
 
 const messages = [{ role: "user" as const, content: "What's on my list today?" }];
-
-async function apiError(p: Promise<unknown>): Promise<APIError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof APIError) return err;
-    throw err;
-  }
-  throw new Error("expected the call to fail");
-}
 
 async function usageRows(h: GatewayHarness, userId: string) {
   return h.t.database.db.select().from(llmUsage).where(eq(llmUsage.userId, userId)).orderBy(llmUsage.createdAt);

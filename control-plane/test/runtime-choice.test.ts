@@ -1,10 +1,16 @@
+import Dockerode from "dockerode";
 import { loadConfig } from "../src/config";
 import { createLogger } from "../src/logger";
-import { chooseRuntime } from "../src/sandboxes/runtime-choice";
+import { sandboxes, users } from "../src/db/schema";
+import { chooseRuntime, RuntimeUnavailableError } from "../src/sandboxes/runtime-choice";
 import { describeDocker } from "../../test-support/docker";
+import { createTestDatabase, type TestDatabase } from "../../test-support/db";
 
 const logger = createLogger({ level: "silent" });
-const choose = (env: NodeJS.ProcessEnv) => chooseRuntime(loadConfig({ DATA_DIR: ":memory:", ...env }), logger, { instanceId: "runtime-choice-test" });
+const choose = (env: NodeJS.ProcessEnv, opts: { docker?: Dockerode; db?: TestDatabase } = {}) =>
+  chooseRuntime(loadConfig({ DATA_DIR: ":memory:", ...env }), logger, { instanceId: "runtime-choice-test", docker: opts.docker, db: opts.db?.database.db, pingTimeoutMs: 500 });
+/** A Docker client whose daemon is away (a socket nobody listens on): Docker "briefly down". */
+const absentDocker = () => new Dockerode({ socketPath: "/tmp/concierge-no-such-docker.sock" });
 
 describe("sandbox runtime choice", () => {
   it("obeys SANDBOX_RUNTIME", async () => {
@@ -13,11 +19,47 @@ describe("sandbox runtime choice", () => {
   });
 });
 
+describe("audit 15.8: the runtime silently falls back to the unisolated process runtime", () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+  });
+
+  it("keeps Docker when SANDBOX_RUNTIME=docker and the daemon is down, and says so", async () => {
+    const { runtime, reason } = await choose({ SANDBOX_RUNTIME: "docker" }, { docker: absentDocker() });
+    expect(runtime.kind).toBe("docker");
+    expect(reason).toContain("does not answer");
+  });
+
+  it("keeps Docker when sandboxes already run in it and the daemon is briefly down", async () => {
+    const [u] = await t.database.db.insert(users).values({ name: "Ada" }).returning();
+    await t.database.db.insert(sandboxes).values({ userId: u!.id, state: "stopped", image: "concierge-agent:latest" });
+    const { runtime, reason } = await choose({}, { docker: absentDocker(), db: t });
+    expect(runtime.kind).toBe("docker");
+    expect(reason).toMatch(/run in Docker .*never moved to unisolated processes/);
+  });
+
+  it("runs processes on a machine that never had Docker, and says they are not isolated", async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const { runtime, reason } = await choose({}, { docker: absentDocker(), db: fresh });
+      expect(runtime.kind).toBe("process");
+      expect(reason).toContain("not isolated");
+    } finally {
+      await fresh.cleanup();
+    }
+  });
+});
+
 describeDocker("sandbox runtime choice with a Docker daemon", () => {
-  it("runs processes, and says why, when the daemon has no agent image", async () => {
-    const { runtime, reason } = await choose({ SANDBOX_IMAGE: "concierge-agent:no-such-tag-for-tests" });
-    expect(runtime.kind).toBe("process");
-    expect(reason).toContain("npm run sandbox:image");
+  it("audit 15.8: refuses to start, saying how to fix it, when the daemon has no agent image", async () => {
+    const err = await choose({ SANDBOX_IMAGE: "concierge-agent:no-such-tag-for-tests" }).catch((e) => e);
+    expect(err).toBeInstanceOf(RuntimeUnavailableError);
+    expect(err.message).toContain("npm run sandbox:image");
+    expect(err.message).toContain("SANDBOX_RUNTIME=process");
   });
 
   it("uses Docker when the daemon has the agent image", async () => {

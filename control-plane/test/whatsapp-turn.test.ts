@@ -40,7 +40,7 @@ describeEachDriver("WhatsApp turn preparation", (driver) => {
     const gateway = createLlmGateway({
       db: t.database.db,
       llm: { baseUrl: upstream.url, apiKey: "sk-upstream", model: "test/chat-model", heartbeatModel: "test/chat-model", allowedModels: ["test/chat-model"] },
-      policy: { monthlyBudgetUsd: 10, priceInputPerMTok: 0, priceOutputPerMTok: 0, rateLimitPerMinute: 60, timeoutMs: 10_000 },
+      policy: { monthlyBudgetUsd: 10, priceInputPerMTok: 0, priceOutputPerMTok: 0, rateLimitPerMinute: 60, timeoutMs: 10_000, maxOutputTokens: 4096 },
       logger,
       metrics: new Registry(),
     });
@@ -112,7 +112,9 @@ describeEachDriver("WhatsApp turn preparation", (driver) => {
   });
 
   it("stops typing and throws when transcription fails, so the inbox retries the event", async () => {
-    upstream.enqueue({ kind: "json", status: 500, body: { error: { message: "boom", type: "server_error", code: null } } });
+    // The buffered upload is retried like a chat call (UPSTREAM_RETRY: 3 attempts); every one fails.
+    const boom = { kind: "json" as const, status: 500, body: { error: { message: "boom", type: "server_error", code: null } } };
+    upstream.enqueue(boom, boom, boom);
     const err = await preparer.prepare(event(userId, voice)).catch((e) => e);
     expect(err).toBeInstanceOf(TranscriptionError);
     expect(err.retryable).toBe(true);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** Bumped when a frame or method changes incompatibly; both ends refuse a peer of another version. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The port the agent's gateway listens on inside its sandbox. */
 export const AGENT_PORT = 18789;
@@ -23,7 +23,12 @@ export const ConnectFrame = z.object({
   type: z.literal("connect"),
   protocolVersion: z.number().int(),
   sandboxId: z.string().min(1),
-  token: z.string().min(1),
+  /**
+   * base64url HMAC-SHA256 keyed by the sandbox's token over connectSigningPayload() (connectProof):
+   * proves the control plane holds the token without sending it, so whoever answers the agent port
+   * learns nothing it could replay at the LLM gateway. (Protocol 1 sent the token itself.)
+   */
+  proof: z.string().min(1),
   nonce: z.string().min(16),
   ts: z.number().int(),
   /** base64 Ed25519 signature by the control plane's key over connectSigningPayload(). */

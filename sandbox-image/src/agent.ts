@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { Methods, PROTOCOL_VERSION, type EventName, type EventPayload, type MethodName, type MethodResult } from "@concierge/protocol";
 import { AgentError } from "./agent-error";
+import { isProviderUnavailable } from "./brain/provider-errors";
 import { fireDueReminders, nextAlarmAt } from "./alarms/reminder-store";
 import { ConversationHistory } from "./brain/conversation-history";
 import { LlmBrain } from "./brain/llm-brain";
@@ -161,6 +162,9 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         if (brain) {
           const onDelta = p.channel === "console" ? (t: string) => emit("chat.delta", { requestId: p.idempotencyKey, text: t }) : undefined;
           const out = await brain.turn({ channel: p.channel, text, style: p.channel === "voice" ? "voice" : "chat", now: now(), onDelta });
+          // Thrown, not answered: the transaction rolls back (no idempotency record, no history), and
+          // the control plane's dispatcher retries the turn once the provider is back.
+          if (isProviderUnavailable(out.failure)) throw new AgentError("busy", `the LLM provider is unavailable (${out.failure})`, true);
           return { reply: out.reply, llmCalls: out.llmCalls };
         }
         history.append(p.channel, "user", text, now());

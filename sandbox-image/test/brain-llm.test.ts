@@ -97,8 +97,6 @@ describe("LLM brain against an OpenAI-compatible server", () => {
   it.each([
     [429, /a lot of requests/, "rate_limited"],
     [402, /thinking budget/, "budget_exhausted"],
-    [500, /isn't answering/, "provider_down"],
-    [503, /isn't answering/, "provider_down"],
   ])("turns a %i into a short kind reply and a warning, never a stack trace", async (status, reply, kind) => {
     llm.script({ status, message: "upstream says no" });
     const r = await h.call("chat.send", { idempotencyKey: key(), channel: "whatsapp", text: "what's up" });
@@ -106,6 +104,14 @@ describe("LLM brain against an OpenAI-compatible server", () => {
     expect(r.reply).not.toMatch(/Error|at .*\.ts|upstream says no|\d{3}/);
     expect(r.llmCalls).toBe(1);
     expect(h.logs.find((l) => l.level === 40 && l.kind === kind)).toBeDefined();
+  });
+
+  it.each([500, 503])("refuses the turn with a retryable error on a %i, kept for no replay (audit 15.7)", async (status) => {
+    llm.script({ status, message: "upstream says no" });
+    const err = await h.call("chat.send", { idempotencyKey: key(), channel: "whatsapp", text: "what's up" }).catch((e) => e);
+    expect(err).toMatchObject({ name: "AgentError", code: "busy", retryable: true });
+    expect(err.message).not.toMatch(/upstream says no/);
+    expect(h.logs.find((l) => l.level === 40 && l.kind === "provider_down")).toBeDefined();
   });
 
   it("streams visible text as chat.delta events on the console channel", async () => {
@@ -149,7 +155,7 @@ describe("LLM brain when the provider is slow or gone", () => {
     }
   });
 
-  it("answers kindly when the gateway refuses connections", async () => {
+  it("refuses the turn, retryably, when the gateway refuses connections", async () => {
     // A port that was just free on loopback: nothing listens there.
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, "127.0.0.1", () => {
@@ -159,8 +165,8 @@ describe("LLM brain when the provider is slow or gone", () => {
     });
     const h = await startAgent({ llm: { baseURL: `http://127.0.0.1:${port}/v1` } as FakeOpenAI });
     try {
-      const r = await h.call("chat.send", { idempotencyKey: key(), channel: "whatsapp", text: "hello?" });
-      expect(r.reply).toMatch(/isn't answering/);
+      const err = await h.call("chat.send", { idempotencyKey: key(), channel: "whatsapp", text: "hello?" }).catch((e) => e);
+      expect(err).toMatchObject({ name: "AgentError", code: "busy", retryable: true });
       expect(h.logs.find((l) => l.level === 40 && l.kind === "unreachable")).toBeDefined();
     } finally {
       h.close();

@@ -13,6 +13,7 @@ import { SandboxUnavailableError } from "../sandboxes/runtime";
 import { requireAdmin } from "./auth";
 import { sandboxOpenApi } from "./openapi";
 import { safeWorkspacePath } from "./workspace-path";
+import { exportUserRows } from "./user-data-export";
 
 /** The part of ConnectionManager the admin API uses. */
 export interface AgentRequester {
@@ -28,6 +29,8 @@ export interface SandboxRoutesOptions {
   logger: Logger;
   /** The LLM gateway's usage query for one user; absent until that part is wired. */
   usage?: (userId: string) => Promise<unknown>;
+  /** Called after a user is deleted, for state outside the database (the local WhatsApp sink's chat). */
+  onUserDeleted?: (user: User) => void;
 }
 
 const isTimeZone = (tz: string) => {
@@ -170,11 +173,14 @@ export function createSandboxRouter(opts: SandboxRoutesOptions): Router {
   router.delete("/:key", async (req, res) => {
     const user = await findUser(key(req));
     const exportFirst = req.query.export === "true" || req.query.export === "1";
+    // The control plane's own rows, read before the delete cascades them away.
+    const controlPlane = exportFirst ? await exportUserRows(opts.db, user.id) : undefined;
     const result = await service.delete(user.id, { exportFirst }).catch((err) => {
       throw agentError(err);
     });
+    opts.onUserDeleted?.(user);
     log.info({ userId: user.id, exported: exportFirst }, "deleted sandbox and user");
-    res.json({ deleted: true, userId: user.id, ...(result.export ? { export: result.export } : {}) });
+    res.json({ deleted: true, userId: user.id, ...(result.export ? { export: { ...result.export, controlPlane } } : {}) });
   });
 
   router.get("/:key/logs", async (req, res) => {

@@ -8,6 +8,7 @@ import {
   PROTOCOL_VERSION,
   SessionFrame,
   signConnect,
+  connectProof,
   type ErrorShape,
 } from "@concierge/protocol";
 import type { Logger } from "../logger";
@@ -112,8 +113,10 @@ export class AgentConnection {
           const { sandboxId, token } = this.target;
           const ts = this.opts.clock.now().getTime();
           const signature = signConnect(this.opts.signingKey, sandboxId, ch.data.nonce, ts);
+          // Proof of the token, never the token: whoever answers this port may not be our agent.
+          const proof = connectProof(token, sandboxId, ch.data.nonce, ts);
           stage = "hello";
-          ws.send(JSON.stringify({ type: "connect", protocolVersion: PROTOCOL_VERSION, sandboxId, token, nonce: ch.data.nonce, ts, signature }));
+          ws.send(JSON.stringify({ type: "connect", protocolVersion: PROTOCOL_VERSION, sandboxId, proof, nonce: ch.data.nonce, ts, signature }));
           return;
         }
         const hello = HelloFrame.safeParse(frame);

@@ -11,7 +11,8 @@ import {
 } from "./gateway-context";
 import { BadGatewayRequestError, ClientAbortedError, GatewayError, ModelNotAllowedError, UpstreamTimeoutError } from "./gateway-errors";
 import { readBuffered, relayStream } from "./relay";
-import { estimateTokens, type UsageNumbers } from "./usage-accounting";
+import { policeChatRequest } from "./request-policy";
+import { costUsd, estimateTokens, type UsageNumbers } from "./usage-accounting";
 import type { UsageStatus } from "./usage-store";
 
 /** A missing model means the configured one (the heartbeat model for heartbeats); others must be on the allowlist. */
@@ -32,15 +33,14 @@ export function chatCompletionsHandler(ctx: GatewayContext): RequestHandler {
     if (!Array.isArray(body.messages)) throw new BadGatewayRequestError("'messages' must be an array.", "messages");
     const purpose = readPurpose(req);
     const model = resolveModel(body.model, purpose, ctx.llm);
+    const policed = policeChatRequest(body, model, { maxOutputTokens: ctx.policy.maxOutputTokens });
     const call = startCall(res, "chat.completions", model, purpose);
-    await admitWithinBudget(ctx, call);
-
     const stream = body.stream === true;
-    const outgoing: Record<string, unknown> = { ...body, model };
-    // Usage on streams comes only when asked for, in one last chunk with empty choices.
-    if (stream) outgoing.stream_options = { ...(isObject(body.stream_options) ? body.stream_options : {}), include_usage: true };
-    const payload = JSON.stringify(outgoing);
+    const payload = JSON.stringify(policed.body);
     const promptChars = JSON.stringify(body.messages).length;
+    // The most this call can cost: its prompt (estimated) and every completion token it may ask for.
+    const maxCost = costUsd({ promptTokens: estimateTokens(promptChars), completionTokens: policed.maxOutputTokens }, ctx.policy);
+    const release = await admitWithinBudget(ctx, call, maxCost);
 
     const control = new CallControl(ctx.clock, ctx.policy.timeoutMs);
     abortOnClientClose(res, control);
@@ -71,6 +71,7 @@ export function chatCompletionsHandler(ctx: GatewayContext): RequestHandler {
       await failCall(ctx, call, res, control.abortReason() ?? err);
     } finally {
       control.done();
+      await release();
     }
   };
 }

@@ -44,10 +44,18 @@ export function startCall(res: Response, endpoint: Endpoint, model: string, purp
   return { identity: identityOf(res), endpoint, model, purpose, startedAt: performance.now() };
 }
 
-/** Refuses the call when the user's monthly budget is spent; the refusal is metered so the operator sees it. */
-export async function admitWithinBudget(ctx: GatewayContext, call: MeteredCall): Promise<void> {
-  const status = await ctx.budgets.status(call.identity.userId);
-  if (!status.overBudget) return;
+/**
+ * Admits the call against the user's monthly budget, reserving its maximum cost (see
+ * BudgetService.reserve), or refuses it; a refusal is metered so the operator sees it. The
+ * returned release must run once the call's usage row is written.
+ */
+export async function admitWithinBudget(ctx: GatewayContext, call: MeteredCall, maxCostUsd: number): Promise<() => Promise<void>> {
+  const admission = await ctx.budgets.reserve(call.identity.userId, maxCostUsd);
+  if (admission.admitted) {
+    const release = admission.release;
+    return () => release().catch((err) => ctx.log.error({ err, userId: call.identity.userId }, "could not release an LLM budget reservation"));
+  }
+  const status = admission.status;
   await ctx.meter.record(call, { status: "budget_exceeded", httpStatus: 402 });
   ctx.log.info({ userId: call.identity.userId, sandboxId: call.identity.sandboxId, monthlyUsd: status.monthlyUsd, spentUsd: status.spentUsd }, "LLM call refused: budget spent");
   throw new BudgetExceededError(status.monthlyUsd, status.spentUsd);

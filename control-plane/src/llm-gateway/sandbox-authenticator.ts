@@ -1,4 +1,4 @@
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Clock } from "../clock";
 import type { Db } from "../db/database";
 import { sandboxes } from "../db/schema";
@@ -15,8 +15,8 @@ const MAX_CACHED = 10_000;
 /**
  * Resolves a sandbox's bearer token to its sandbox and user by sha256 (the token itself is never
  * stored). Hits are cached for a few seconds because every LLM call passes through here; the TTL
- * bounds how long a deleted sandbox's token keeps working, and `forget` ends it at once when the
- * sandbox service tells us. Misses are not cached, so a freshly created sandbox works immediately.
+ * bounds how long a stopped or deleted sandbox's token keeps working on another replica, and
+ * `forget` ends it at once on this one when the sandbox service stops, re-keys or deletes it. Misses are not cached, so a freshly created sandbox works immediately.
  */
 export class SandboxAuthenticator {
   private readonly cache = new Map<string, { identity: SandboxIdentity; expiresAt: number }>();
@@ -27,7 +27,7 @@ export class SandboxAuthenticator {
     private readonly ttlMs = 5_000,
   ) {}
 
-  /** The identity behind an `Authorization` header value, or null when it names no live sandbox. */
+  /** The identity behind an `Authorization` header value, or null when it names no running sandbox. */
   async fromAuthorizationHeader(header: string | undefined): Promise<SandboxIdentity | null> {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
     if (!match) return null;
@@ -44,7 +44,9 @@ export class SandboxAuthenticator {
     const [row] = await this.db
       .select({ sandboxId: sandboxes.id, userId: sandboxes.userId })
       .from(sandboxes)
-      .where(and(eq(sandboxes.tokenHash, tokenHash), ne(sandboxes.state, "deleted")))
+      // Only a running sandbox may call: a stopped (or stopping, frozen, deleted) one has no agent
+      // that should, so its token, wherever it leaked, buys nothing.
+      .where(and(eq(sandboxes.tokenHash, tokenHash), eq(sandboxes.state, "running")))
       .limit(1);
     if (!row) return null;
     if (this.cache.size >= MAX_CACHED) this.cache.clear();

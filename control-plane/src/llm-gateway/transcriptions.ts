@@ -1,48 +1,50 @@
 import type { Request, RequestHandler, Response } from "express";
 import { CallControl } from "./call-control";
 import { abortOnClientClose, admitWithinBudget, failCall, readPurpose, startCall, type GatewayContext } from "./gateway-context";
-import { BadGatewayRequestError } from "./gateway-errors";
+import { BadGatewayRequestError, GatewayError } from "./gateway-errors";
 import { readBuffered } from "./relay";
+import { MAX_TRANSCRIPTION_BYTES, TRANSCRIPTION_FIELDS } from "./request-policy";
 
-/**
- * Finds one plain form field's value in a multipart body as it streams past, without buffering
- * the body: only a short tail is kept between chunks, in case the field straddles two of them.
- */
-export class MultipartFieldSniffer {
-  value: string | undefined;
-  private tail = "";
-  private readonly pattern: RegExp;
-
-  constructor(field: string) {
-    this.pattern = new RegExp(`name="${field}"[^\\r\\n]*\\r\\n(?:[^\\r\\n]+\\r\\n)*\\r\\n([^\\r\\n]{1,200})\\r\\n`);
-  }
-
-  feed(chunk: Buffer): void {
-    if (this.value !== undefined) return;
-    // latin1 maps bytes one to one, so binary file data cannot break the scan.
-    const text = this.tail + chunk.toString("latin1");
-    const m = this.pattern.exec(text);
-    if (m) {
-      this.value = Buffer.from(m[1]!, "latin1").toString("utf8");
-      this.tail = "";
-      return;
-    }
-    this.tail = text.slice(-512);
+class UploadTooLargeError extends GatewayError {
+  constructor() {
+    super(413, `The upload is larger than ${MAX_TRANSCRIPTION_BYTES / (1024 * 1024)} MB.`, "invalid_request_error", "request_too_large");
   }
 }
 
-async function* teeInto(req: Request, sniffer: MultipartFieldSniffer): AsyncGenerator<Buffer> {
+/** The whole upload, refused as soon as it passes the cap (declared or counted). */
+async function readCapped(req: Request): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > MAX_TRANSCRIPTION_BYTES) throw new UploadTooLargeError();
+  const chunks: Buffer[] = [];
+  let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
-    sniffer.feed(chunk);
-    yield chunk;
+    size += chunk.length;
+    if (size > MAX_TRANSCRIPTION_BYTES) throw new UploadTooLargeError();
+    chunks.push(chunk);
   }
+  return Buffer.concat(chunks);
+}
+
+/** Parses the form only to check it: every field on the allow-list, and a file. */
+async function checkedForm(body: Buffer, contentType: string): Promise<FormData> {
+  let form: FormData;
+  try {
+    form = await new Response(body, { headers: { "content-type": contentType } }).formData();
+  } catch {
+    throw new BadGatewayRequestError("The request body is not a valid multipart form.");
+  }
+  for (const field of form.keys()) {
+    if (!TRANSCRIPTION_FIELDS.has(field)) throw new BadGatewayRequestError(`The field '${field}' is not accepted by this gateway.`, field);
+  }
+  if (!(form.get("file") instanceof Blob)) throw new BadGatewayRequestError("'file' is required.", "file");
+  return form;
 }
 
 /**
- * POST /audio/transcriptions: the multipart upload is streamed to the provider unchanged, with its
- * own content-type (boundary included). Because the body is never parsed, the model field is not
- * policed here (it is read in passing, for metering); budgets and the rate limit still apply. A
- * streamed upload cannot be replayed, so this call gets one attempt, never a retry.
+ * POST /audio/transcriptions: the multipart upload is read whole (up to MAX_TRANSCRIPTION_BYTES),
+ * its fields checked against the allow-list, and then forwarded byte for byte with its own
+ * content-type (boundary included). Budgets and the rate limit apply; the model field is read for
+ * metering, not policed (transcription models are not chat models).
  */
 export function transcriptionsHandler(ctx: GatewayContext): RequestHandler {
   return async (req: Request, res: Response) => {
@@ -50,33 +52,28 @@ export function transcriptionsHandler(ctx: GatewayContext): RequestHandler {
     if (!contentType.toLowerCase().startsWith("multipart/form-data")) {
       throw new BadGatewayRequestError("The request body must be multipart/form-data.");
     }
-    const sniffer = new MultipartFieldSniffer("model");
-    const call = startCall(res, "audio.transcriptions", "unknown", readPurpose(req));
-    await admitWithinBudget(ctx, call);
+    const body = await readCapped(req);
+    const form = await checkedForm(body, contentType);
+    const model = form.get("model");
+    const call = startCall(res, "audio.transcriptions", typeof model === "string" && model ? model.slice(0, 200) : "unknown", readPurpose(req));
+    // Audio is priced per minute or per token after the fact: only the spending so far is checked.
+    const release = await admitWithinBudget(ctx, call, 0);
 
     const control = new CallControl(ctx.clock, ctx.policy.timeoutMs);
     abortOnClientClose(res, control);
     try {
       const { response } = await ctx.upstream.send(
-        {
-          path: "/audio/transcriptions",
-          body: () => teeInto(req, sniffer),
-          replayable: false,
-          contentType,
-          contentLength: req.headers["content-length"],
-          accept: "application/json",
-        },
+        { path: "/audio/transcriptions", body: () => body, replayable: true, contentType, accept: "application/json" },
         control,
       );
       const answer = await readBuffered(response);
-      call.model = sniffer.value ?? "unknown";
       await ctx.meter.record(call, { status: answer.ok ? "ok" : "upstream_error", httpStatus: answer.httpStatus, usage: answer.usage });
       answer.send(res);
     } catch (err) {
-      call.model = sniffer.value ?? "unknown";
       await failCall(ctx, call, res, control.abortReason() ?? err);
     } finally {
       control.done();
+      await release();
     }
   };
 }

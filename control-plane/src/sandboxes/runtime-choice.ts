@@ -8,18 +8,37 @@ import { DockerRuntime, dockerAnswers } from "./docker-runtime";
 import { ProcessRuntime } from "./process-runtime";
 import { selfContainer } from "./self-container";
 import type { SandboxRuntime } from "./runtime";
+import { and, isNotNull, ne, sql } from "drizzle-orm";
+import type { Db } from "../db/database";
+import { StartRefusedError } from "../errors";
+import { sandboxes } from "../db/schema";
 
 /** The agent's compiled entry in this checkout: what the process runtime runs. */
 export const AGENT_ENTRY = path.resolve(__dirname, "../../../sandbox-image/dist/main.js");
 
+/** Why the control plane will not start: no runtime it may use can isolate the user's agent. */
+export class RuntimeUnavailableError extends StartRefusedError {}
+
+/** Sandboxes whose rows say they run in Docker (the process runtime's rows carry image "process"). */
+export async function countDockerSandboxes(db: Db): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(sandboxes)
+    .where(and(ne(sandboxes.state, "deleted"), isNotNull(sandboxes.image), ne(sandboxes.image, "process")));
+  return Number(row?.n ?? 0);
+}
+
 /**
- * SANDBOX_RUNTIME when set; otherwise Docker when a daemon answers a ping within a short time, and
- * the process runtime when none does (a laptop without Docker still runs every user's agent).
+ * SANDBOX_RUNTIME when set. Unset, Docker when sandboxes already run in it (even while its daemon
+ * is briefly down: they wait for it) or when a daemon answers with the agent image; the
+ * unisolated process runtime only on a machine where no daemon answers and no sandbox ever ran in
+ * Docker (a laptop's first `npm start`), and the reason says so. A daemon that answers without
+ * the image refuses to start rather than quietly running agents unisolated (issue 15, item 8).
  */
 export async function chooseRuntime(
   config: Config,
   logger: Logger,
-  opts: { instanceId: string; docker?: Dockerode; pingTimeoutMs?: number },
+  opts: { instanceId: string; docker?: Dockerode; pingTimeoutMs?: number; db?: Db },
 ): Promise<{ runtime: SandboxRuntime; reason: string }> {
   const docker = opts.docker ?? new Dockerode();
   const makeDocker = () =>
@@ -27,20 +46,32 @@ export async function chooseRuntime(
   // DATA_DIR=":memory:" keeps nothing: process sandboxes then live in a fresh temp directory.
   const makeProcess = () =>
     new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger });
-  if (config.sandbox.runtime === "docker") return { runtime: makeDocker(), reason: "SANDBOX_RUNTIME=docker" };
   if (config.sandbox.runtime === "process") return { runtime: makeProcess(), reason: "SANDBOX_RUNTIME=process" };
-  if (!(await dockerAnswers(docker, opts.pingTimeoutMs ?? 1500))) return { runtime: makeProcess(), reason: "no Docker daemon answers" };
-  // A daemon without the agent image could not start a single sandbox: run processes instead and
-  // say how to get the image, rather than failing every user's first message.
+  const answers = await dockerAnswers(docker, opts.pingTimeoutMs ?? 1500);
+  if (config.sandbox.runtime === "docker") {
+    if (!answers) logger.warn("SANDBOX_RUNTIME=docker but the Docker daemon does not answer: sandboxes wait for it");
+    return { runtime: makeDocker(), reason: answers ? "SANDBOX_RUNTIME=docker" : "SANDBOX_RUNTIME=docker (the daemon does not answer yet; sandboxes wait for it)" };
+  }
+  const inDocker = opts.db ? await countDockerSandboxes(opts.db) : 0;
+  if (inDocker > 0) {
+    if (!answers) logger.warn({ sandboxes: inDocker }, "sandboxes run in Docker but the daemon does not answer: they wait for it");
+    return {
+      runtime: makeDocker(),
+      reason: answers
+        ? "a Docker daemon answers"
+        : `${inDocker} sandbox(es) run in Docker and the daemon does not answer yet: they wait for it (never moved to unisolated processes)`,
+    };
+  }
+  if (!answers) return { runtime: makeProcess(), reason: "no Docker daemon answers and no sandbox ever ran in Docker here: agents run as local processes, not isolated from this machine" };
   const hasImage = await docker
     .getImage(config.sandbox.image)
     .inspect()
     .then(() => true, () => false);
   if (!hasImage) {
-    return {
-      runtime: makeProcess(),
-      reason: `a Docker daemon answers but has no ${config.sandbox.image} image (build it with \`npm run sandbox:image\`)`,
-    };
+    throw new RuntimeUnavailableError(
+      `A Docker daemon answers but has no ${config.sandbox.image} image. Build it with \`npm run sandbox:image\`, ` +
+        "or set SANDBOX_RUNTIME=process to run agents as local processes without isolation.",
+    );
   }
   return { runtime: makeDocker(), reason: "a Docker daemon answers" };
 }

@@ -44,6 +44,8 @@ export interface SandboxServiceOptions {
   disconnect?: (sandboxId: string) => Promise<void>;
   /** Called once a sandbox's rows are gone, so caches keyed by it (the LLM gateway's token cache) drop it at once. */
   onDeleted?: (sandboxId: string) => void;
+  /** Called when a sandbox's token stops being valid (it was stopped or re-keyed), for the same caches. */
+  onTokenRevoked?: (sandboxId: string) => void;
   /** For data.export before delete (ConnectionManager.request). */
   exportData?: (target: AgentTarget) => Promise<z.infer<typeof DataExportResult>>;
   logger: Logger;
@@ -209,7 +211,7 @@ export class SandboxService {
     const gatewayUrl = s.gatewayUrl ?? (await this.runtime.gatewayUrl({ port: s.gatewayPort() }));
     const env = buildAgentEnv({
       sandboxId: row.id,
-      token: this.opts.credentials.tokenFor(row.id),
+      token: this.opts.credentials.tokenFor(row.id, row.tokenGeneration),
       publicKeyPem: this.opts.credentials.publicKeyPem,
       dataDir: "/data",
       gatewayUrl,
@@ -221,8 +223,27 @@ export class SandboxService {
     return { userId: user.id, sandboxId: row.id, image: s.image, env, limits: s.limits, configHash: configHash({ image: s.image, imageId, limits: s.limits, env }) };
   }
 
-  targetOf(row: { id: string; userId: string }, endpoint: string): SandboxTarget {
-    return { userId: row.userId, sandboxId: row.id, endpoint, token: this.opts.credentials.tokenFor(row.id) };
+  targetOf(row: { id: string; userId: string; tokenGeneration: number }, endpoint: string): SandboxTarget {
+    return { userId: row.userId, sandboxId: row.id, endpoint, token: this.opts.credentials.tokenFor(row.id, row.tokenGeneration) };
+  }
+
+  /**
+   * A new token for a container about to be created: the generation goes up and the stored hash
+   * follows, so whatever held the old container's token (its env, a leaked copy) holds nothing.
+   */
+  private async rotateToken(row: Sandbox): Promise<Sandbox> {
+    const tokenGeneration = row.tokenGeneration + 1;
+    const tokenHash = this.opts.credentials.tokenHashFor(row.id, tokenGeneration);
+    // Only from the generation we read: another replica creating this sandbox at the same moment
+    // has rotated first, and its container is the one to use (the next attempt finds it).
+    const moved = await this.db
+      .update(sandboxes)
+      .set({ tokenGeneration, tokenHash, updatedAt: this.clock.now() })
+      .where(and(eq(sandboxes.id, row.id), eq(sandboxes.tokenGeneration, row.tokenGeneration)))
+      .returning({ id: sandboxes.id });
+    if (moved.length === 0) throw new SandboxUnavailableError("another control plane is creating this sandbox");
+    this.opts.onTokenRevoked?.(row.id);
+    return { ...row, tokenGeneration, tokenHash };
   }
 
   private async step(step: ProvisionStep, userId: string): Promise<void> {
@@ -232,7 +253,7 @@ export class SandboxService {
   private async doEnsure(userId: string, timed?: { path: "ready" | "wake" | "create" }): Promise<SandboxTarget> {
     const [user] = await this.db.select().from(users).where(eq(users.id, userId));
     if (!user) throw new UserNotFoundError(userId);
-    const row = await this.upsertRow(userId);
+    let row = await this.upsertRow(userId);
     const log = this.log.child({ userId, sandboxId: row.id });
 
     // Fast path: running and answering. A running agent that does not answer is restarted below.
@@ -260,7 +281,9 @@ export class SandboxService {
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.startAttempts; attempt++) {
       try {
-        const spec = await this.desiredSpec(row, user);
+        // Re-read: an earlier attempt (or another replica) may have moved the token generation.
+        if (attempt > 1) row = (await this.get(userId)) ?? row;
+        let spec = await this.desiredSpec(row, user);
         let inst = await this.runtime.inspect({ userId });
         if (inst && (inst.sandboxId !== row.id || (!inst.running && inst.configHash !== spec.configHash))) {
           // A leftover of an earlier sandbox, or a stopped one whose image or config changed:
@@ -270,6 +293,8 @@ export class SandboxService {
           inst = null;
         }
         if (!inst) {
+          row = await this.rotateToken(row);
+          spec = await this.desiredSpec(row, user);
           inst = await this.runtime.create({ spec });
           await this.step("created", userId);
         }
@@ -288,7 +313,7 @@ export class SandboxService {
           image: inst.image,
           configHash: inst.configHash,
           endpoint: inst.endpoint,
-          tokenHash: this.opts.credentials.tokenHashFor(row.id),
+          tokenHash: this.opts.credentials.tokenHashFor(row.id, row.tokenGeneration),
           lastActivityAt: this.clock.now(),
           error: null,
           ...(woken ? { crashCount: 0 } : {}),
@@ -320,6 +345,7 @@ export class SandboxService {
     await this.opts.disconnect?.(row.id).catch(() => undefined);
     await this.runtime.stop({ userId });
     await this.setState(userId, "stopped", { endpoint: null, crashCount: 0, error: null });
+    this.opts.onTokenRevoked?.(row.id);
     this.log.info({ userId, sandboxId: row.id }, "sandbox stopped");
   }
 

@@ -43,3 +43,12 @@ export function kindReply(kind: ProviderFailure): string {
       return "Sorry, something went wrong on my side. Please try again in a moment.";
   }
 }
+
+/**
+ * Failures that say nothing about the turn itself (the provider or our gateway is away): the turn
+ * must run again later, so it is refused with a retryable error rather than answered, and nothing
+ * of it (its idempotency record included) is kept. Rate limits, budgets and rejections are answers.
+ */
+export function isProviderUnavailable(kind: ProviderFailure | undefined): boolean {
+  return kind === "provider_down" || kind === "unreachable";
+}

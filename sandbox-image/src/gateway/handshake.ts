@@ -5,6 +5,7 @@ import {
   HANDSHAKE_MAX_SKEW_MS,
   PROTOCOL_VERSION,
   verifyConnect,
+  verifyConnectProof,
   type ChallengeFrame,
 } from "@concierge/protocol";
 
@@ -52,7 +53,8 @@ export function checkConnect(raw: unknown, identity: HandshakeIdentity, challeng
   const frame = parsed.data;
 
   if (frame.sandboxId !== identity.sandboxId) return refuse(CloseCode.unauthorized, "unauthorized: wrong sandbox");
-  if (!tokensEqual(frame.token, identity.token)) return refuse(CloseCode.unauthorized, "unauthorized: bad token");
+  // The token never travels: the peer proves it holds it with an HMAC over this challenge.
+  if (!verifyConnectProof(identity.token, frame.sandboxId, frame.nonce, frame.ts, frame.proof)) return refuse(CloseCode.unauthorized, "unauthorized: bad token");
   if (!verifyConnect(identity.controlPlanePublicKey, frame.sandboxId, frame.nonce, frame.ts, frame.signature)) {
     return refuse(CloseCode.unauthorized, "unauthorized: bad signature");
   }

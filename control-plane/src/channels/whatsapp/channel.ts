@@ -1,9 +1,8 @@
-import { sql } from "drizzle-orm";
 import type { Router } from "express";
 import type { Registry } from "prom-client";
 import type { Clock } from "../../clock";
 import type { Config } from "../../config";
-import { rows, type Db } from "../../db/database";
+import type { Db } from "../../db/database";
 import type { Logger } from "../../logger";
 import { WhatsAppAdapter } from "./adapter";
 import { GraphApiClient } from "./graph-client";
@@ -84,9 +83,11 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): WhatsAppCha
 export function transcriberViaGateway(opts: {
   /** The gateway's base, known once the server listens, e.g. () => `${url}/llm/v1`. */
   gatewayUrl: () => string;
-  db: Db;
-  /** credentials.tokenFor from sandboxes/credentials.ts */
-  sandboxToken: (sandboxId: string) => string;
+  /**
+   * The token of the user's running sandbox (the gateway accepts no other): main.ts ensures the
+   * sandbox, which the turn needs a moment later anyway.
+   */
+  sandboxToken: (userId: string) => Promise<string | undefined>;
   logger: Logger;
   model?: string;
 }): Transcriber {
@@ -94,9 +95,6 @@ export function transcriberViaGateway(opts: {
     baseUrl: opts.gatewayUrl,
     model: opts.model,
     logger: opts.logger,
-    tokenFor: async (userId) => {
-      const [s] = await rows<{ id: string }>(opts.db, sql`SELECT id FROM sandboxes WHERE user_id = ${userId} AND state <> 'deleted' LIMIT 1`);
-      return s ? opts.sandboxToken(s.id) : undefined;
-    },
+    tokenFor: opts.sandboxToken,
   });
 }

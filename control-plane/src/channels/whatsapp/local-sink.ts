@@ -111,6 +111,13 @@ export class LocalGraphSink {
     return { messages: messages.map((m) => ({ ...m })), typing: (this.typingUntil.get(waId) ?? 0) > this.opts.clock.now().getTime() };
   }
 
+  /** Forgets everything the sink holds for this number (the user was deleted): chat, name, typing. */
+  forgetUser(waId: string): void {
+    this.conversations.delete(waId);
+    this.typingUntil.delete(waId);
+    this.names.delete(waId);
+  }
+
   /** The user opened the chat: "read" statuses for every reply not yet read. Returns how many. */
   async openChat(waId: string): Promise<number> {
     // Only what reached the phone: a read receipt never overtakes "delivered".

@@ -1,4 +1,5 @@
-import { doublePrecision, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { doublePrecision, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { users } from "./users";
 
 /** A user's monthly LLM budget when the operator overrides LLM_MONTHLY_BUDGET_USD for them. */
@@ -10,3 +11,21 @@ export const llmBudgets = pgTable("llm_budgets", {
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
 export type LlmBudget = typeof llmBudgets.$inferSelect;
+
+/**
+ * The most an LLM call in flight may still cost, held against its user's budget from admission
+ * until its usage row is written (then deleted). expires_at bounds what a crashed control plane
+ * leaves behind.
+ */
+export const llmBudgetReservations = pgTable(
+  "llm_budget_reservations",
+  {
+    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    costUsd: doublePrecision("cost_usd").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [index("llm_budget_reservations_user_idx").on(t.userId, t.expiresAt)],
+);

@@ -20,6 +20,8 @@ export const sandboxes = pgTable(
     configHash: text("config_hash"),
     /** sha256 of the sandbox's bearer token; the token itself is only in the sandbox's env. */
     tokenHash: text("token_hash"),
+    /** Folded into the token's HMAC and raised whenever the container is (re)created: a new container, a new token. */
+    tokenGeneration: integer("token_generation").notNull().default(0),
     /** Where the control plane dials the agent (ws://host:port), as the runtime reported it. */
     endpoint: text("endpoint"),
     lastActivityAt: timestamp("last_activity_at", { withTimezone: true }).notNull().defaultNow(),
