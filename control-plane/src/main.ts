@@ -227,11 +227,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     connections.onEvent(proactive.onAgentEvent);
 
     // Zoom: signed webhooks at /zoom; meeting events and batched RTMS transcripts become "meeting"
-    // inbox events for the host's agent, whose end-of-meeting summary goes to WhatsApp. The agent's
-    // profile.updated {email, zoomUserId} links the user, as PUT /sandbox/users/:userId/zoom does.
+    // inbox events for the host's agent, whose end-of-meeting summary goes to WhatsApp. Only the
+    // operator links a Zoom identity (PUT /sandbox/users/:userId/zoom), never an agent event.
     const zoom = createZoomChannel({ config, database, inbox, sandboxes, connections, logger, clock, metrics });
     zoom.register(dispatcher);
-    connections.onEvent(zoom.onAgentEvent);
     await outbox.start();
     onStop("outbox", () => outbox.stop());
 
