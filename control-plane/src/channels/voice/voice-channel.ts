@@ -9,6 +9,7 @@ import { OutboundCaller } from "./outbound-call";
 import type { VoiceAgent, VoiceInbox } from "./ports";
 import { TurnWaiter } from "./turn-waiter";
 import { VoiceHandlers } from "./voice-handlers";
+import { VoiceReplays } from "./voice-replays";
 import { createVoiceRouter } from "./voice-router";
 import { attachVoiceStream, type VoiceStreamHandle } from "./voice-stream";
 
@@ -23,6 +24,8 @@ export interface VoiceChannelOptions {
   answerLimitMs?: number;
   pollIntervalMs?: number;
   maxWaits?: number;
+  /** How long the same signed request counts as a replay of the first (default 10 min). */
+  replayWindowMs?: number;
   /** Wait for the agent's instructions before a realtime call starts without them (default 8 s). */
   realtimeSetupTimeoutMs?: number;
 }
@@ -55,6 +58,7 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
     inbox: opts.inbox,
     store,
     waiter,
+    replays: new VoiceReplays(opts.clock, opts.replayWindowMs ?? 10 * 60_000),
     userDefaults: {
       timezone: config.heartbeat.defaultTimezone,
       activeHoursStart: config.heartbeat.defaultActiveHours.start,
