@@ -7,7 +7,7 @@ import { systemClock } from "../control-plane/src/clock";
 import { ConnectionManager, type AgentTarget } from "../control-plane/src/connections/connection-manager";
 import { rows, type DriverName } from "../control-plane/src/db/database";
 import { createApp } from "../control-plane/src/http/app";
-import { Dispatcher } from "../control-plane/src/inbox/dispatcher";
+import { Dispatcher, type InboxHandler } from "../control-plane/src/inbox/dispatcher";
 import { Inbox } from "../control-plane/src/inbox/inbox";
 import { Outbox } from "../control-plane/src/outbox/outbox";
 import { createLogger } from "../control-plane/src/logger";
@@ -37,6 +37,9 @@ export interface HarnessOptions {
   realtimeSetupTimeoutMs?: number;
   twilioApiBaseUrl?: string;
   phoneNumber?: string;
+  urgentCallsPerDay?: number;
+  /** The inner "message" handler behind the voice channel's WhatsApp commands (default: replies "agent: <text>"). */
+  chatHandler?: InboxHandler;
 }
 
 export interface QueuedEvent {
@@ -83,7 +86,7 @@ export class VoiceHarness {
   }
 
   async start(): Promise<this> {
-    const logger = createLogger({ level: "silent" });
+    const logger = createLogger({ level: (process.env.HARNESS_LOG as "warn") ?? "silent" });
     if (this.opts.shared) {
       this.tdb = this.opts.shared;
       await this.tdb.database.db.execute(sql`TRUNCATE users CASCADE`);
@@ -111,6 +114,7 @@ export class VoiceHarness {
         twilioApiBaseUrl: this.opts.twilioApiBaseUrl ?? "http://127.0.0.1:9",
         realtime: this.opts.realtime,
         heartbeat: { intervalMinutes: 30, defaultTimezone: "Europe/Berlin", defaultActiveHours: { start: "07:00", end: "23:00" }, dailyCap: 8 },
+        voice: { confirmMinutes: 5, urgentCallsPerDay: this.opts.urgentCallsPerDay ?? 3 },
       },
       database: this.tdb.database,
       logger,
@@ -123,6 +127,7 @@ export class VoiceHarness {
         request: (t, m, p) => this.connections.request(t, m, p),
       }),
       inbox: new Inbox(),
+      outbox,
       answerLimitMs: this.opts.answerLimitMs,
       pollIntervalMs: this.opts.pollIntervalMs ?? 25,
       maxWaits: this.opts.maxWaits,
@@ -134,6 +139,9 @@ export class VoiceHarness {
     await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
     this.localBase = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     this.channel.handlers.register(this.dispatcher);
+    const chat: InboxHandler =
+      this.opts.chatHandler ?? (async (e) => [{ userId: e.userId, channel: e.channel, kind: "text", body: `agent: ${String(e.payload.text ?? "")}`, inboxId: e.id }]);
+    this.dispatcher.handle("message", this.channel.wrapMessageHandler?.(chat) ?? chat);
     await this.dispatcher.start();
     return this;
   }

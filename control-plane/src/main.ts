@@ -189,10 +189,6 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
           : undefined,
     });
     if (whatsapp.adapter) outbox.registerAdapter(whatsapp.adapter);
-    // WhatsApp turns: read + typing while the agent works, voice notes transcribed, long replies
-    // split into ordered outbox rows. Other channels pass through the wrapper unchanged.
-    dispatcher.handle("message", whatsapp.wrapMessageHandler(messageHandler({ sandboxes, connections })));
-
     // Voice (when Twilio is configured): signed webhooks at /voice; each spoken turn is a voice_turn
     // inbox event (first in the user's queue), a completed call a call_ended event whose summary
     // goes to WhatsApp through the outbox. Real-time calls bridge /voice/stream to OpenAI Realtime.
@@ -202,6 +198,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       logger,
       clock,
       inbox,
+      outbox,
       agent: agentForVoice({
         ensure: (userId) => sandboxes.ensure(userId),
         request: (target, method, params) => connections.request(target, method, params),
@@ -209,6 +206,13 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       }),
     });
     voice?.handlers.register(dispatcher);
+
+    // WhatsApp turns: read + typing while the agent works, voice notes transcribed, long replies
+    // split into ordered outbox rows. Other channels pass through the wrapper unchanged. With
+    // voice, the phone PIN and "yes, that was me" are answered by the control plane itself and
+    // never reach the agent (docs/voice-trust.md).
+    const chat = messageHandler({ sandboxes, connections });
+    dispatcher.handle("message", whatsapp.wrapMessageHandler(voice ? voice.wrapMessageHandler(chat) : chat));
 
     // Proactive: heartbeats and exact-time reminders. Schedules are rows; a due one becomes a
     // "heartbeat" or "alarm" inbox event (one per slot), worked by the handlers registered here.

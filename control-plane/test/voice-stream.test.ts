@@ -45,7 +45,8 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
 
   /** Answers the call like Twilio would and returns the <Stream>'s custom parameters. */
   async function answerCall(callSid: string): Promise<Record<string, string>> {
-    const res = await h.post("/voice/webhook/voice", { CallSid: callSid, From: "+4915112345678", To: "+18005550100", CallStatus: "ringing", Direction: "inbound" });
+    // An attested number: the full tool set (a limited caller gets fewer, see voice-trust.test.ts).
+    const res = await h.post("/voice/webhook/voice", { CallSid: callSid, From: "+4915112345678", To: "+18005550100", CallStatus: "ringing", Direction: "inbound", StirVerstat: "TN-Validation-Passed-A" });
     const stream = parseTwiml(res.body).children[0]!.children[0]!;
     return Object.fromEntries(stream.children.map((p) => [p.attrs.name!, p.attrs.value!]));
   }
@@ -105,7 +106,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
     const output = await realtime.waitFor((e) => e.type === "conversation.item.create" && e.item?.type === "function_call_output");
     expect(output.item).toEqual({ type: "function_call_output", call_id: "call_42", output: JSON.stringify({ ok: true, created: "buy milk" }) });
     const toolReq = h.agent.received.find((r) => r.method === "tool.call")!;
-    expect(toolReq.params).toEqual({ idempotencyKey: "CA-rt-1:call_42", name: "add_task", arguments: JSON.stringify({ title: "buy milk" }) });
+    expect(toolReq.params).toEqual({ idempotencyKey: "CA-rt-1:call_42", name: "add_task", arguments: JSON.stringify({ title: "buy milk" }), trust: "full" });
     await until(() => realtime.received.slice(realtime.received.indexOf(output) + 1).some((e) => e.type === "response.create"), "response.create after the tool output");
 
     // Keypad digits reach the model as text.

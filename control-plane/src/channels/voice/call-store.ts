@@ -50,8 +50,16 @@ export class CallStore {
     return row?.phone ?? null;
   }
 
+  async hasWhatsApp(db: Executor, userId: string): Promise<boolean> {
+    const [row] = await db.select({ waId: users.waId, bsuid: users.bsuid }).from(users).where(eq(users.id, userId)).limit(1);
+    return Boolean(row?.waId || row?.bsuid);
+  }
+
   /** Records a call the first time it is seen; later sightings leave it as it is. */
-  async ensureCall(db: Executor, call: { sid: string; userId: string; direction: CallDirection; mode: CallMode; status: string }): Promise<Call> {
+  async ensureCall(
+    db: Executor,
+    call: { sid: string; userId: string; direction: CallDirection; mode: CallMode; status: string; trust: Call["trust"]; attestation?: string | null },
+  ): Promise<Call> {
     await db.insert(calls).values(call).onConflictDoNothing();
     const found = await this.getCall(db, call.sid);
     if (!found) throw new Error(`call ${call.sid} missing after insert`);

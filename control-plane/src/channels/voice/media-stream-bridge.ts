@@ -1,3 +1,4 @@
+import type { CallTrust } from "@concierge/protocol";
 import WebSocket from "ws";
 import type { Clock } from "../../clock";
 import type { CallTranscriptLine } from "../../db/schema";
@@ -18,6 +19,7 @@ import {
   truncateItem,
   userText,
 } from "./realtime-events";
+import { agentTrust } from "./caller-trust";
 import { verifyStreamToken } from "./stream-token";
 
 export interface RealtimeSettings {
@@ -58,6 +60,8 @@ export class MediaStreamBridge {
   private streamSid = "";
   private callSid = "";
   private userId = "";
+  /** The call's trust when the stream started (docs/voice-trust.md); limited until read. */
+  private trust: CallTrust = "limited";
   private upstream: WebSocket | undefined;
   private ready = false;
   private closed = false;
@@ -137,14 +141,19 @@ export class MediaStreamBridge {
       upstream.once("open", () => resolve());
       upstream.once("close", () => reject(new Error("realtime closed before it opened")));
     });
-    // The sandbox may still be waking: ask for its instructions while the upstream connects.
-    const [setup] = await Promise.all([this.agentSetup(), opened]);
+    // The sandbox may still be waking: ask for its instructions while the upstream connects. The
+    // tools it offers depend on how far the caller is trusted (docs/voice-trust.md).
+    const setupDone = this.opts.store.getCall(this.opts.database.db, this.callSid).then((call) => {
+      this.trust = agentTrust(call?.trust ?? "limited");
+      return this.agentSetup();
+    });
+    const [setup] = await Promise.all([setupDone, opened]);
     if (this.closed) return;
     this.sendUp(sessionUpdate({ model: realtime.model, instructions: setup.instructions || FALLBACK_INSTRUCTIONS, tools: setup.tools, voice: realtime.voice }));
     this.ready = true;
     for (const audio of this.buffered.splice(0)) this.sendUp(appendAudio(audio));
     this.sendUp(responseCreate(GREETING));
-    this.log.info({ callSid: this.callSid, userId: this.userId, tools: setup.tools.length }, "realtime call started");
+    this.log.info({ callSid: this.callSid, userId: this.userId, tools: setup.tools.length, trust: this.trust }, "realtime call started");
   }
 
   /** The agent's instructions and tools; a sandbox that is too slow or broken must not leave the caller in silence. */
@@ -155,7 +164,7 @@ export class MediaStreamBridge {
         this.log.error({ callSid: this.callSid }, "tools.list too slow; realtime call runs without the agent's tools");
         resolve(fallback);
       }, this.opts.setupTimeoutMs ?? 8000);
-      this.opts.agent.request(this.userId, "tools.list", {}).then(
+      this.opts.agent.request(this.userId, "tools.list", { trust: this.trust }).then(
         (r) => {
           timer.cancel();
           resolve(r);
@@ -226,6 +235,7 @@ export class MediaStreamBridge {
         idempotencyKey: `${this.callSid}:${callId}`,
         name,
         arguments: typeof ev.arguments === "string" ? ev.arguments : JSON.stringify(ev.arguments ?? {}),
+        trust: this.trust,
       });
       output = result.output;
     } catch (err) {

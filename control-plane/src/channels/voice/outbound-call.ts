@@ -82,7 +82,7 @@ export class OutboundCaller {
       this.log.warn({ userId, status, retryable }, "Twilio refused an outbound call");
       throw new OutboundCallError(`Twilio refused the call${status ? ` (HTTP ${status})` : ""}`, retryable, status);
     }
-    await store.ensureCall(database.db, { sid: call.sid, userId, direction: "outbound", mode: "announce", status: call.status ?? "queued" });
+    await store.ensureCall(database.db, { sid: call.sid, userId, direction: "outbound", mode: "announce", status: call.status ?? "queued", trust: "attested" });
     this.log.info({ userId, callSid: call.sid }, "reminder call placed");
     return { callSid: call.sid };
   }

@@ -6,7 +6,10 @@ import type { Database } from "../../db/database";
 import type { Logger } from "../../logger";
 import { CallStore } from "./call-store";
 import { OutboundCaller } from "./outbound-call";
-import type { VoiceAgent, VoiceInbox } from "./ports";
+import { CallTrustStore } from "./call-trust-store";
+import type { VoiceAgent, VoiceInbox, VoiceOutbox } from "./ports";
+import { withVoiceTrust } from "./voice-trust-commands";
+import type { InboxHandler } from "../../inbox/dispatcher";
 import { TurnWaiter } from "./turn-waiter";
 import { VoiceHandlers } from "./voice-handlers";
 import { VoiceReplays } from "./voice-replays";
@@ -14,12 +17,14 @@ import { createVoiceRouter } from "./voice-router";
 import { attachVoiceStream, type VoiceStreamHandle } from "./voice-stream";
 
 export interface VoiceChannelOptions {
-  config: Pick<Config, "publicBaseUrl" | "twilio" | "twilioApiBaseUrl" | "realtime" | "heartbeat">;
+  config: Pick<Config, "publicBaseUrl" | "twilio" | "twilioApiBaseUrl" | "realtime" | "heartbeat" | "voice">;
   database: Database;
   logger: Logger;
   clock: Clock;
   agent: VoiceAgent;
   inbox: VoiceInbox;
+  /** Sends the WhatsApp "was that you?" question of a limited call; without it only a PIN upgrades. */
+  outbox?: VoiceOutbox;
   /** Wait per webhook before a filler (default 12 s: Twilio gives up at 15). */
   answerLimitMs?: number;
   pollIntervalMs?: number;
@@ -37,6 +42,8 @@ export interface VoiceChannel {
   handlers: VoiceHandlers;
   /** GET /voice/stream on the HTTP server; null when real-time voice is not configured. */
   attachStream(server: Server): VoiceStreamHandle | null;
+  /** Wraps the WhatsApp "message" handler: the phone PIN and "yes, that was me" commands (docs/voice-trust.md). */
+  wrapMessageHandler(inner: InboxHandler): InboxHandler;
   /** The scheduler's hook for urgent reminders; absent without TWILIO_PHONE_NUMBER. */
   placeCall?: (userId: string, text: string) => Promise<{ callSid: string }>;
 }
@@ -48,6 +55,8 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
   const twilioConfig = config.twilio;
   const store = new CallStore(opts.clock);
   const waiter = new TurnWaiter(opts.clock, opts.pollIntervalMs ?? 250);
+  const trust = new CallTrustStore(opts.clock);
+  const confirmWithinMs = config.voice.confirmMinutes * 60_000;
   const router = createVoiceRouter({
     database: opts.database,
     authToken: twilioConfig.authToken,
@@ -59,6 +68,9 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
     store,
     waiter,
     replays: new VoiceReplays(opts.clock, opts.replayWindowMs ?? 10 * 60_000),
+    trust,
+    outbox: opts.outbox,
+    confirmWithinMs,
     userDefaults: {
       timezone: config.heartbeat.defaultTimezone,
       activeHoursStart: config.heartbeat.defaultActiveHours.start,
@@ -97,6 +109,7 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
         setupTimeoutMs: opts.realtimeSetupTimeoutMs,
       });
     },
+    wrapMessageHandler: (inner) => withVoiceTrust(inner, { database: opts.database, trust, confirmWithinMs, logger: opts.logger }),
     placeCall: outbound ? (userId, text) => outbound.placeCall(userId, text) : undefined,
   };
 }

@@ -5,12 +5,15 @@ import { VOICE_PRIORITY } from "../../inbox/types";
 import type { Logger } from "../../logger";
 import { CallStore, TERMINAL_STATUSES, type UserDefaults } from "./call-store";
 import { phoneDigits } from "./phone";
-import type { VoiceAgent, VoiceInbox } from "./ports";
+import { spokenPin, trustFromStirVerstat } from "./caller-trust";
+import type { CallTrustStore, PinOutcome } from "./call-trust-store";
+import type { VoiceAgent, VoiceInbox, VoiceOutbox } from "./ports";
+import { confirmQuestion } from "./voice-trust-commands";
 import { streamToken, streamUrl } from "./stream-token";
 import { TurnWaiter } from "./turn-waiter";
 import { twilioDigest, verifyTwilioSignature } from "./twilio-signature";
 import type { VoiceReplays } from "./voice-replays";
-import { fillerTwiml, greetingTwiml, hangupTwiml, Phrases, replyTwiml, repromptTwiml, streamTwiml, tooSlowTwiml } from "./twiml";
+import { fillerTwiml, greetingTwiml, hangupTwiml, limitedGreeting, Phrases, replyTwiml, repromptTwiml, streamTwiml, tooSlowTwiml, TrustPhrases } from "./twiml";
 
 export interface VoiceRouterOptions {
   database: Database;
@@ -23,6 +26,11 @@ export interface VoiceRouterOptions {
   store: CallStore;
   waiter: TurnWaiter;
   replays: VoiceReplays;
+  trust: CallTrustStore;
+  /** Where the WhatsApp confirmation question goes; without it only the PIN upgrades a call. */
+  outbox?: VoiceOutbox;
+  /** How long a "yes" on WhatsApp upgrades the call after the question went out. */
+  confirmWithinMs: number;
   userDefaults: UserDefaults;
   /** Answer with <Connect><Stream> (OPENAI_REALTIME_URL and a key are set). */
   realtime: boolean;
@@ -60,11 +68,24 @@ export function createVoiceRouter(opts: VoiceRouterOptions): Router {
       const digits = phoneDigits(p.From);
       if (!callSid || !digits) return void twiml(res, hangupTwiml(Phrases.unknownCaller));
       const { userId, created } = await opts.store.findOrCreateUserByPhone(db, digits, opts.userDefaults);
-      await opts.store.ensureCall(db, { sid: callSid, userId, direction: "inbound", mode: opts.realtime ? "realtime" : "turns", status: p.CallStatus ?? "ringing" });
+      // Caller ID alone proves nothing (audit 15.3): only a carrier-attested number is the user.
+      const trust = trustFromStirVerstat(p.StirVerstat);
+      const call = await opts.store.ensureCall(db, {
+        sid: callSid,
+        userId,
+        direction: "inbound",
+        mode: opts.realtime ? "realtime" : "turns",
+        status: p.CallStatus ?? "ringing",
+        trust,
+        attestation: p.StirVerstat ?? null,
+      });
       opts.agent.warm(userId);
-      log.info({ callSid, userId, newUser: created, realtime: opts.realtime }, "incoming call");
+      log.info({ callSid, userId, newUser: created, realtime: opts.realtime, trust: call.trust, attestation: call.attestation }, "incoming call");
+      const asked = call.trust === "limited" ? await askOnWhatsApp(callSid, userId) : false;
       if (opts.realtime) {
         twiml(res, streamTwiml(streamUrl(opts.publicBaseUrl), { userId, token: streamToken(opts.authToken, callSid, userId) }));
+      } else if (call.trust === "limited") {
+        twiml(res, greetingTwiml(limitedGreeting({ pin: await opts.trust.hasPin(db, userId), whatsapp: asked })));
       } else {
         twiml(res, greetingTwiml());
       }
@@ -81,12 +102,15 @@ export function createVoiceRouter(opts: VoiceRouterOptions): Router {
       const speech = (p.SpeechResult ?? "").trim();
       const digest = twilioDigest(res);
       const requestKey = req.header("i-twilio-idempotency-token") ?? null;
-      type Outcome = { kind: "silence"; silences: number } | { kind: "replay"; turn: number | null } | { kind: "turn"; turn: number };
+      type Outcome = { kind: "silence"; silences: number } | { kind: "replay"; turn: number | null } | { kind: "pin"; outcome: PinOutcome } | { kind: "turn"; turn: number };
       const outcome = await db.transaction(async (tx): Promise<Outcome> => {
         // Two silences in a row are byte-identical requests, so only spoken turns are deduped.
         if (!speech) return { kind: "silence", silences: await opts.store.noteSilence(tx, callSid) };
         const claim = await opts.replays.claim(tx, digest, callSid);
         if (!claim.fresh) return { kind: "replay", turn: claim.turn };
+        // A limited call's PIN is checked here and goes no further: not to the agent, not to the transcript.
+        const pin = call.trust === "limited" ? spokenPin(speech) : null;
+        if (pin !== null) return { kind: "pin", outcome: await opts.trust.tryPin(tx, callSid, call.userId, pin) };
         const started = await opts.store.startTurn(tx, callSid, speech, requestKey);
         await opts.replays.setTurn(tx, digest, started.turn);
         if (started.created) {
@@ -105,6 +129,10 @@ export function createVoiceRouter(opts: VoiceRouterOptions): Router {
         log.warn({ callSid, turn: outcome.turn }, "a signed gather came again; answering from the first");
         if (outcome.turn === null) return void res.status(409).type("text/plain").send("this request was already answered");
         return void (await answer(res, callSid, outcome.turn, 0));
+      }
+      if (outcome.kind === "pin") {
+        log.info({ callSid, userId: call.userId, outcome: outcome.outcome }, "caller said a PIN");
+        return void twiml(res, replyTwiml(TrustPhrases[outcome.outcome], false));
       }
       if (outcome.kind === "silence") return void twiml(res, outcome.silences >= 2 ? hangupTwiml(Phrases.goodbye) : repromptTwiml());
       await answer(res, callSid, outcome.turn, 0);
@@ -156,6 +184,19 @@ export function createVoiceRouter(opts: VoiceRouterOptions): Router {
       res.status(204).end();
     }),
   );
+
+  /** Sends the user the "was that you?" question about this call, once, if they can get WhatsApp. */
+  async function askOnWhatsApp(callSid: string, userId: string): Promise<boolean> {
+    const outbox = opts.outbox;
+    if (!outbox) return false;
+    return db.transaction(async (tx) => {
+      if (!(await opts.store.hasWhatsApp(tx, userId))) return false;
+      if (!(await opts.trust.markConfirmAsked(tx, callSid))) return true;
+      const minutes = Math.round(opts.confirmWithinMs / 60_000);
+      await outbox.enqueue(tx, [{ userId, channel: "whatsapp", kind: "text", body: confirmQuestion(minutes), proactive: true, meta: { callSid, reason: "call_confirm" } }]);
+      return true;
+    });
+  }
 
   // Twilio sends nothing but status callbacks after the end: a turn for a finished call is a replay.
   function isFinished(call: { endedAt: Date | null; status: string }): boolean {
