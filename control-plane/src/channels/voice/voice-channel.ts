@@ -91,6 +91,8 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
         database: opts.database,
         store,
         logger: opts.logger,
+        clock: opts.clock,
+        callsPerDay: config.voice.urgentCallsPerDay,
       })
     : undefined;
   return {
