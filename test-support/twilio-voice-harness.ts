@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import twilio from "twilio";
 import type { AddressInfo } from "node:net";
 import { generateSigningKeyPair } from "@concierge/protocol";
 import { sql } from "drizzle-orm";
@@ -38,6 +39,8 @@ export interface HarnessOptions {
   twilioApiBaseUrl?: string;
   phoneNumber?: string;
   urgentCallsPerDay?: number;
+  maxStreams?: number;
+  streamStartTimeoutMs?: number;
   /** The inner "message" handler behind the voice channel's WhatsApp commands (default: replies "agent: <text>"). */
   chatHandler?: InboxHandler;
 }
@@ -79,6 +82,11 @@ export class VoiceHarness {
 
   get twilio(): TwilioPost {
     return { localBase: this.localBase, publicBase: PUBLIC_BASE, authToken: AUTH_TOKEN };
+  }
+
+  /** The upgrade headers Twilio sends to /voice/stream: its signature over the public wss URL. */
+  streamHeaders(): Record<string, string> {
+    return { "x-twilio-signature": twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_BASE.replace(/^https:/, "wss:") + "/voice/stream", {}) };
   }
 
   post(path: string, params: Record<string, string>, o?: { signature?: string; headers?: Record<string, string> }) {
@@ -132,6 +140,8 @@ export class VoiceHarness {
       pollIntervalMs: this.opts.pollIntervalMs ?? 25,
       maxWaits: this.opts.maxWaits,
       realtimeSetupTimeoutMs: this.opts.realtimeSetupTimeoutMs,
+      maxStreams: this.opts.maxStreams,
+      streamStartTimeoutMs: this.opts.streamStartTimeoutMs,
     })!;
     const app = createApp({ logger, metrics: new Registry(), isReady: async () => true, routers: [{ path: "/voice", router: this.channel.router }] });
     this.server = createServer(app);

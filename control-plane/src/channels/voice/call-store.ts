@@ -162,6 +162,19 @@ export class CallStore {
     await tx.update(calls).set({ summaryQueued: true, updatedAt: this.clock.now() }).where(eq(calls.sid, sid));
   }
 
+  /**
+   * Binds the call's one Media Stream: only a live realtime call of this user without a stream yet.
+   * Returns the call's trust, or null when the stream must be refused.
+   */
+  async claimStream(db: Executor, sid: string, userId: string, streamSid: string): Promise<Call["trust"] | null> {
+    const [row] = await db
+      .update(calls)
+      .set({ streamSid, updatedAt: this.clock.now() })
+      .where(and(eq(calls.sid, sid), eq(calls.userId, userId), eq(calls.mode, "realtime"), isNull(calls.streamSid), isNull(calls.endedAt)))
+      .returning({ trust: calls.trust, status: calls.status });
+    return row && !TERMINAL_STATUSES.has(row.status) ? row.trust : null;
+  }
+
   async setMode(db: Executor, sid: string, mode: CallMode): Promise<void> {
     await db.update(calls).set({ mode, updatedAt: this.clock.now() }).where(eq(calls.sid, sid));
   }

@@ -42,6 +42,8 @@ export interface BridgeOptions {
   setupTimeoutMs?: number;
   /** Caller audio kept while the Realtime session is being set up (20 ms frames). */
   maxBufferedFrames?: number;
+  /** A socket that sends no valid start frame this soon is closed (default 5 s). */
+  startTimeoutMs?: number;
 }
 
 const FALLBACK_INSTRUCTIONS =
@@ -64,6 +66,9 @@ export class MediaStreamBridge {
   private trust: CallTrust = "limited";
   private upstream: WebSocket | undefined;
   private ready = false;
+  /** The start frame's token checked out and the call's one stream is ours. */
+  private admitted = false;
+  private starting = false;
   private closed = false;
   private buffered: string[] = [];
   // Playback of the assistant item being spoken: ms sent to Twilio, ms Twilio says it played.
@@ -84,6 +89,19 @@ export class MediaStreamBridge {
     twilio.on("message", (data) => this.onTwilio(data));
     twilio.on("close", () => this.close("twilio closed"));
     twilio.on("error", (err) => this.log.warn({ err: err.message, callSid: this.callSid }, "twilio socket error"));
+    const startTimer = opts.clock.setTimeout(() => {
+      if (this.admitted || this.closed) return;
+      this.log.warn("no valid start frame in time; closing the media stream");
+      this.refuse("no start frame");
+    }, opts.startTimeoutMs ?? 5000);
+    void this.done.then(() => startTimer.cancel());
+  }
+
+  private refuse(reason: string): void {
+    this.closed = true;
+    this.buffered = [];
+    this.twilio.close(1008, reason);
+    this.resolveDone();
   }
 
   private onTwilio(data: WebSocket.RawData): void {
@@ -97,6 +115,9 @@ export class MediaStreamBridge {
       case "connected":
         return;
       case "start":
+        // One start per socket: a second one must not open a second session.
+        if (this.starting) return;
+        this.starting = true;
         return void this.start(msg).catch((err) => {
           this.log.error({ err, callSid: this.callSid }, "could not start the realtime session");
           this.close("start failed");
@@ -105,7 +126,8 @@ export class MediaStreamBridge {
         if (msg.media?.track && msg.media.track !== "inbound") return;
         if (typeof msg.media?.payload !== "string") return;
         if (this.ready) this.sendUp(appendAudio(msg.media.payload));
-        else if (this.buffered.length < (this.opts.maxBufferedFrames ?? 250)) this.buffered.push(msg.media.payload);
+        // Kept only once a start frame came (over a signed upgrade), and dropped if it is refused.
+        else if (this.starting && this.buffered.length < (this.opts.maxBufferedFrames ?? 250)) this.buffered.push(msg.media.payload);
         return;
       case "mark":
         return this.onMark(String(msg.mark?.name ?? ""));
@@ -123,11 +145,20 @@ export class MediaStreamBridge {
     this.callSid = String(start.callSid ?? "");
     const params = (start.customParameters ?? {}) as Record<string, string>;
     this.userId = String(params.userId ?? "");
-    if (!this.callSid || !this.userId || !verifyStreamToken(this.opts.authToken, this.callSid, this.userId, String(params.token ?? ""))) {
-      this.log.warn({ callSid: this.callSid }, "refused a media stream with a bad signature");
-      this.twilio.close(1008, "bad stream parameters");
-      return;
+    const now = this.opts.clock.now();
+    if (!this.callSid || !this.userId || !verifyStreamToken(this.opts.authToken, this.callSid, this.userId, String(params.token ?? ""), now)) {
+      this.log.warn({ callSid: this.callSid }, "refused a media stream with a bad or expired signature");
+      return this.refuse("bad stream parameters");
     }
+    // Bound to a live call and to one stream: a copied token cannot open a second session.
+    const trust = this.streamSid ? await this.opts.store.claimStream(this.opts.database.db, this.callSid, this.userId, this.streamSid) : null;
+    if (trust === null) {
+      this.log.warn({ callSid: this.callSid }, "refused a media stream for a call that ended or already has its stream");
+      return this.refuse("stream not allowed");
+    }
+    if (this.closed) return;
+    this.trust = agentTrust(trust);
+    this.admitted = true;
     const { realtime } = this.opts;
     const upstream = new WebSocket(realtimeUrlWithModel(realtime.url, realtime.model), {
       headers: { Authorization: `Bearer ${realtime.apiKey}` },
@@ -143,11 +174,7 @@ export class MediaStreamBridge {
     });
     // The sandbox may still be waking: ask for its instructions while the upstream connects. The
     // tools it offers depend on how far the caller is trusted (docs/voice-trust.md).
-    const setupDone = this.opts.store.getCall(this.opts.database.db, this.callSid).then((call) => {
-      this.trust = agentTrust(call?.trust ?? "limited");
-      return this.agentSetup();
-    });
-    const [setup] = await Promise.all([setupDone, opened]);
+    const [setup] = await Promise.all([this.agentSetup(), opened]);
     if (this.closed) return;
     this.sendUp(sessionUpdate({ model: realtime.model, instructions: setup.instructions || FALLBACK_INSTRUCTIONS, tools: setup.tools, voice: realtime.voice }));
     this.ready = true;

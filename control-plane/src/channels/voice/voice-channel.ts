@@ -31,6 +31,10 @@ export interface VoiceChannelOptions {
   maxWaits?: number;
   /** How long the same signed request counts as a replay of the first (default 10 min). */
   replayWindowMs?: number;
+  /** Media Streams open at once on this process (default 200). */
+  maxStreams?: number;
+  /** A stream socket must send its start frame this soon (default 5 s). */
+  streamStartTimeoutMs?: number;
   /** Wait for the agent's instructions before a realtime call starts without them (default 8 s). */
   realtimeSetupTimeoutMs?: number;
 }
@@ -109,6 +113,9 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
         logger: opts.logger,
         clock: opts.clock,
         setupTimeoutMs: opts.realtimeSetupTimeoutMs,
+        publicBaseUrl: config.publicBaseUrl,
+        maxConnections: opts.maxStreams,
+        startTimeoutMs: opts.streamStartTimeoutMs,
       });
     },
     wrapMessageHandler: (inner) => withVoiceTrust(inner, { database: opts.database, trust, confirmWithinMs, logger: opts.logger }),

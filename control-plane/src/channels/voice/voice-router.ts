@@ -83,7 +83,7 @@ export function createVoiceRouter(opts: VoiceRouterOptions): Router {
       log.info({ callSid, userId, newUser: created, realtime: opts.realtime, trust: call.trust, attestation: call.attestation }, "incoming call");
       const asked = call.trust === "limited" ? await askOnWhatsApp(callSid, userId) : false;
       if (opts.realtime) {
-        twiml(res, streamTwiml(streamUrl(opts.publicBaseUrl), { userId, token: streamToken(opts.authToken, callSid, userId) }));
+        twiml(res, streamTwiml(streamUrl(opts.publicBaseUrl), { userId, token: streamToken(opts.authToken, callSid, userId, opts.clock.now()) }));
       } else if (call.trust === "limited") {
         twiml(res, greetingTwiml(limitedGreeting({ pin: await opts.trust.hasPin(db, userId), whatsapp: asked })));
       } else {
