@@ -26,6 +26,11 @@ export const ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef";
 export const AUTH_TOKEN = "twilio-test-auth-token-0123456789";
 export const PUBLIC_BASE = "https://concierge.example.test";
 
+/** The form parameters of Twilio's voice webhooks for one call from `from`, plus `extra`. */
+export function twilioCallParams(sid: string, from: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { AccountSid: ACCOUNT_SID, CallSid: sid, From: from, To: "+18005550100", CallStatus: "in-progress", Direction: "inbound", ApiVersion: "2010-04-01", ...extra };
+}
+
 export interface HarnessOptions {
   driver: DriverName;
   /** A database shared by a whole test file (emptied by the harness); else one of its own. */

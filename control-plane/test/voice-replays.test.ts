@@ -2,18 +2,9 @@ import twilio from "twilio";
 import { calls, callTurns, users } from "../src/db/schema";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 import { parseTwiml } from "../../test-support/twilio-webhook";
-import { AUTH_TOKEN, PUBLIC_BASE, VoiceHarness } from "../../test-support/twilio-voice-harness";
+import { AUTH_TOKEN, PUBLIC_BASE, VoiceHarness, twilioCallParams } from "../../test-support/twilio-voice-harness";
 
-const call = (sid: string, extra: Record<string, string> = {}) => ({
-  AccountSid: "AC0123456789abcdef0123456789abcdef",
-  CallSid: sid,
-  From: "+14155550177",
-  To: "+18005550100",
-  CallStatus: "in-progress",
-  Direction: "inbound",
-  ApiVersion: "2010-04-01",
-  ...extra,
-});
+const call = (sid: string, extra: Record<string, string> = {}) => twilioCallParams(sid, "+14155550177", extra);
 
 describeEachDriver("Voice webhook replays and malformed bodies", (driver) => {
   let h: VoiceHarness;

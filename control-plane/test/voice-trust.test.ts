@@ -5,19 +5,10 @@ import { rows } from "../src/db/database";
 import { Inbox } from "../src/inbox/inbox";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 import { parseTwiml } from "../../test-support/twilio-webhook";
-import { VoiceHarness } from "../../test-support/twilio-voice-harness";
+import { VoiceHarness, twilioCallParams } from "../../test-support/twilio-voice-harness";
 
 const PHONE = "14155550142";
-const call = (sid: string, extra: Record<string, string> = {}) => ({
-  AccountSid: "AC0123456789abcdef0123456789abcdef",
-  CallSid: sid,
-  From: `+${PHONE}`,
-  To: "+18005550100",
-  CallStatus: "in-progress",
-  Direction: "inbound",
-  ApiVersion: "2010-04-01",
-  ...extra,
-});
+const call = (sid: string, extra: Record<string, string> = {}) => twilioCallParams(sid, `+${PHONE}`, extra);
 const said = (body: string) => {
   const doc = parseTwiml(body);
   const first = doc.children[0]!;
