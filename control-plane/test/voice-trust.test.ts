@@ -1,5 +1,9 @@
 import { eq, sql } from "drizzle-orm";
 import { ConfirmPhrases } from "../src/channels/voice/voice-trust-commands";
+import { CallTrustStore } from "../src/channels/voice/call-trust-store";
+import { systemClock } from "../src/clock";
+import { FakeRealtime } from "../../test-support/fake-realtime";
+import { recordedCall, TwilioMediaPlayer } from "../../test-support/twilio-media-player";
 import { calls, callTurns, users } from "../src/db/schema";
 import { rows } from "../src/db/database";
 import { Inbox } from "../src/inbox/inbox";
@@ -122,5 +126,62 @@ describeEachDriver("audit 15.3: callers are identified by caller ID alone", (dri
     await h.post("/voice/webhook/call-status", call("CA-gone", { CallStatus: "completed", CallDuration: "4" }));
     expect(await whatsapp("yes")).toEqual(["agent: yes"]);
     expect(await trustOf("CA-gone")).toBe("limited");
+  });
+});
+
+describeEachDriver("audit 15.3: callers are identified by caller ID alone (real-time calls)", (driver) => {
+  let h: VoiceHarness;
+  let realtime: FakeRealtime;
+  const tool = (name: string) => ({ name, description: name, parameters: { type: "object", properties: {} } });
+  beforeEach(async () => {
+    realtime = await new FakeRealtime("sk-rt-trust").start();
+    h = await new VoiceHarness({
+      driver,
+      realtime: { url: realtime.url, apiKey: "sk-rt-trust", model: "gpt-realtime" },
+      realtimeSetupTimeoutMs: 3000,
+      agentHandlers: {
+        "tools.list": (r) =>
+          r.params.trust === "full" ? { tools: [tool("add_task"), tool("spending_summary")], instructions: "full: Ada's assistant" } : { tools: [tool("add_task")], instructions: "limited" },
+      },
+    }).start();
+  });
+  afterEach(async () => {
+    await h.stop();
+    await realtime.stop();
+  });
+  const toolNames = (e: Record<string, any>) => (e.session.tools as { name: string }[]).map((t) => t.name);
+
+  async function startLimitedStream(sid: string): Promise<{ userId: string; player: TwilioMediaPlayer }> {
+    const res = await h.post("/voice/webhook/voice", twilioCallParams(sid, `+${PHONE}`, { CallStatus: "ringing", StirVerstat: "TN-Validation-Passed-B" }));
+    const stream = parseTwiml(res.body).children[0]!.children[0]!;
+    const params = Object.fromEntries(stream.children.map((p) => [p.attrs.name!, p.attrs.value!]));
+    const player = await new TwilioMediaPlayer(`${h.localBase.replace("http", "ws")}/voice/stream`, h.streamHeaders()).connect();
+    for (const m of recordedCall({ streamSid: `MZ-${sid}`, callSid: sid, customParameters: params, audioMs: 20 }).opening) player.send(m);
+    const first = await realtime.waitFor((e) => e.type === "session.update");
+    expect(toolNames(first)).toEqual(["add_task"]);
+    expect(first.session.instructions).toBe("limited");
+    return { userId: params.userId!, player };
+  }
+
+  it("starts a limited session, and the PIN said on the call upgrades it to the full tools; the PIN is not stored", async () => {
+    const { userId, player } = await startLimitedStream("CA-rt-pin");
+    await new CallTrustStore(systemClock).setPin(h.tdb.database.db, userId, "4711");
+    realtime.callerSaid("4 7 1 1");
+    const upgraded = await realtime.waitFor((e) => e.type === "session.update" && toolNames(e).includes("spending_summary"));
+    expect(upgraded.session.instructions).toBe("full: Ada's assistant");
+    expect((await h.tdb.database.db.select({ t: calls.trust }).from(calls).where(eq(calls.sid, "CA-rt-pin")))[0]!.t).toBe("verified");
+    realtime.callerSaid("what did I spend");
+    player.close();
+    await player.closed;
+    await h.stream!.idle();
+    const [row] = await h.tdb.database.db.select().from(calls).where(eq(calls.sid, "CA-rt-pin"));
+    expect(JSON.stringify(row!.transcript)).not.toMatch(/4 7 1 1|4711/);
+  });
+
+  it("upgrades a limited session once the user said yes on WhatsApp", async () => {
+    await startLimitedStream("CA-rt-yes");
+    await h.tdb.database.db.update(calls).set({ trust: "verified" }).where(eq(calls.sid, "CA-rt-yes")); // what a WhatsApp "yes" does (tested above)
+    realtime.callerSaid("so can you help me now?");
+    await realtime.waitFor((e) => e.type === "session.update" && toolNames(e).includes("spending_summary"));
   });
 });

@@ -19,7 +19,8 @@ import {
   truncateItem,
   userText,
 } from "./realtime-events";
-import { agentTrust } from "./caller-trust";
+import { agentTrust, spokenPin } from "./caller-trust";
+import type { CallTrustStore } from "./call-trust-store";
 import { verifyStreamToken } from "./stream-token";
 
 export interface RealtimeSettings {
@@ -35,6 +36,8 @@ export interface BridgeOptions {
   authToken: string;
   agent: VoiceAgent;
   store: CallStore;
+  /** PIN checks and the trust a WhatsApp "yes" set, for a limited call (docs/voice-trust.md). */
+  trustStore: CallTrustStore;
   database: Database;
   logger: Logger;
   clock: Clock;
@@ -69,6 +72,7 @@ export class MediaStreamBridge {
   /** The start frame's token checked out and the call's one stream is ours. */
   private admitted = false;
   private starting = false;
+  private upgrading = false;
   private closed = false;
   private buffered: string[] = [];
   // Playback of the assistant item being spoken: ms sent to Twilio, ms Twilio says it played.
@@ -216,9 +220,49 @@ export class MediaStreamBridge {
     if (AUDIO_DELTA_EVENTS.has(type)) return this.playAudio(String(ev.item_id ?? ""), String(ev.delta ?? ""));
     if (type === "input_audio_buffer.speech_started") return this.bargeIn();
     if (type === "response.function_call_arguments.done") return void this.runTool(ev);
-    if (type === CALLER_TRANSCRIPT_EVENT && ev.transcript) return this.remember({ role: "caller", text: String(ev.transcript).trim() });
+    if (type === CALLER_TRANSCRIPT_EVENT && ev.transcript) {
+      const text = String(ev.transcript).trim();
+      if (this.trust === "limited") {
+        void this.maybeUpgrade(text);
+        // A PIN said in a limited call is checked, never stored.
+        if (spokenPin(text) !== null) return;
+      }
+      return this.remember({ role: "caller", text });
+    }
     if (ASSISTANT_TRANSCRIPT_EVENTS.has(type) && ev.transcript) return this.remember({ role: "assistant", text: String(ev.transcript).trim() });
     if (type === "error") this.log.warn({ callSid: this.callSid, error: ev.error?.message, code: ev.error?.code }, "realtime error event");
+  }
+
+  /**
+   * A limited call upgrades when the caller says the PIN, or when the user said yes on WhatsApp
+   * (read from the call row at each caller turn): the session then gets the full tools and prompt.
+   */
+  private async maybeUpgrade(text: string): Promise<void> {
+    if (this.upgrading) return;
+    this.upgrading = true;
+    try {
+      const pin = spokenPin(text);
+      const { database, store, trustStore } = this.opts;
+      let verified: boolean;
+      if (pin !== null) {
+        const outcome = await trustStore.tryPin(database.db, this.callSid, this.userId, pin);
+        verified = outcome === "verified";
+        this.log.info({ callSid: this.callSid, outcome }, "caller said a PIN");
+        if (!verified) this.sendUp(userText(`(System: the PIN the caller said was not accepted: ${outcome.replace("_", " ")}. Stay limited.)`));
+      } else {
+        verified = ((await store.getCall(database.db, this.callSid))?.trust ?? "limited") !== "limited";
+      }
+      if (!verified || this.closed) return;
+      this.trust = "full";
+      const setup = await this.agentSetup();
+      this.sendUp(sessionUpdate({ model: this.opts.realtime.model, instructions: setup.instructions || FALLBACK_INSTRUCTIONS, tools: setup.tools, voice: this.opts.realtime.voice }));
+      this.sendUp(responseCreate("The caller is now verified as the user: tell them briefly, then help with everything."));
+      this.log.info({ callSid: this.callSid, tools: setup.tools.length }, "realtime call upgraded to full trust");
+    } catch (err) {
+      this.log.error({ err, callSid: this.callSid }, "could not check the caller's trust");
+    } finally {
+      this.upgrading = false;
+    }
   }
 
   private playAudio(itemId: string, delta: string): void {

@@ -109,6 +109,7 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
         authToken: twilioConfig.authToken,
         agent: opts.agent,
         store,
+        trustStore: trust,
         database: opts.database,
         logger: opts.logger,
         clock: opts.clock,
