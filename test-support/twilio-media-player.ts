@@ -74,12 +74,16 @@ export class TwilioMediaPlayer {
   readonly closed: Promise<{ code: number }>;
   private resolveClosed!: (v: { code: number }) => void;
 
-  constructor(private readonly url: string) {
+  /** `headers`: what Twilio sends on the upgrade (its X-Twilio-Signature: VoiceHarness.streamHeaders). */
+  constructor(
+    private readonly url: string,
+    private readonly headers: Record<string, string> = {},
+  ) {
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
 
   async connect(): Promise<this> {
-    this.ws = new WebSocket(this.url);
+    this.ws = new WebSocket(this.url, { headers: this.headers });
     this.ws.on("message", (data, isBinary) => {
       if (isBinary) throw new Error("Twilio only accepts text frames");
       const msg = JSON.parse(data.toString());

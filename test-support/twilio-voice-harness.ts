@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import twilio from "twilio";
 import type { AddressInfo } from "node:net";
 import { generateSigningKeyPair } from "@concierge/protocol";
 import { sql } from "drizzle-orm";
@@ -7,7 +8,7 @@ import { systemClock } from "../control-plane/src/clock";
 import { ConnectionManager, type AgentTarget } from "../control-plane/src/connections/connection-manager";
 import { rows, type DriverName } from "../control-plane/src/db/database";
 import { createApp } from "../control-plane/src/http/app";
-import { Dispatcher } from "../control-plane/src/inbox/dispatcher";
+import { Dispatcher, type InboxHandler } from "../control-plane/src/inbox/dispatcher";
 import { Inbox } from "../control-plane/src/inbox/inbox";
 import { Outbox } from "../control-plane/src/outbox/outbox";
 import { createLogger } from "../control-plane/src/logger";
@@ -25,6 +26,11 @@ export const ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef";
 export const AUTH_TOKEN = "twilio-test-auth-token-0123456789";
 export const PUBLIC_BASE = "https://concierge.example.test";
 
+/** The form parameters of Twilio's voice webhooks for one call from `from`, plus `extra`. */
+export function twilioCallParams(sid: string, from: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { AccountSid: ACCOUNT_SID, CallSid: sid, From: from, To: "+18005550100", CallStatus: "in-progress", Direction: "inbound", ApiVersion: "2010-04-01", ...extra };
+}
+
 export interface HarnessOptions {
   driver: DriverName;
   /** A database shared by a whole test file (emptied by the harness); else one of its own. */
@@ -37,6 +43,11 @@ export interface HarnessOptions {
   realtimeSetupTimeoutMs?: number;
   twilioApiBaseUrl?: string;
   phoneNumber?: string;
+  urgentCallsPerDay?: number;
+  maxStreams?: number;
+  streamStartTimeoutMs?: number;
+  /** The inner "message" handler behind the voice channel's WhatsApp commands (default: replies "agent: <text>"). */
+  chatHandler?: InboxHandler;
 }
 
 export interface QueuedEvent {
@@ -78,12 +89,17 @@ export class VoiceHarness {
     return { localBase: this.localBase, publicBase: PUBLIC_BASE, authToken: AUTH_TOKEN };
   }
 
+  /** The upgrade headers Twilio sends to /voice/stream: its signature over the public wss URL. */
+  streamHeaders(): Record<string, string> {
+    return { "x-twilio-signature": twilio.getExpectedTwilioSignature(AUTH_TOKEN, PUBLIC_BASE.replace(/^https:/, "wss:") + "/voice/stream", {}) };
+  }
+
   post(path: string, params: Record<string, string>, o?: { signature?: string; headers?: Record<string, string> }) {
     return postTwilio(this.twilio, path, params, o);
   }
 
   async start(): Promise<this> {
-    const logger = createLogger({ level: "silent" });
+    const logger = createLogger({ level: (process.env.HARNESS_LOG as "warn") ?? "silent" });
     if (this.opts.shared) {
       this.tdb = this.opts.shared;
       await this.tdb.database.db.execute(sql`TRUNCATE users CASCADE`);
@@ -111,6 +127,7 @@ export class VoiceHarness {
         twilioApiBaseUrl: this.opts.twilioApiBaseUrl ?? "http://127.0.0.1:9",
         realtime: this.opts.realtime,
         heartbeat: { intervalMinutes: 30, defaultTimezone: "Europe/Berlin", defaultActiveHours: { start: "07:00", end: "23:00" }, dailyCap: 8 },
+        voice: { confirmMinutes: 5, urgentCallsPerDay: this.opts.urgentCallsPerDay ?? 3 },
       },
       database: this.tdb.database,
       logger,
@@ -123,10 +140,13 @@ export class VoiceHarness {
         request: (t, m, p) => this.connections.request(t, m, p),
       }),
       inbox: new Inbox(),
+      outbox,
       answerLimitMs: this.opts.answerLimitMs,
       pollIntervalMs: this.opts.pollIntervalMs ?? 25,
       maxWaits: this.opts.maxWaits,
       realtimeSetupTimeoutMs: this.opts.realtimeSetupTimeoutMs,
+      maxStreams: this.opts.maxStreams,
+      streamStartTimeoutMs: this.opts.streamStartTimeoutMs,
     })!;
     const app = createApp({ logger, metrics: new Registry(), isReady: async () => true, routers: [{ path: "/voice", router: this.channel.router }] });
     this.server = createServer(app);
@@ -134,6 +154,9 @@ export class VoiceHarness {
     await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
     this.localBase = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     this.channel.handlers.register(this.dispatcher);
+    const chat: InboxHandler =
+      this.opts.chatHandler ?? (async (e) => [{ userId: e.userId, channel: e.channel, kind: "text", body: `agent: ${String(e.payload.text ?? "")}`, inboxId: e.id }]);
+    this.dispatcher.handle("message", this.channel.wrapMessageHandler?.(chat) ?? chat);
     await this.dispatcher.start();
     return this;
   }

@@ -88,6 +88,8 @@ export const ENV: Record<string, VarSpec> = {
   TWILIO_AUTH_TOKEN: { schema: optionalString, doc: "Twilio auth token: validates webhook signatures", secret: true },
   TWILIO_API_BASE_URL: { schema: url("https://api.twilio.com"), doc: "Twilio REST API base (default https://api.twilio.com)" },
   TWILIO_PHONE_NUMBER: { schema: optionalString, doc: "The assistant's number, caller id for outbound reminder calls" },
+  VOICE_CONFIRM_MINUTES: { schema: num(5, 1, 60), doc: "How long a WhatsApp \"yes\" upgrades a live call from an unverified number after the question went out (default 5)" },
+  URGENT_CALLS_PER_DAY: { schema: int(3, 0, 100), doc: "Most urgent-reminder phone calls per user per 24 hours; further urgent reminders go to WhatsApp only (default 3)" },
 
   ZOOM_WEBHOOK_SECRET_TOKEN: { schema: optionalString, doc: "Zoom webhook secret token: URL validation and x-zm-signature", secret: true },
   ZOOM_CLIENT_ID: { schema: optionalString, doc: "Zoom app client id (RTMS handshake)" },
@@ -157,6 +159,7 @@ export interface Config {
   whatsappTemplate?: { name: string; language: string };
   twilio?: { accountSid: string; authToken: string; phoneNumber?: string };
   twilioApiBaseUrl: string;
+  voice: { confirmMinutes: number; urgentCallsPerDay: number };
   zoom?: { webhookSecretToken: string; clientId?: string; clientSecret?: string };
   llm?: {
     baseUrl: string;
@@ -268,6 +271,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       ? { accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, phoneNumber: e.TWILIO_PHONE_NUMBER }
       : undefined,
     twilioApiBaseUrl: e.TWILIO_API_BASE_URL.replace(/\/+$/, ""),
+    voice: { confirmMinutes: e.VOICE_CONFIRM_MINUTES, urgentCallsPerDay: e.URGENT_CALLS_PER_DAY },
     zoom: e.ZOOM_WEBHOOK_SECRET_TOKEN
       ? { webhookSecretToken: e.ZOOM_WEBHOOK_SECRET_TOKEN, clientId: e.ZOOM_CLIENT_ID, clientSecret: e.ZOOM_CLIENT_SECRET }
       : undefined,

@@ -210,10 +210,6 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
           : undefined,
     });
     if (whatsapp.adapter) outbox.registerAdapter(whatsapp.adapter);
-    // WhatsApp turns: read + typing while the agent works, voice notes transcribed, long replies
-    // split into ordered outbox rows. Other channels pass through the wrapper unchanged.
-    dispatcher.handle("message", whatsapp.wrapMessageHandler(messageHandler({ sandboxes, connections })));
-
     // Voice (when Twilio is configured): signed webhooks at /voice; each spoken turn is a voice_turn
     // inbox event (first in the user's queue), a completed call a call_ended event whose summary
     // goes to WhatsApp through the outbox. Real-time calls bridge /voice/stream to OpenAI Realtime.
@@ -223,6 +219,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       logger,
       clock,
       inbox,
+      outbox,
       agent: agentForVoice({
         ensure: (userId) => sandboxes.ensure(userId),
         request: (target, method, params) => connections.request(target, method, params),
@@ -230,6 +227,13 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       }),
     });
     voice?.handlers.register(dispatcher);
+
+    // WhatsApp turns: read + typing while the agent works, voice notes transcribed, long replies
+    // split into ordered outbox rows. Other channels pass through the wrapper unchanged. With
+    // voice, the phone PIN and "yes, that was me" are answered by the control plane itself and
+    // never reach the agent (docs/voice-trust.md).
+    const chat = messageHandler({ sandboxes, connections });
+    dispatcher.handle("message", whatsapp.wrapMessageHandler(voice ? voice.wrapMessageHandler(chat) : chat));
 
     // Proactive: heartbeats and exact-time reminders. Schedules are rows; a due one becomes a
     // "heartbeat" or "alarm" inbox event (one per slot), worked by the handlers registered here.
@@ -248,11 +252,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     connections.onEvent(proactive.onAgentEvent);
 
     // Zoom: signed webhooks at /zoom; meeting events and batched RTMS transcripts become "meeting"
-    // inbox events for the host's agent, whose end-of-meeting summary goes to WhatsApp. The agent's
-    // profile.updated {email, zoomUserId} links the user, as PUT /sandbox/users/:userId/zoom does.
+    // inbox events for the host's agent, whose end-of-meeting summary goes to WhatsApp. Only the
+    // operator links a Zoom identity (PUT /sandbox/users/:userId/zoom), never an agent event.
     const zoom = createZoomChannel({ config, database, inbox, sandboxes, connections, logger, clock, metrics });
     zoom.register(dispatcher);
-    connections.onEvent(zoom.onAgentEvent);
     await outbox.start();
     onStop("outbox", () => outbox.stop());
 

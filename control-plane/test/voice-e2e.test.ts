@@ -61,7 +61,8 @@ describe("Voice end to end [process runtime]", () => {
     await t?.cleanup();
   }, 120_000);
 
-  const params = (extra: Record<string, string>) => ({ CallSid: "CAe2e000000000000000000000000001", From: "+16505551234", To: "+18005550100", Direction: "inbound", CallStatus: "in-progress", ...extra });
+  // An attested number (StirVerstat A): the caller is the WhatsApp user, with their full assistant.
+  const params = (extra: Record<string, string>) => ({ CallSid: "CAe2e000000000000000000000000001", From: "+16505551234", To: "+18005550100", Direction: "inbound", CallStatus: "in-progress", StirVerstat: "TN-Validation-Passed-A", ...extra });
 
   /** One spoken turn, following filler redirects the way Twilio does until the reply comes. */
   async function say(text: string): Promise<XmlElement> {

@@ -1,3 +1,4 @@
+import twilio from "twilio";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -53,7 +54,10 @@ describe("Voice wired into the control plane", () => {
   });
 
   it("accepts the Media Streams upgrade at /voice/stream and refuses an unsigned stream", async () => {
-    const player = await new TwilioMediaPlayer(`${cp.url.replace("http", "ws")}/voice/stream`).connect();
+    // An unsigned upgrade is refused before it becomes a socket; a signed one still needs a valid start frame.
+    await expect(new TwilioMediaPlayer(`${cp.url.replace("http", "ws")}/voice/stream`).connect()).rejects.toThrow(/403/);
+    const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, "wss://main.example.test/voice/stream", {});
+    const player = await new TwilioMediaPlayer(`${cp.url.replace("http", "ws")}/voice/stream`, { "x-twilio-signature": signature }).connect();
     const rec = recordedCall({ streamSid: "MZmain", callSid: "CAmain2", customParameters: { userId: "nobody", token: "x" }, audioMs: 20 });
     for (const m of rec.opening) player.send(m);
     expect((await player.closed).code).toBe(1008);

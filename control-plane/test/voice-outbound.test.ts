@@ -1,6 +1,6 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { calls, users } from "../src/db/schema";
-import { OutboundCallError } from "../src/channels/voice";
+import { CallCapReachedError, OutboundCallError } from "../src/channels/voice";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 import { FakeTwilioRest } from "../../test-support/twilio-rest-fake";
 import { parseTwiml } from "../../test-support/twilio-webhook";
@@ -70,5 +70,36 @@ describeEachDriver("Outbound reminder calls", (driver) => {
     const userId = await user(null);
     await expect(h.channel.placeCall!(userId, "x")).rejects.toMatchObject({ name: "OutboundCallError", retryable: false });
     expect(rest.calls).toHaveLength(0);
+  });
+});
+
+describeEachDriver("audit 15.17: urgent reminders can trigger unlimited outbound calls", (driver) => {
+  let rest: FakeTwilioRest;
+  let h: VoiceHarness;
+  beforeAll(async () => {
+    rest = await new FakeTwilioRest(ACCOUNT_SID, AUTH_TOKEN).start();
+    h = await new VoiceHarness({ driver, twilioApiBaseUrl: rest.url, phoneNumber: "+18005550100", urgentCallsPerDay: 2 }).start();
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await rest?.stop();
+  });
+
+  it("places at most URGENT_CALLS_PER_DAY reminder calls per user in 24 hours, then refuses without dialing", async () => {
+    const [u] = await h.tdb.database.db.insert(users).values({ phone: "4915112340017" }).returning({ id: users.id });
+    const [other] = await h.tdb.database.db.insert(users).values({ phone: "4915112340018" }).returning({ id: users.id });
+    await h.channel.placeCall!(u!.id, "one");
+    await h.channel.placeCall!(u!.id, "two");
+    const err = await h.channel.placeCall!(u!.id, "three").catch((e) => e);
+    expect(err).toBeInstanceOf(CallCapReachedError);
+    expect(err).toMatchObject({ retryable: false });
+    expect(rest.calls.map((c) => String(c.params.Twiml).includes("three"))).toEqual([false, false]);
+    // Another user has their own allowance.
+    await h.channel.placeCall!(other!.id, "theirs");
+    expect(rest.calls).toHaveLength(3);
+    // A day later the allowance is back.
+    await h.tdb.database.db.execute(sql`UPDATE calls SET created_at = created_at - interval '25 hours' WHERE user_id = ${u!.id}`);
+    await h.channel.placeCall!(u!.id, "four");
+    expect(rest.calls).toHaveLength(4);
   });
 });

@@ -45,7 +45,8 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
 
   /** Answers the call like Twilio would and returns the <Stream>'s custom parameters. */
   async function answerCall(callSid: string): Promise<Record<string, string>> {
-    const res = await h.post("/voice/webhook/voice", { CallSid: callSid, From: "+4915112345678", To: "+18005550100", CallStatus: "ringing", Direction: "inbound" });
+    // An attested number: the full tool set (a limited caller gets fewer, see voice-trust.test.ts).
+    const res = await h.post("/voice/webhook/voice", { CallSid: callSid, From: "+4915112345678", To: "+18005550100", CallStatus: "ringing", Direction: "inbound", StirVerstat: "TN-Validation-Passed-A" });
     const stream = parseTwiml(res.body).children[0]!.children[0]!;
     return Object.fromEntries(stream.children.map((p) => [p.attrs.name!, p.attrs.value!]));
   }
@@ -55,7 +56,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
   it("plays a recorded call: audio both ways as text frames, marks, barge-in, a sandbox tool call, the transcript stored", async () => {
     const customParameters = await answerCall("CA-rt-1");
     const rec = recordedCall({ streamSid: "MZ-rt-1", callSid: "CA-rt-1", customParameters, audioMs: 400 });
-    const player = await new TwilioMediaPlayer(streamUrl()).connect();
+    const player = await new TwilioMediaPlayer(streamUrl(), h.streamHeaders()).connect();
     for (const m of rec.opening) player.send(m);
 
     // The session is set up from the agent's workspace: its instructions and its tools, G.711 both ways.
@@ -105,7 +106,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
     const output = await realtime.waitFor((e) => e.type === "conversation.item.create" && e.item?.type === "function_call_output");
     expect(output.item).toEqual({ type: "function_call_output", call_id: "call_42", output: JSON.stringify({ ok: true, created: "buy milk" }) });
     const toolReq = h.agent.received.find((r) => r.method === "tool.call")!;
-    expect(toolReq.params).toEqual({ idempotencyKey: "CA-rt-1:call_42", name: "add_task", arguments: JSON.stringify({ title: "buy milk" }) });
+    expect(toolReq.params).toEqual({ idempotencyKey: "CA-rt-1:call_42", name: "add_task", arguments: JSON.stringify({ title: "buy milk" }), trust: "full" });
     await until(() => realtime.received.slice(realtime.received.indexOf(output) + 1).some((e) => e.type === "response.create"), "response.create after the tool output");
 
     // Keypad digits reach the model as text.
@@ -130,7 +131,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
   it("keeps caller audio that arrives before the session is ready and sends it after session.update", async () => {
     const customParameters = await answerCall("CA-rt-2");
     const rec = recordedCall({ streamSid: "MZ-rt-2", callSid: "CA-rt-2", customParameters, audioMs: 100 });
-    const player = await new TwilioMediaPlayer(streamUrl()).connect();
+    const player = await new TwilioMediaPlayer(streamUrl(), h.streamHeaders()).connect();
     for (const m of [...rec.opening, ...rec.media]) player.send(m);
     await until(() => realtime.appendedBytes === 5 * 160, "buffered audio flushed");
     const types = realtime.received.map((e) => e.type);
@@ -142,7 +143,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
   it("refuses a stream whose parameters were not signed by this control plane", async () => {
     const params = await answerCall("CA-rt-3");
     const rec = recordedCall({ streamSid: "MZ-rt-3", callSid: "CA-rt-3", customParameters: { userId: params.userId!, token: "forged-token" }, audioMs: 40 });
-    const player = await new TwilioMediaPlayer(streamUrl()).connect();
+    const player = await new TwilioMediaPlayer(streamUrl(), h.streamHeaders()).connect();
     for (const m of rec.opening) player.send(m);
     expect((await player.closed).code).toBe(1008);
     expect(realtime.connections).toBe(0);
@@ -155,7 +156,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
     };
     const customParameters = await answerCall("CA-rt-4");
     const rec = recordedCall({ streamSid: "MZ-rt-4", callSid: "CA-rt-4", customParameters, audioMs: 20 });
-    const player = await new TwilioMediaPlayer(streamUrl()).connect();
+    const player = await new TwilioMediaPlayer(streamUrl(), h.streamHeaders()).connect();
     for (const m of rec.opening) player.send(m);
     await realtime.waitFor((e) => e.type === "session.update");
     realtime.functionCall("call_9", "add_task", { title: "x" });
@@ -171,7 +172,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
     h.agent.handlers["tools.list"] = () => new Promise(() => undefined);
     const customParameters = await answerCall("CA-rt-5");
     const rec = recordedCall({ streamSid: "MZ-rt-5", callSid: "CA-rt-5", customParameters, audioMs: 20 });
-    const player = await new TwilioMediaPlayer(streamUrl()).connect();
+    const player = await new TwilioMediaPlayer(streamUrl(), h.streamHeaders()).connect();
     const started = Date.now();
     for (const m of rec.opening) player.send(m);
     const update = await realtime.waitFor((e) => e.type === "session.update");
@@ -188,7 +189,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
     h = await new VoiceHarness({ driver, shared, realtime: { url: realtime.url, apiKey: "sk-wrong", model: "gpt-realtime" }, agentHandlers: { "tools.list": () => ({ tools: [], instructions: "x" }) } }).start();
     const customParameters = await answerCall("CA-rt-6");
     const rec = recordedCall({ streamSid: "MZ-rt-6", callSid: "CA-rt-6", customParameters, audioMs: 20 });
-    const player = await new TwilioMediaPlayer(streamUrl()).connect();
+    const player = await new TwilioMediaPlayer(streamUrl(), h.streamHeaders()).connect();
     for (const m of rec.opening) player.send(m);
     await player.closed;
     expect(realtime.refused).toBe(1);

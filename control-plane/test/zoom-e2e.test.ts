@@ -47,7 +47,6 @@ describe("Zoom end to end [process runtime]", () => {
       // As main.ts wires it.
       extend: ({ config, inbox, logger }) => {
         zoom = createZoomChannel({ config, database: t.database, inbox, sandboxes: h.service, connections: h.connections, logger, clock: systemClock, rtms: { batch: { maxLines: 4, maxWaitMs: 500 } } });
-        h.connections.onEvent(zoom.onAgentEvent);
         return {
           routers: [{ path: "/zoom", router: zoom.router }],
           register: (d) => zoom.register(d),

@@ -124,13 +124,6 @@ describeEachDriver("Zoom webhook", (driver) => {
     expect(m!.ended_at).not.toBeNull();
   });
 
-  it("matches a host by email when Zoom names the host's email", async () => {
-    const body = meetingEvent("meeting.started", { uuid: "m2==", hostId: "unlinked-id", eventTs: 5 });
-    (body.payload.object as Record<string, unknown>).host_email = "pat@example.com";
-    expect((await w.post(body)).status).toBe(200);
-    expect((await w.events()).map((e) => e.userId)).toEqual(["u-mail"]);
-  });
-
   it("acknowledges and ignores events whose host nobody linked", async () => {
     expect((await w.post(meetingEvent("meeting.started", { uuid: "m3==", hostId: "stranger", eventTs: 6 }))).status).toBe(200);
     expect((await w.post(rtmsEvent("meeting.rtms_started", { uuid: "m3==", streamId: "s-x", serverUrls: "ws://127.0.0.1:9/never", operatorId: "stranger", eventTs: 7 }))).status).toBe(200);
@@ -144,28 +137,67 @@ describeEachDriver("Zoom webhook", (driver) => {
     const put = (userId: string, body: unknown, token = ADMIN) =>
       fetch(`${w.url}/sandbox/users/${userId}/zoom`, { method: "PUT", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
     expect((await put("u-new", { zoomUserId: "Z-NEW" }, "wrong-token-wrong-token")).status).toBe(401);
-    expect((await put("u-new", { email: "not an email" })).status).toBe(400);
+    expect((await put("u-new", { zoomUserId: "x".repeat(129) })).status).toBe(400);
     expect((await put("u-new", { nickname: "x" })).status).toBe(400);
     expect((await put("nobody", { zoomUserId: "Z-NOBODY" })).status).toBe(404);
     expect((await put("u-new", { zoomUserId: "KDcuGIm1QgePTO8WbOqwIQ" })).status).toBe(409);
-    const ok = await put("u-new", { zoomUserId: "Z-NEW", email: "new@example.com" });
+    const ok = await put("u-new", { zoomUserId: "Z-NEW" });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ userId: "u-new", zoomUserId: "Z-NEW", email: "new@example.com" });
+    expect(await ok.json()).toEqual({ userId: "u-new", zoomUserId: "Z-NEW" });
     expect((await w.post(meetingEvent("meeting.started", { uuid: "m4==", hostId: "Z-NEW", eventTs: 9 }))).status).toBe(200);
     expect((await w.events()).map((e) => e.userId)).toEqual(["u-new"]);
   });
 
-  it("links the identity the agent's profile tool reports (profile.updated)", async () => {
-    await w.createUser({ id: "u-agent" });
-    await w.t.database.db.execute(sql`INSERT INTO sandboxes (id, user_id, state) VALUES ('sbx-agent', 'u-agent', 'running')`);
-    w.channel.onAgentEvent("sbx-agent", "profile.updated", { email: "agent@example.com", zoomUserId: "Z-AGENT" });
-    w.channel.onAgentEvent("sbx-agent", "profile.updated", { timezone: "Europe/Berlin" }); // not ours: ignored
-    await waitFor(async () => (await w.q<{ zoom_user_id: string }>(sql`SELECT zoom_user_id FROM users WHERE id = 'u-agent' AND zoom_user_id = 'Z-AGENT'`)).length === 1, 5000, "the linked zoom id");
-    const [u] = await w.q<{ email: string }>(sql`SELECT email FROM users WHERE id = 'u-agent'`);
-    expect(u!.email).toBe("agent@example.com");
-  });
-
   it("answers 400 to a body that is not JSON, after the signature", async () => {
     expect((await w.post(null, { raw: "{not json" })).status).toBe(400);
+  });
+});
+
+describeEachDriver("audit 15.1: a user's own agent cannot take over another user's Zoom meetings", (driver) => {
+  let w: ZoomWorld;
+  const clock = new ManualClock(new Date());
+  const VICTIM_ZOOM_ID = "VICTIMzoomID000000000a";
+  const put = (userId: string, body: unknown) =>
+    fetch(`${w.url}/sandbox/users/${userId}/zoom`, { method: "PUT", headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN}` }, body: JSON.stringify(body) });
+  beforeAll(async () => {
+    w = await startZoomWorld(driver, { clock, clientCredentials: false });
+    await w.createUser({ id: "u-victim", waId: "15551240001" });
+    // The attacker's agent put the victim's email in its profile (the agent's own copy may be mirrored here).
+    await w.createUser({ id: "u-attacker", email: "victim@example.com", waId: "15551240002" });
+    await w.t.database.db.execute(sql`INSERT INTO sandboxes (id, user_id, state) VALUES ('sbx-attacker', 'u-attacker', 'running')`);
+  });
+  afterAll(async () => {
+    await w?.stop();
+  });
+  beforeEach(async () => {
+    await w.t.database.db.execute(sql`DELETE FROM inbox_events`);
+  });
+
+  it("routes a meeting on the host's Zoom user id, never on host_email", async () => {
+    const body = meetingEvent("meeting.started", { uuid: "take1==", hostId: VICTIM_ZOOM_ID, eventTs: 11 });
+    (body.payload.object as Record<string, unknown>).host_email = "victim@example.com";
+    expect((await w.post(body)).status).toBe(200);
+    expect(await w.events()).toEqual([]);
+  });
+
+  it("links nothing from an agent's profile.updated, so the real owner can still be linked by the operator", async () => {
+    // Today's wiring hands every agent event to the channel's listener, if it has one.
+    const listener = (w.channel as unknown as { onAgentEvent?: (sandboxId: string, event: string, payload: unknown) => void }).onAgentEvent;
+    listener?.("sbx-attacker", "profile.updated", { email: "victim@example.com", zoomUserId: VICTIM_ZOOM_ID });
+    await new Promise((r) => setTimeout(r, 200)); // the old listener applied it asynchronously
+    expect(await w.q(sql`SELECT id FROM users WHERE zoom_user_id = ${VICTIM_ZOOM_ID}`)).toEqual([]);
+    const linked = await put("u-victim", { zoomUserId: VICTIM_ZOOM_ID });
+    expect(linked.status).toBe(200);
+    expect((await w.post(meetingEvent("meeting.started", { uuid: "take2==", hostId: VICTIM_ZOOM_ID, eventTs: 12 }))).status).toBe(200);
+    expect((await w.events()).map((e) => e.userId)).toEqual(["u-victim"]);
+  });
+
+  it("keeps one user per Zoom id and one Zoom id per user: a taken id is 409, relinking replaces", async () => {
+    expect((await put("u-attacker", { zoomUserId: VICTIM_ZOOM_ID })).status).toBe(409);
+    expect((await put("u-attacker", { zoomUserId: "ATTACKER-OWN" })).status).toBe(200);
+    expect((await put("u-attacker", { zoomUserId: "ATTACKER-NEW" })).status).toBe(200);
+    expect(await w.q(sql`SELECT zoom_user_id FROM users WHERE id = 'u-attacker'`)).toEqual([{ zoom_user_id: "ATTACKER-NEW" }]);
+    // An email is not an identity the operator can link either.
+    expect((await put("u-attacker", { email: "victim@example.com" })).status).toBe(400);
   });
 });

@@ -14,8 +14,8 @@ export const ProfileUpdatedEvent = z.object({
   name: z.string().optional(),
   timezone: z.string().optional(),
   activeHours: z.object({ start: z.string().regex(/^\d{2}:\d{2}$/), end: z.string().regex(/^\d{2}:\d{2}$/) }).optional(),
+  /** Informational only: no routing (Zoom or other) ever follows what an agent reports. */
   email: z.string().optional(),
-  zoomUserId: z.string().optional(),
 });
 
 /** A streamed piece of a reply in progress, for channels that can show it. */

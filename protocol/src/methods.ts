@@ -67,6 +67,14 @@ export const AlarmFireResult = z.object({
   nextAt: IsoTime.nullable(),
 });
 
+/**
+ * How far a phone caller is trusted (docs/voice-trust.md). "limited": the number was not attested
+ * and no PIN or WhatsApp confirmation upgraded the call: the agent offers only tools that reveal
+ * nothing (take a task, set a reminder) and no personal context. Absent means limited: fail closed.
+ */
+export const CallTrust = z.enum(["full", "limited"]);
+export type CallTrust = z.infer<typeof CallTrust>;
+
 export const CallTurnParams = z.object({
   idempotencyKey: IdempotencyKey,
   callSid: z.string(),
@@ -74,6 +82,7 @@ export const CallTurnParams = z.object({
   text: z.string().default(""),
   /** With phase "end": the whole transcript, for the summary. */
   transcript: z.array(z.object({ role: z.enum(["caller", "assistant"]), text: z.string() })).optional(),
+  trust: CallTrust.default("limited"),
 });
 export const CallTurnResult = z.object({
   reply: z.string(),
@@ -105,7 +114,8 @@ export const ToolDefinition = z.object({
   description: z.string(),
   parameters: z.record(z.unknown()),
 });
-export const ToolsListParams = z.object({});
+/** tools.list and tool.call serve realtime calls: the caller's trust filters the tools. */
+export const ToolsListParams = z.object({ trust: CallTrust.default("limited") });
 export const ToolsListResult = z.object({
   tools: z.array(ToolDefinition),
   /** The system prompt built from the workspace, for sessions run outside the agent (realtime voice). */
@@ -115,6 +125,7 @@ export const ToolCallParams = z.object({
   idempotencyKey: IdempotencyKey,
   name: z.string(),
   arguments: z.string(),
+  trust: CallTrust.default("limited"),
 });
 export const ToolCallResult = z.object({ output: z.string() });
 

@@ -9,7 +9,8 @@ import { ConversationHistory } from "./brain/conversation-history";
 import { LlmBrain } from "./brain/llm-brain";
 import { LlmClient } from "./brain/llm-client";
 import { OfflineBrain } from "./brain/offline-brain";
-import { handleCallTurn } from "./calls/call-turn";
+import { LIMITED_VOICE_PROMPT, LimitedCallHistories, toolsForTrust } from "./calls/call-trust";
+import { handleCallTurn, type CallBrains } from "./calls/call-turn";
 import { IdempotencyStore } from "./db/idempotency-store";
 import { listTables, openDatabase, openReadonly } from "./db/open-database";
 import { getProfile, updateProfile } from "./db/profile-store";
@@ -19,7 +20,7 @@ import { Mutex } from "./mutex";
 import { ToolRegistry } from "./tools/registry";
 import { ToolError, type ToolContext } from "./tools/tool";
 import { AGENT_VERSION } from "./version";
-import { buildPromptParts, joinPrompt, type PromptStyle } from "./workspace/system-prompt";
+import { buildPromptParts, joinPrompt, nowPart, type PromptStyle } from "./workspace/system-prompt";
 import { Workspace } from "./workspace/workspace";
 import { describeAttachments } from "./brain/attachments";
 
@@ -114,10 +115,23 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       style,
     });
   const systemPrompt = (style: PromptStyle) => joinPrompt(promptParts(style));
-  const brain = opts.llm
-    ? new LlmBrain({ llm: new LlmClient(opts.llm, log.child({ component: "llm" })), tools, toolContext, history, systemPrompt: promptParts, log: log.child({ component: "brain" }) })
+  const llmClient = opts.llm ? new LlmClient(opts.llm, log.child({ component: "llm" })) : null;
+  const brain = llmClient
+    ? new LlmBrain({ llm: llmClient, tools, toolContext, history, systemPrompt: promptParts, log: log.child({ component: "brain" }) })
     : null;
   const offline = new OfflineBrain(tools, toolContext);
+  // A caller the control plane could not verify gets its own brain: the limited tools, a prompt
+  // with nothing of the user in it, and a history of that call alone.
+  const limitedTools = toolsForTrust(tools, "limited");
+  const limitedHistories = new LimitedCallHistories(db);
+  const limitedOffline = new OfflineBrain(limitedTools, toolContext);
+  const limitedCall = (callSid: string): CallBrains => {
+    const history = limitedHistories.for(callSid);
+    const limitedBrain = llmClient
+      ? new LlmBrain({ llm: llmClient, tools: limitedTools, toolContext, history, systemPrompt: () => ({ stable: LIMITED_VOICE_PROMPT, now: nowPart(now(), timezone()) }), log: log.child({ component: "brain", trust: "limited" }) })
+      : null;
+    return { brain: limitedBrain, offline: limitedOffline, history };
+  };
   const mutex = new Mutex();
 
   /**
@@ -203,7 +217,7 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
     "call.turn": (p) =>
       exclusive("call.turn", p.idempotencyKey, undefined, async () => {
         const out = await handleCallTurn(
-          { brain, offline, history, log: log.child({ component: "call" }), userName: () => getProfile(db).name, voicePrompt: () => systemPrompt("voice") },
+          { brain, offline, history, limited: limitedCall, log: log.child({ component: "call" }), userName: () => getProfile(db).name, voicePrompt: () => systemPrompt("voice") },
           p,
           now(),
         );
@@ -216,13 +230,15 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
         return { ...(out.message ? { message: out.message } : {}), tasksCreated: out.tasksCreated };
       }),
 
-    "tools.list": async () => ({ tools: tools.definitions(), instructions: systemPrompt("voice") }),
+    "tools.list": async (p) =>
+      p.trust === "full" ? { tools: tools.definitions(), instructions: systemPrompt("voice") } : { tools: limitedTools.definitions(), instructions: LIMITED_VOICE_PROMPT },
 
     "tool.call": (p) =>
       exclusive("tool.call", p.idempotencyKey, undefined, async () => {
-        if (!tools.has(p.name)) throw new AgentError("not_found", `no tool named ${p.name}`);
+        const allowed = toolsForTrust(tools, p.trust);
+        if (!allowed.has(p.name)) throw new AgentError("not_found", `no tool named ${p.name}`);
         try {
-          return { output: tools.runJson(toolContext, p.name, p.arguments) };
+          return { output: allowed.runJson(toolContext, p.name, p.arguments) };
         } catch (err) {
           // Realtime voice hands this output straight to its model: a readable error lets it recover.
           if (err instanceof ToolError) return { output: JSON.stringify({ error: err.message }) };

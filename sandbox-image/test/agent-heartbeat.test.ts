@@ -6,7 +6,7 @@ import { alarmEvents, key, startAgent, type Harness } from "./agent-harness";
 const local = (hhmm: string, day = "2026-11-18") => new Date(`${day}T${hhmm}:00+01:00`).toISOString();
 
 async function tool(h: Harness, name: string, args: Record<string, unknown>): Promise<any> {
-  const r = await h.call("tool.call", { idempotencyKey: key(name), name, arguments: JSON.stringify(args) });
+  const r = await h.call("tool.call", { trust: "full", idempotencyKey: key(name), name, arguments: JSON.stringify(args) });
   return JSON.parse(r.output);
 }
 

@@ -5,7 +5,7 @@ import { key, startAgent, type Harness } from "./agent-harness";
 const ts = (hhmm: string) => `2026-11-18T${hhmm}:00Z`;
 
 async function tasks(h: Harness): Promise<any[]> {
-  const r = await h.call("tool.call", { idempotencyKey: key(), name: "list_tasks", arguments: "{}" });
+  const r = await h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "list_tasks", arguments: "{}" });
   return JSON.parse(r.output).tasks;
 }
 
@@ -98,14 +98,14 @@ describe("phone calls", () => {
   it("greets, answers turns in speakable text, hangs up on goodbye, and summarises (offline)", async () => {
     const h = await startAgent({ userName: "Sam", now: ts("09:00") });
     try {
-      expect(await h.call("call.turn", { idempotencyKey: key(), callSid: "CA1", phase: "start" })).toEqual({ reply: "Hi Sam, it's your assistant. How can I help?", hangUp: false });
-      await h.call("call.turn", { idempotencyKey: key(), callSid: "CA1", phase: "turn", text: "add task call the bank" });
-      await h.call("call.turn", { idempotencyKey: key(), callSid: "CA1", phase: "turn", text: "add task pay the bill" });
-      const list = await h.call("call.turn", { idempotencyKey: key(), callSid: "CA1", phase: "turn", text: "what are my tasks" });
+      expect(await h.call("call.turn", { trust: "full", idempotencyKey: key(), callSid: "CA1", phase: "start" })).toEqual({ reply: "Hi Sam, it's your assistant. How can I help?", hangUp: false });
+      await h.call("call.turn", { trust: "full", idempotencyKey: key(), callSid: "CA1", phase: "turn", text: "add task call the bank" });
+      await h.call("call.turn", { trust: "full", idempotencyKey: key(), callSid: "CA1", phase: "turn", text: "add task pay the bill" });
+      const list = await h.call("call.turn", { trust: "full", idempotencyKey: key(), callSid: "CA1", phase: "turn", text: "what are my tasks" });
       expect(list.reply).toBe("Your open tasks: number 1 call the bank. number 2 pay the bill");
       expect(list.reply).not.toMatch(/\n/);
-      expect(await h.call("call.turn", { idempotencyKey: key(), callSid: "CA1", phase: "turn", text: "ok bye" })).toEqual({ reply: "Okay, talk soon. Bye!", hangUp: true });
-      const end = await h.call("call.turn", {
+      expect(await h.call("call.turn", { trust: "full", idempotencyKey: key(), callSid: "CA1", phase: "turn", text: "ok bye" })).toEqual({ reply: "Okay, talk soon. Bye!", hangUp: true });
+      const end = await h.call("call.turn", { trust: "full",
         idempotencyKey: key(),
         callSid: "CA1",
         phase: "end",
@@ -125,10 +125,10 @@ describe("phone calls", () => {
     const h = await startAgent({ llm, now: ts("09:00") });
     try {
       llm.script({ text: "Sure, **done**.\n- one\n- two" }, { text: "You added a task and asked for your list." });
-      const r = await h.call("call.turn", { idempotencyKey: key(), callSid: "CA2", phase: "turn", text: "add task call the bank" });
+      const r = await h.call("call.turn", { trust: "full", idempotencyKey: key(), callSid: "CA2", phase: "turn", text: "add task call the bank" });
       expect(r.reply).toBe("Sure, done. one. two");
       expect(llm.requests[0]!.body.messages[0]!.content).toContain("This is a phone call");
-      const end = await h.call("call.turn", { idempotencyKey: key(), callSid: "CA2", phase: "end", transcript: [{ role: "caller", text: "add task call the bank" }] });
+      const end = await h.call("call.turn", { trust: "full", idempotencyKey: key(), callSid: "CA2", phase: "end", transcript: [{ role: "caller", text: "add task call the bank" }] });
       expect(end.reply).toBe("Call summary: You added a task and asked for your list.");
       expect(llm.calls).toBe(2);
     } finally {

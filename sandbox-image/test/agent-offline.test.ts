@@ -11,7 +11,7 @@ describe("offline brain (no LLM configured)", () => {
   afterEach(() => h.close());
 
   async function rows(sql: string): Promise<any[]> {
-    const r = await h.call("tool.call", { idempotencyKey: key(), name: "query_database", arguments: JSON.stringify({ sql }) });
+    const r = await h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "query_database", arguments: JSON.stringify({ sql }) });
     return JSON.parse(r.output).rows;
   }
 

@@ -166,7 +166,7 @@ describe("data.export and status", () => {
 
   it("exports every table's rows and every workspace file", async () => {
     h = await startAgent({ userName: "Sam" });
-    await h.call("tool.call", { idempotencyKey: key(), name: "add_task", arguments: JSON.stringify({ title: "export me" }) });
+    await h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "add_task", arguments: JSON.stringify({ title: "export me" }) });
     await h.call("workspace.write", { path: "notes/a.md", content: "A" });
     const out = await h.call("data.export", {});
     expect(Object.keys(out.tables)).toEqual(expect.arrayContaining(["tasks", "reminders", "schedule_events", "meals", "expenses", "income", "contacts", "memory_facts", "conversation_messages", "idempotency_keys", "profile"]));
@@ -178,7 +178,7 @@ describe("data.export and status", () => {
 
   it("reports version, clock-independent uptime, next alarm and timezone", async () => {
     h = await startAgent({ timezone: "Europe/Berlin", now: "2026-11-21T10:00:00Z" });
-    await h.call("tool.call", { idempotencyKey: key(), name: "set_reminder", arguments: JSON.stringify({ text: "x", when: "2026-11-22T09:00" }) });
+    await h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "set_reminder", arguments: JSON.stringify({ text: "x", when: "2026-11-22T09:00" }) });
     const s = await h.call("status", {});
     expect(s).toMatchObject({ protocolVersion: 1, llmConfigured: false, nextAlarmAt: "2026-11-22T08:00:00.000Z", timezone: "Europe/Berlin" });
     expect(s.rssBytes).toBeGreaterThan(0);

@@ -31,7 +31,7 @@ describe("LLM brain against an OpenAI-compatible server", () => {
     expect(first.messages[0]!.content).toContain("# Soul");
     const toolResult = JSON.parse(toolMessages(llm, 1)[0]!.content!);
     expect(toolResult.task).toMatchObject({ title: "buy milk", status: "open" });
-    const tasks = await h.call("tool.call", { idempotencyKey: key(), name: "list_tasks", arguments: "{}" });
+    const tasks = await h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "list_tasks", arguments: "{}" });
     expect(JSON.parse(tasks.output).tasks).toHaveLength(1);
   });
 

@@ -1,7 +1,7 @@
 import { key, startAgent, type Harness } from "./agent-harness";
 
 async function tool(h: Harness, name: string, args: Record<string, unknown>): Promise<any> {
-  const r = await h.call("tool.call", { idempotencyKey: key(name), name, arguments: JSON.stringify(args) });
+  const r = await h.call("tool.call", { trust: "full", idempotencyKey: key(name), name, arguments: JSON.stringify(args) });
   return JSON.parse(r.output);
 }
 
@@ -72,7 +72,7 @@ describe("record-keeping tools", () => {
     expect((await tool(h, "remember", { fact: "is vegetarian" })).memory.alreadyKnown).toBe(true);
     await tool(h, "remember", { fact: "Daughter is called Zoe" });
     expect((await tool(h, "recall", { query: "zoe" })).facts).toHaveLength(1);
-    const { instructions } = await h.call("tools.list", {});
+    const { instructions } = await h.call("tools.list", { trust: "full" });
     expect(instructions).toContain("- Daughter is called Zoe");
     expect(instructions).toContain("- Is vegetarian");
     await tool(h, "forget", { id: a.memory.id });
@@ -80,14 +80,13 @@ describe("record-keeping tools", () => {
   });
 
   it("updates the profile, emits profile.updated, and new times use the new timezone", async () => {
-    const out = await tool(h, "update_profile", { name: "Sam", timezone: "Asia/Kolkata", activeHours: { start: "08:00", end: "22:00" }, email: "sam@example.com", zoomUserId: "zoom-1" });
+    const out = await tool(h, "update_profile", { name: "Sam", timezone: "Asia/Kolkata", activeHours: { start: "08:00", end: "22:00" }, email: "sam@example.com" });
     expect(out.profile).toMatchObject({ name: "Sam", timezone: "Asia/Kolkata", activeStart: "08:00", activeEnd: "22:00" });
     expect(h.events.find((e) => e.event === "profile.updated")?.payload).toEqual({
       name: "Sam",
       timezone: "Asia/Kolkata",
       activeHours: { start: "08:00", end: "22:00" },
       email: "sam@example.com",
-      zoomUserId: "zoom-1",
     });
     expect((await h.call("status", {})).timezone).toBe("Asia/Kolkata");
     expect((await tool(h, "set_reminder", { text: "x", when: "tomorrow at 17:00" })).reminder.due_at).toBe("2026-11-19T11:30:00.000Z");
@@ -117,21 +116,21 @@ describe("record-keeping tools", () => {
   });
 
   it("describes every tool with a JSON schema, and refuses unknown tools and bad JSON", async () => {
-    const { tools } = await h.call("tools.list", {});
+    const { tools } = await h.call("tools.list", { trust: "full" });
     const names = tools.map((t) => t.name);
     for (const n of ["add_task", "list_tasks", "complete_task", "delete_task", "set_reminder", "list_reminders", "cancel_reminder", "add_event", "list_events", "move_event", "log_meal", "log_expense", "log_income", "spending_summary", "nutrition_summary", "add_contact", "find_contact", "remember", "recall", "update_profile", "query_database"]) {
       expect(names).toContain(n);
     }
     const setReminder = tools.find((t) => t.name === "set_reminder")!;
     expect(setReminder.parameters).toMatchObject({ type: "object", required: ["text", "when"] });
-    await expect(h.call("tool.call", { idempotencyKey: key(), name: "rm_rf", arguments: "{}" })).rejects.toMatchObject({ code: "not_found" });
-    expect(JSON.parse((await h.call("tool.call", { idempotencyKey: key(), name: "add_task", arguments: "{nope" })).output).error).toMatch(/not valid JSON/);
+    await expect(h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "rm_rf", arguments: "{}" })).rejects.toMatchObject({ code: "not_found" });
+    expect(JSON.parse((await h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "add_task", arguments: "{nope" })).output).error).toMatch(/not valid JSON/);
   });
 
   it("replays a repeated tool.call key without running the tool twice", async () => {
     const k = key("tc");
-    const first = await h.call("tool.call", { idempotencyKey: k, name: "add_task", arguments: JSON.stringify({ title: "once" }) });
-    const again = await h.call("tool.call", { idempotencyKey: k, name: "add_task", arguments: JSON.stringify({ title: "once" }) });
+    const first = await h.call("tool.call", { trust: "full", idempotencyKey: k, name: "add_task", arguments: JSON.stringify({ title: "once" }) });
+    const again = await h.call("tool.call", { trust: "full", idempotencyKey: k, name: "add_task", arguments: JSON.stringify({ title: "once" }) });
     expect(again).toEqual(first);
     expect((await tool(h, "list_tasks", {})).tasks).toHaveLength(1);
     await expect(h.call("alarm.fire", { idempotencyKey: k })).rejects.toMatchObject({ code: "bad_request" });

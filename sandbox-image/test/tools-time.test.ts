@@ -4,7 +4,7 @@ import { resolveTime } from "../src/time/resolve-time";
 import { alarmEvents, key, startAgent, type Harness } from "./agent-harness";
 
 async function tool(h: Harness, name: string, args: Record<string, unknown>): Promise<any> {
-  const r = await h.call("tool.call", { idempotencyKey: key(name), name, arguments: JSON.stringify(args) });
+  const r = await h.call("tool.call", { trust: "full", idempotencyKey: key(name), name, arguments: JSON.stringify(args) });
   return JSON.parse(r.output);
 }
 

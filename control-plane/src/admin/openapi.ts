@@ -137,7 +137,7 @@ export function sandboxOpenApi(): Record<string, unknown> {
         put: {
           summary: "Link the user's Zoom identity (meetings they host reach their agent)",
           parameters: [userId],
-          requestBody: { required: true, ...json({ type: "object", properties: { zoomUserId: { type: "string" }, email: { type: "string" } } }) },
+          requestBody: { required: true, ...json({ type: "object", required: ["zoomUserId"], properties: { zoomUserId: { type: "string", description: "the host_id of their meetings; empty clears" } } }) },
           responses: { "200": { description: "Linked", ...json({ type: "object" }) }, ...errors },
         },
       },

@@ -52,8 +52,10 @@ export function createAlarmHandler(deps: AlarmHandlerDeps): (event: InboundEvent
             deps.metrics.reminderCalls.inc({ outcome: "placed" });
           } catch (err) {
             // The WhatsApp message still goes out; a failed call must not re-fire the reminder.
-            deps.metrics.reminderCalls.inc({ outcome: "failed" });
-            log.warn({ err, userId: event.userId, reminderId: r.id }, "could not place the reminder call");
+            const capped = err instanceof Error && err.name === "CallCapReachedError";
+            deps.metrics.reminderCalls.inc({ outcome: capped ? "capped" : "failed" });
+            if (capped) log.warn({ userId: event.userId, reminderId: r.id }, "daily reminder call cap reached; this urgent reminder goes to WhatsApp only");
+            else log.warn({ err, userId: event.userId, reminderId: r.id }, "could not place the reminder call");
           }
         }
       }

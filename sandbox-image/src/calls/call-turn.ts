@@ -8,10 +8,16 @@ import { classifyProviderError } from "../brain/provider-errors";
 
 type Params = z.output<typeof CallTurnParams>;
 
-export interface CallDeps {
+/** The brains and history one call's turns run with. */
+export interface CallBrains {
   brain: LlmBrain | null;
   offline: OfflineBrain;
   history: ConversationHistory;
+}
+
+export interface CallDeps extends CallBrains {
+  /** The same for a limited caller: only LIMITED_CALL_TOOLS, no personal context (calls/call-trust.ts). */
+  limited(callSid: string): CallBrains;
   log: Logger;
   userName(): string | null;
   voicePrompt(): string;
@@ -36,20 +42,22 @@ export function speakable(text: string): string {
  */
 export async function handleCallTurn(deps: CallDeps, p: Params, now: Date): Promise<{ reply: string; hangUp: boolean; llmCalls: number }> {
   if (p.phase === "start") {
-    const name = deps.userName();
+    // Even the user's name is personal data a spoofed caller must not hear.
+    const name = p.trust === "full" ? deps.userName() : null;
     return { reply: `Hi${name ? ` ${name}` : ""}, it's your assistant. How can I help?`, hangUp: false, llmCalls: 0 };
   }
   if (p.phase === "turn") {
     const text = p.text.trim();
     if (!text) return { reply: "Sorry, I didn't catch that. Could you say it again?", hangUp: false, llmCalls: 0 };
     if (GOODBYE.test(text)) return { reply: "Okay, talk soon. Bye!", hangUp: true, llmCalls: 0 };
-    if (deps.brain) {
-      const out = await deps.brain.turn({ channel: "voice", text, style: "voice", now });
+    const { brain, offline, history } = p.trust === "full" ? deps : deps.limited(p.callSid);
+    if (brain) {
+      const out = await brain.turn({ channel: "voice", text, style: "voice", now });
       return { reply: speakable(out.reply), hangUp: false, llmCalls: out.llmCalls };
     }
-    deps.history.append("voice", "user", text, now);
-    const reply = speakable(deps.offline.reply(text));
-    deps.history.append("voice", "assistant", reply, now);
+    history.append("voice", "user", text, now);
+    const reply = speakable(offline.reply(text));
+    history.append("voice", "assistant", reply, now);
     return { reply, hangUp: false, llmCalls: 0 };
   }
 

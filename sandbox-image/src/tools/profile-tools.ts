@@ -9,13 +9,12 @@ const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour");
 export const updateProfileTool = defineTool({
   name: "update_profile",
   description:
-    "Update the user's profile: name, IANA timezone, active hours (HH:MM) for proactive messages, email, Zoom user id, default currency.",
+    "Update the user's profile: name, IANA timezone, active hours (HH:MM) for proactive messages, email, default currency.",
   schema: z.object({
     name: z.string().min(1).max(100).optional(),
     timezone: z.string().optional(),
     activeHours: z.object({ start: HHMM, end: HHMM }).optional(),
     email: z.string().email().optional(),
-    zoomUserId: z.string().min(1).max(100).optional(),
     currency: z.string().regex(/^[A-Za-z]{3}$/).optional(),
   }),
   run(ctx, a) {
@@ -30,18 +29,17 @@ export const updateProfileTool = defineTool({
         activeStart: a.activeHours?.start,
         activeEnd: a.activeHours?.end,
         email: a.email,
-        zoomUserId: a.zoomUserId,
         currency: a.currency?.toUpperCase(),
       },
       ctx.now(),
     );
-    // The control plane mirrors these (heartbeat hours, timezone, Zoom routing); currency stays here.
+    // The control plane mirrors name, timezone and hours (heartbeats). The email is the agent's own:
+    // Zoom routing never follows it; only the operator links a Zoom identity (docs/voice-trust.md).
     const changed: EventPayload<"profile.updated"> = {};
     if (a.name !== undefined) changed.name = a.name;
     if (a.timezone !== undefined) changed.timezone = a.timezone;
     if (a.activeHours !== undefined) changed.activeHours = a.activeHours;
     if (a.email !== undefined) changed.email = a.email;
-    if (a.zoomUserId !== undefined) changed.zoomUserId = a.zoomUserId;
     if (Object.keys(changed).length > 0) ctx.emit("profile.updated", changed);
     // Reminders keep the zone they were set in; only the announcement may need refreshing.
     if (a.timezone !== undefined) ctx.remindersChanged();

@@ -35,6 +35,11 @@ export class ToolRegistry {
     this.defs = tools.map((t) => ({ name: t.name, description: t.description, parameters: toolParameters(t) }));
   }
 
+  /** A registry with only the named tools (unknown names are ignored): what a limited caller gets. */
+  only(names: readonly string[]): ToolRegistry {
+    return new ToolRegistry([...this.byName.values()].filter((t) => names.includes(t.name)));
+  }
+
   definitions(): ToolDefinition[] {
     return this.defs;
   }

@@ -97,7 +97,11 @@ export function buildPromptParts(input: PromptInput): PromptParts {
   } else if (input.style === "chat") {
     parts.push("## Channel\nThis is a chat (WhatsApp-style): short paragraphs, plain text, *bold* sparingly, no tables.");
   }
-  const local = DateTime.fromJSDate(input.now).setZone(input.timezone);
-  const now = `## Now\nCurrent local time: ${local.toFormat("cccc d LLLL yyyy, HH:mm")} (${input.timezone}).`;
-  return { stable: parts.join("\n\n"), now };
+  return { stable: parts.join("\n\n"), now: nowPart(input.now, input.timezone) };
+}
+
+/** The part of the prompt that changes every turn: the user's local time. */
+export function nowPart(now: Date, timezone: string): string {
+  const local = DateTime.fromJSDate(now).setZone(timezone);
+  return `## Now\nCurrent local time: ${local.toFormat("cccc d LLLL yyyy, HH:mm")} (${timezone}).`;
 }

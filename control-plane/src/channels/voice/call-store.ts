@@ -50,8 +50,16 @@ export class CallStore {
     return row?.phone ?? null;
   }
 
+  async hasWhatsApp(db: Executor, userId: string): Promise<boolean> {
+    const [row] = await db.select({ waId: users.waId, bsuid: users.bsuid }).from(users).where(eq(users.id, userId)).limit(1);
+    return Boolean(row?.waId || row?.bsuid);
+  }
+
   /** Records a call the first time it is seen; later sightings leave it as it is. */
-  async ensureCall(db: Executor, call: { sid: string; userId: string; direction: CallDirection; mode: CallMode; status: string }): Promise<Call> {
+  async ensureCall(
+    db: Executor,
+    call: { sid: string; userId: string; direction: CallDirection; mode: CallMode; status: string; trust: Call["trust"]; attestation?: string | null },
+  ): Promise<Call> {
     await db.insert(calls).values(call).onConflictDoNothing();
     const found = await this.getCall(db, call.sid);
     if (!found) throw new Error(`call ${call.sid} missing after insert`);
@@ -152,6 +160,19 @@ export class CallStore {
 
   async markSummaryQueued(tx: Executor, sid: string): Promise<void> {
     await tx.update(calls).set({ summaryQueued: true, updatedAt: this.clock.now() }).where(eq(calls.sid, sid));
+  }
+
+  /**
+   * Binds the call's one Media Stream: only a live realtime call of this user without a stream yet.
+   * Returns the call's trust, or null when the stream must be refused.
+   */
+  async claimStream(db: Executor, sid: string, userId: string, streamSid: string): Promise<Call["trust"] | null> {
+    const [row] = await db
+      .update(calls)
+      .set({ streamSid, updatedAt: this.clock.now() })
+      .where(and(eq(calls.sid, sid), eq(calls.userId, userId), eq(calls.mode, "realtime"), isNull(calls.streamSid), isNull(calls.endedAt)))
+      .returning({ trust: calls.trust, status: calls.status });
+    return row && !TERMINAL_STATUSES.has(row.status) ? row.trust : null;
   }
 
   async setMode(db: Executor, sid: string, mode: CallMode): Promise<void> {

@@ -1,3 +1,4 @@
+import type { CallTrust } from "@concierge/protocol";
 import WebSocket from "ws";
 import type { Clock } from "../../clock";
 import type { CallTranscriptLine } from "../../db/schema";
@@ -18,6 +19,8 @@ import {
   truncateItem,
   userText,
 } from "./realtime-events";
+import { agentTrust, spokenPin } from "./caller-trust";
+import type { CallTrustStore } from "./call-trust-store";
 import { verifyStreamToken } from "./stream-token";
 
 export interface RealtimeSettings {
@@ -33,6 +36,8 @@ export interface BridgeOptions {
   authToken: string;
   agent: VoiceAgent;
   store: CallStore;
+  /** PIN checks and the trust a WhatsApp "yes" set, for a limited call (docs/voice-trust.md). */
+  trustStore: CallTrustStore;
   database: Database;
   logger: Logger;
   clock: Clock;
@@ -40,6 +45,8 @@ export interface BridgeOptions {
   setupTimeoutMs?: number;
   /** Caller audio kept while the Realtime session is being set up (20 ms frames). */
   maxBufferedFrames?: number;
+  /** A socket that sends no valid start frame this soon is closed (default 5 s). */
+  startTimeoutMs?: number;
 }
 
 const FALLBACK_INSTRUCTIONS =
@@ -58,8 +65,14 @@ export class MediaStreamBridge {
   private streamSid = "";
   private callSid = "";
   private userId = "";
+  /** The call's trust when the stream started (docs/voice-trust.md); limited until read. */
+  private trust: CallTrust = "limited";
   private upstream: WebSocket | undefined;
   private ready = false;
+  /** The start frame's token checked out and the call's one stream is ours. */
+  private admitted = false;
+  private starting = false;
+  private upgrading = false;
   private closed = false;
   private buffered: string[] = [];
   // Playback of the assistant item being spoken: ms sent to Twilio, ms Twilio says it played.
@@ -80,6 +93,19 @@ export class MediaStreamBridge {
     twilio.on("message", (data) => this.onTwilio(data));
     twilio.on("close", () => this.close("twilio closed"));
     twilio.on("error", (err) => this.log.warn({ err: err.message, callSid: this.callSid }, "twilio socket error"));
+    const startTimer = opts.clock.setTimeout(() => {
+      if (this.admitted || this.closed) return;
+      this.log.warn("no valid start frame in time; closing the media stream");
+      this.refuse("no start frame");
+    }, opts.startTimeoutMs ?? 5000);
+    void this.done.then(() => startTimer.cancel());
+  }
+
+  private refuse(reason: string): void {
+    this.closed = true;
+    this.buffered = [];
+    this.twilio.close(1008, reason);
+    this.resolveDone();
   }
 
   private onTwilio(data: WebSocket.RawData): void {
@@ -93,6 +119,9 @@ export class MediaStreamBridge {
       case "connected":
         return;
       case "start":
+        // One start per socket: a second one must not open a second session.
+        if (this.starting) return;
+        this.starting = true;
         return void this.start(msg).catch((err) => {
           this.log.error({ err, callSid: this.callSid }, "could not start the realtime session");
           this.close("start failed");
@@ -101,7 +130,8 @@ export class MediaStreamBridge {
         if (msg.media?.track && msg.media.track !== "inbound") return;
         if (typeof msg.media?.payload !== "string") return;
         if (this.ready) this.sendUp(appendAudio(msg.media.payload));
-        else if (this.buffered.length < (this.opts.maxBufferedFrames ?? 250)) this.buffered.push(msg.media.payload);
+        // Kept only once a start frame came (over a signed upgrade), and dropped if it is refused.
+        else if (this.starting && this.buffered.length < (this.opts.maxBufferedFrames ?? 250)) this.buffered.push(msg.media.payload);
         return;
       case "mark":
         return this.onMark(String(msg.mark?.name ?? ""));
@@ -119,11 +149,20 @@ export class MediaStreamBridge {
     this.callSid = String(start.callSid ?? "");
     const params = (start.customParameters ?? {}) as Record<string, string>;
     this.userId = String(params.userId ?? "");
-    if (!this.callSid || !this.userId || !verifyStreamToken(this.opts.authToken, this.callSid, this.userId, String(params.token ?? ""))) {
-      this.log.warn({ callSid: this.callSid }, "refused a media stream with a bad signature");
-      this.twilio.close(1008, "bad stream parameters");
-      return;
+    const now = this.opts.clock.now();
+    if (!this.callSid || !this.userId || !verifyStreamToken(this.opts.authToken, this.callSid, this.userId, String(params.token ?? ""), now)) {
+      this.log.warn({ callSid: this.callSid }, "refused a media stream with a bad or expired signature");
+      return this.refuse("bad stream parameters");
     }
+    // Bound to a live call and to one stream: a copied token cannot open a second session.
+    const trust = this.streamSid ? await this.opts.store.claimStream(this.opts.database.db, this.callSid, this.userId, this.streamSid) : null;
+    if (trust === null) {
+      this.log.warn({ callSid: this.callSid }, "refused a media stream for a call that ended or already has its stream");
+      return this.refuse("stream not allowed");
+    }
+    if (this.closed) return;
+    this.trust = agentTrust(trust);
+    this.admitted = true;
     const { realtime } = this.opts;
     const upstream = new WebSocket(realtimeUrlWithModel(realtime.url, realtime.model), {
       headers: { Authorization: `Bearer ${realtime.apiKey}` },
@@ -137,14 +176,15 @@ export class MediaStreamBridge {
       upstream.once("open", () => resolve());
       upstream.once("close", () => reject(new Error("realtime closed before it opened")));
     });
-    // The sandbox may still be waking: ask for its instructions while the upstream connects.
+    // The sandbox may still be waking: ask for its instructions while the upstream connects. The
+    // tools it offers depend on how far the caller is trusted (docs/voice-trust.md).
     const [setup] = await Promise.all([this.agentSetup(), opened]);
     if (this.closed) return;
     this.sendUp(sessionUpdate({ model: realtime.model, instructions: setup.instructions || FALLBACK_INSTRUCTIONS, tools: setup.tools, voice: realtime.voice }));
     this.ready = true;
     for (const audio of this.buffered.splice(0)) this.sendUp(appendAudio(audio));
     this.sendUp(responseCreate(GREETING));
-    this.log.info({ callSid: this.callSid, userId: this.userId, tools: setup.tools.length }, "realtime call started");
+    this.log.info({ callSid: this.callSid, userId: this.userId, tools: setup.tools.length, trust: this.trust }, "realtime call started");
   }
 
   /** The agent's instructions and tools; a sandbox that is too slow or broken must not leave the caller in silence. */
@@ -155,7 +195,7 @@ export class MediaStreamBridge {
         this.log.error({ callSid: this.callSid }, "tools.list too slow; realtime call runs without the agent's tools");
         resolve(fallback);
       }, this.opts.setupTimeoutMs ?? 8000);
-      this.opts.agent.request(this.userId, "tools.list", {}).then(
+      this.opts.agent.request(this.userId, "tools.list", { trust: this.trust }).then(
         (r) => {
           timer.cancel();
           resolve(r);
@@ -180,9 +220,49 @@ export class MediaStreamBridge {
     if (AUDIO_DELTA_EVENTS.has(type)) return this.playAudio(String(ev.item_id ?? ""), String(ev.delta ?? ""));
     if (type === "input_audio_buffer.speech_started") return this.bargeIn();
     if (type === "response.function_call_arguments.done") return void this.runTool(ev);
-    if (type === CALLER_TRANSCRIPT_EVENT && ev.transcript) return this.remember({ role: "caller", text: String(ev.transcript).trim() });
+    if (type === CALLER_TRANSCRIPT_EVENT && ev.transcript) {
+      const text = String(ev.transcript).trim();
+      if (this.trust === "limited") {
+        void this.maybeUpgrade(text);
+        // A PIN said in a limited call is checked, never stored.
+        if (spokenPin(text) !== null) return;
+      }
+      return this.remember({ role: "caller", text });
+    }
     if (ASSISTANT_TRANSCRIPT_EVENTS.has(type) && ev.transcript) return this.remember({ role: "assistant", text: String(ev.transcript).trim() });
     if (type === "error") this.log.warn({ callSid: this.callSid, error: ev.error?.message, code: ev.error?.code }, "realtime error event");
+  }
+
+  /**
+   * A limited call upgrades when the caller says the PIN, or when the user said yes on WhatsApp
+   * (read from the call row at each caller turn): the session then gets the full tools and prompt.
+   */
+  private async maybeUpgrade(text: string): Promise<void> {
+    if (this.upgrading) return;
+    this.upgrading = true;
+    try {
+      const pin = spokenPin(text);
+      const { database, store, trustStore } = this.opts;
+      let verified: boolean;
+      if (pin !== null) {
+        const outcome = await trustStore.tryPin(database.db, this.callSid, this.userId, pin);
+        verified = outcome === "verified";
+        this.log.info({ callSid: this.callSid, outcome }, "caller said a PIN");
+        if (!verified) this.sendUp(userText(`(System: the PIN the caller said was not accepted: ${outcome.replace("_", " ")}. Stay limited.)`));
+      } else {
+        verified = ((await store.getCall(database.db, this.callSid))?.trust ?? "limited") !== "limited";
+      }
+      if (!verified || this.closed) return;
+      this.trust = "full";
+      const setup = await this.agentSetup();
+      this.sendUp(sessionUpdate({ model: this.opts.realtime.model, instructions: setup.instructions || FALLBACK_INSTRUCTIONS, tools: setup.tools, voice: this.opts.realtime.voice }));
+      this.sendUp(responseCreate("The caller is now verified as the user: tell them briefly, then help with everything."));
+      this.log.info({ callSid: this.callSid, tools: setup.tools.length }, "realtime call upgraded to full trust");
+    } catch (err) {
+      this.log.error({ err, callSid: this.callSid }, "could not check the caller's trust");
+    } finally {
+      this.upgrading = false;
+    }
   }
 
   private playAudio(itemId: string, delta: string): void {
@@ -226,6 +306,7 @@ export class MediaStreamBridge {
         idempotencyKey: `${this.callSid}:${callId}`,
         name,
         arguments: typeof ev.arguments === "string" ? ev.arguments : JSON.stringify(ev.arguments ?? {}),
+        trust: this.trust,
       });
       output = result.output;
     } catch (err) {

@@ -1,7 +1,10 @@
+import { and, count, eq, gt } from "drizzle-orm";
 import twilio from "twilio";
 import type RequestClient from "twilio/lib/base/RequestClient";
 import type TwilioResponse from "twilio/lib/http/response";
+import type { Clock } from "../../clock";
 import type { Database } from "../../db/database";
+import { calls } from "../../db/schema";
 import type { Logger } from "../../logger";
 import type { CallStore } from "./call-store";
 import { toE164 } from "./phone";
@@ -16,6 +19,17 @@ export class OutboundCallError extends Error {
   ) {
     super(message);
     this.name = "OutboundCallError";
+  }
+}
+
+/**
+ * The user already had URGENT_CALLS_PER_DAY reminder calls in the last 24 hours (audit 15.17):
+ * the reminder goes to WhatsApp only. Not retryable.
+ */
+export class CallCapReachedError extends OutboundCallError {
+  constructor(userId: string, cap: number) {
+    super(`user ${userId} had ${cap} reminder calls in the last 24 hours`, false);
+    this.name = "CallCapReachedError";
   }
 }
 
@@ -49,6 +63,9 @@ export interface OutboundCallerOptions {
   database: Database;
   store: CallStore;
   logger: Logger;
+  clock: Clock;
+  /** Most reminder calls per user in any 24 hours (URGENT_CALLS_PER_DAY). */
+  callsPerDay: number;
 }
 
 /** Places reminder calls through the Twilio REST API. */
@@ -66,6 +83,16 @@ export class OutboundCaller {
     const { database, store } = this.opts;
     const digits = await store.userPhone(database.db, userId);
     if (!digits) throw new OutboundCallError(`user ${userId} has no phone number`, false);
+    // The user's alarms run one at a time in their queue, so counting first cannot race itself.
+    const since = new Date(this.opts.clock.now().getTime() - 24 * 60 * 60_000);
+    const [placed] = await database.db
+      .select({ n: count() })
+      .from(calls)
+      .where(and(eq(calls.userId, userId), eq(calls.direction, "outbound"), eq(calls.mode, "announce"), gt(calls.createdAt, since)));
+    if ((placed?.n ?? 0) >= this.opts.callsPerDay) {
+      this.log.warn({ userId, placed: placed?.n, cap: this.opts.callsPerDay }, "reminder call cap reached; this urgent reminder goes to WhatsApp only");
+      throw new CallCapReachedError(userId, this.opts.callsPerDay);
+    }
     let call;
     try {
       call = await this.client.calls.create({
@@ -82,7 +109,7 @@ export class OutboundCaller {
       this.log.warn({ userId, status, retryable }, "Twilio refused an outbound call");
       throw new OutboundCallError(`Twilio refused the call${status ? ` (HTTP ${status})` : ""}`, retryable, status);
     }
-    await store.ensureCall(database.db, { sid: call.sid, userId, direction: "outbound", mode: "announce", status: call.status ?? "queued" });
+    await store.ensureCall(database.db, { sid: call.sid, userId, direction: "outbound", mode: "announce", status: call.status ?? "queued", trust: "attested" });
     this.log.info({ userId, callSid: call.sid }, "reminder call placed");
     return { callSid: call.sid };
   }

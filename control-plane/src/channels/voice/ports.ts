@@ -1,6 +1,7 @@
 import type { MethodName, MethodParams, MethodResult } from "@concierge/protocol";
 import type { Tx } from "../../db/database";
 import type { NewInboundEvent } from "../../inbox/types";
+import type { NewOutboundMessage } from "../../outbox/types";
 
 /** The agent methods a phone call uses. */
 export type VoiceMethod = Extract<MethodName, "call.turn" | "tools.list" | "tool.call">;
@@ -18,6 +19,11 @@ export interface VoiceAgent {
 /** The inbox's enqueue, inside the caller's transaction. */
 export interface VoiceInbox {
   enqueue(tx: Tx, event: NewInboundEvent): Promise<unknown>;
+}
+
+/** The outbox's enqueue, inside the caller's transaction (the WhatsApp "was that you?" question). */
+export interface VoiceOutbox {
+  enqueue(tx: Tx, messages: NewOutboundMessage[]): Promise<unknown>;
 }
 
 interface AgentTargetLike {

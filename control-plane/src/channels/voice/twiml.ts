@@ -20,6 +20,20 @@ export const Phrases = {
   connecting: "Connecting you to your assistant.",
 } as const;
 
+/** What a limited caller hears (docs/voice-trust.md); keyed by the PIN outcome. */
+export const TrustPhrases = {
+  verified: "Thanks, you're verified. How can I help?",
+  wrong: "Sorry, that PIN didn't match. You can try again.",
+  locked: "Sorry, that didn't match, and I can't take more PIN attempts on this call. I can still take a message.",
+  no_pin: "There's no phone PIN set yet. You can set one by writing phone pin and four to eight digits to me on WhatsApp. I can still take a message.",
+} as const;
+
+/** The greeting of a call whose number could not be verified, naming the ways to unlock it. */
+export function limitedGreeting(ways: { pin: boolean; whatsapp: boolean }): string {
+  const unlock = [ways.pin ? "say your phone PIN" : null, ways.whatsapp ? "answer yes to the WhatsApp message I just sent you" : null].filter(Boolean);
+  return `Hi, it's your assistant. I can't verify the number you're calling from, so for now I can only take a message.${unlock.length ? ` To unlock everything, ${unlock.join(", or ")}.` : ""}`;
+}
+
 function gather(res: InstanceType<typeof VoiceResponse>, say: string): void {
   // actionOnEmptyResult: silence also calls the action, so the route decides reprompt or goodbye.
   const g = res.gather({ input: ["speech"], action: GATHER_ACTION, method: "POST", speechTimeout: "auto", actionOnEmptyResult: true });

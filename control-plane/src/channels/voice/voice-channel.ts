@@ -6,23 +6,35 @@ import type { Database } from "../../db/database";
 import type { Logger } from "../../logger";
 import { CallStore } from "./call-store";
 import { OutboundCaller } from "./outbound-call";
-import type { VoiceAgent, VoiceInbox } from "./ports";
+import { CallTrustStore } from "./call-trust-store";
+import type { VoiceAgent, VoiceInbox, VoiceOutbox } from "./ports";
+import { withVoiceTrust } from "./voice-trust-commands";
+import type { InboxHandler } from "../../inbox/dispatcher";
 import { TurnWaiter } from "./turn-waiter";
 import { VoiceHandlers } from "./voice-handlers";
+import { VoiceReplays } from "./voice-replays";
 import { createVoiceRouter } from "./voice-router";
 import { attachVoiceStream, type VoiceStreamHandle } from "./voice-stream";
 
 export interface VoiceChannelOptions {
-  config: Pick<Config, "publicBaseUrl" | "twilio" | "twilioApiBaseUrl" | "realtime" | "heartbeat">;
+  config: Pick<Config, "publicBaseUrl" | "twilio" | "twilioApiBaseUrl" | "realtime" | "heartbeat" | "voice">;
   database: Database;
   logger: Logger;
   clock: Clock;
   agent: VoiceAgent;
   inbox: VoiceInbox;
+  /** Sends the WhatsApp "was that you?" question of a limited call; without it only a PIN upgrades. */
+  outbox?: VoiceOutbox;
   /** Wait per webhook before a filler (default 12 s: Twilio gives up at 15). */
   answerLimitMs?: number;
   pollIntervalMs?: number;
   maxWaits?: number;
+  /** How long the same signed request counts as a replay of the first (default 10 min). */
+  replayWindowMs?: number;
+  /** Media Streams open at once on this process (default 200). */
+  maxStreams?: number;
+  /** A stream socket must send its start frame this soon (default 5 s). */
+  streamStartTimeoutMs?: number;
   /** Wait for the agent's instructions before a realtime call starts without them (default 8 s). */
   realtimeSetupTimeoutMs?: number;
 }
@@ -34,6 +46,8 @@ export interface VoiceChannel {
   handlers: VoiceHandlers;
   /** GET /voice/stream on the HTTP server; null when real-time voice is not configured. */
   attachStream(server: Server): VoiceStreamHandle | null;
+  /** Wraps the WhatsApp "message" handler: the phone PIN and "yes, that was me" commands (docs/voice-trust.md). */
+  wrapMessageHandler(inner: InboxHandler): InboxHandler;
   /** The scheduler's hook for urgent reminders; absent without TWILIO_PHONE_NUMBER. */
   placeCall?: (userId: string, text: string) => Promise<{ callSid: string }>;
 }
@@ -45,6 +59,8 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
   const twilioConfig = config.twilio;
   const store = new CallStore(opts.clock);
   const waiter = new TurnWaiter(opts.clock, opts.pollIntervalMs ?? 250);
+  const trust = new CallTrustStore(opts.clock);
+  const confirmWithinMs = config.voice.confirmMinutes * 60_000;
   const router = createVoiceRouter({
     database: opts.database,
     authToken: twilioConfig.authToken,
@@ -55,6 +71,10 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
     inbox: opts.inbox,
     store,
     waiter,
+    replays: new VoiceReplays(opts.clock, opts.replayWindowMs ?? 10 * 60_000),
+    trust,
+    outbox: opts.outbox,
+    confirmWithinMs,
     userDefaults: {
       timezone: config.heartbeat.defaultTimezone,
       activeHoursStart: config.heartbeat.defaultActiveHours.start,
@@ -75,6 +95,8 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
         database: opts.database,
         store,
         logger: opts.logger,
+        clock: opts.clock,
+        callsPerDay: config.voice.urgentCallsPerDay,
       })
     : undefined;
   return {
@@ -87,12 +109,17 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
         authToken: twilioConfig.authToken,
         agent: opts.agent,
         store,
+        trustStore: trust,
         database: opts.database,
         logger: opts.logger,
         clock: opts.clock,
         setupTimeoutMs: opts.realtimeSetupTimeoutMs,
+        publicBaseUrl: config.publicBaseUrl,
+        maxConnections: opts.maxStreams,
+        startTimeoutMs: opts.streamStartTimeoutMs,
       });
     },
+    wrapMessageHandler: (inner) => withVoiceTrust(inner, { database: opts.database, trust, confirmWithinMs, logger: opts.logger }),
     placeCall: outbound ? (userId, text) => outbound.placeCall(userId, text) : undefined,
   };
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Database } from "../../db/database";
 import type { Logger } from "../../logger";
 import type { NewOutboundMessage } from "../../outbox/types";
+import { agentTrust } from "./caller-trust";
 import type { CallStore } from "./call-store";
 import type { VoiceAgent } from "./ports";
 import type { TurnWaiter } from "./turn-waiter";
@@ -53,11 +54,14 @@ export class VoiceHandlers {
     // if not, the event outran its own commit and a retry will find it.
     if (!existing) throw new Error(`voice turn ${callSid}#${turn} is not recorded`);
     if (existing.reply != null) return { reply: existing.reply, hangUp: existing.hangUp };
+    // Read now, not when the turn was queued: a PIN or a WhatsApp "yes" upgrades the next turn.
+    const call = await this.deps.store.getCall(db, callSid);
     const result = await this.deps.agent.request(event.userId, "call.turn", {
       idempotencyKey: event.providerId,
       callSid,
       phase: "turn",
       text,
+      trust: agentTrust(call?.trust ?? "limited"),
     });
     await db.transaction((tx) => this.deps.store.recordReply(tx, callSid, turn, result.reply, result.hangUp));
     this.deps.waiter.notify(callSid, turn);
@@ -80,6 +84,7 @@ export class VoiceHandlers {
       phase: "end",
       text: "",
       transcript: call.transcript,
+      trust: agentTrust(call.trust),
     });
     const summary = result.reply.trim();
     if (!summary) return [];

@@ -3,13 +3,17 @@ import type { Clock } from "../../clock";
 import type { Database } from "../../db/database";
 import { VOICE_PRIORITY } from "../../inbox/types";
 import type { Logger } from "../../logger";
-import { CallStore, type UserDefaults } from "./call-store";
+import { CallStore, TERMINAL_STATUSES, type UserDefaults } from "./call-store";
 import { phoneDigits } from "./phone";
-import type { VoiceAgent, VoiceInbox } from "./ports";
+import { spokenPin, trustFromStirVerstat } from "./caller-trust";
+import type { CallTrustStore, PinOutcome } from "./call-trust-store";
+import type { VoiceAgent, VoiceInbox, VoiceOutbox } from "./ports";
+import { confirmQuestion } from "./voice-trust-commands";
 import { streamToken, streamUrl } from "./stream-token";
 import { TurnWaiter } from "./turn-waiter";
-import { verifyTwilioSignature } from "./twilio-signature";
-import { fillerTwiml, greetingTwiml, hangupTwiml, Phrases, replyTwiml, repromptTwiml, streamTwiml, tooSlowTwiml } from "./twiml";
+import { twilioDigest, verifyTwilioSignature } from "./twilio-signature";
+import type { VoiceReplays } from "./voice-replays";
+import { fillerTwiml, greetingTwiml, hangupTwiml, limitedGreeting, Phrases, replyTwiml, repromptTwiml, streamTwiml, tooSlowTwiml, TrustPhrases } from "./twiml";
 
 export interface VoiceRouterOptions {
   database: Database;
@@ -21,6 +25,12 @@ export interface VoiceRouterOptions {
   inbox: VoiceInbox;
   store: CallStore;
   waiter: TurnWaiter;
+  replays: VoiceReplays;
+  trust: CallTrustStore;
+  /** Where the WhatsApp confirmation question goes; without it only the PIN upgrades a call. */
+  outbox?: VoiceOutbox;
+  /** How long a "yes" on WhatsApp upgrades the call after the question went out. */
+  confirmWithinMs: number;
   userDefaults: UserDefaults;
   /** Answer with <Connect><Stream> (OPENAI_REALTIME_URL and a key are set). */
   realtime: boolean;
@@ -42,7 +52,7 @@ export function createVoiceRouter(opts: VoiceRouterOptions): Router {
   const twiml = (res: Response, xml: string) => res.status(200).type("text/xml").send(xml);
   // A failure inside a webhook must still give the caller words, never a dead line or a stack trace.
   const safely = (name: string, fn: (p: Params, req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
-    const p = req.body as Params;
+    const p = (req.body ?? {}) as Params;
     try {
       await fn(p, req, res);
     } catch (err) {
@@ -58,11 +68,24 @@ export function createVoiceRouter(opts: VoiceRouterOptions): Router {
       const digits = phoneDigits(p.From);
       if (!callSid || !digits) return void twiml(res, hangupTwiml(Phrases.unknownCaller));
       const { userId, created } = await opts.store.findOrCreateUserByPhone(db, digits, opts.userDefaults);
-      await opts.store.ensureCall(db, { sid: callSid, userId, direction: "inbound", mode: opts.realtime ? "realtime" : "turns", status: p.CallStatus ?? "ringing" });
+      // Caller ID alone proves nothing (audit 15.3): only a carrier-attested number is the user.
+      const trust = trustFromStirVerstat(p.StirVerstat);
+      const call = await opts.store.ensureCall(db, {
+        sid: callSid,
+        userId,
+        direction: "inbound",
+        mode: opts.realtime ? "realtime" : "turns",
+        status: p.CallStatus ?? "ringing",
+        trust,
+        attestation: p.StirVerstat ?? null,
+      });
       opts.agent.warm(userId);
-      log.info({ callSid, userId, newUser: created, realtime: opts.realtime }, "incoming call");
+      log.info({ callSid, userId, newUser: created, realtime: opts.realtime, trust: call.trust, attestation: call.attestation }, "incoming call");
+      const asked = call.trust === "limited" ? await askOnWhatsApp(callSid, userId) : false;
       if (opts.realtime) {
-        twiml(res, streamTwiml(streamUrl(opts.publicBaseUrl), { userId, token: streamToken(opts.authToken, callSid, userId) }));
+        twiml(res, streamTwiml(streamUrl(opts.publicBaseUrl), { userId, token: streamToken(opts.authToken, callSid, userId, opts.clock.now()) }));
+      } else if (call.trust === "limited") {
+        twiml(res, greetingTwiml(limitedGreeting({ pin: await opts.trust.hasPin(db, userId), whatsapp: asked })));
       } else {
         twiml(res, greetingTwiml());
       }
@@ -75,14 +98,21 @@ export function createVoiceRouter(opts: VoiceRouterOptions): Router {
       const callSid = p.CallSid ?? "";
       const call = callSid ? await opts.store.getCall(db, callSid) : null;
       if (!call) return void twiml(res, hangupTwiml(Phrases.trouble));
+      if (isFinished(call)) return void refuseFinished(res, callSid, "gather");
       const speech = (p.SpeechResult ?? "").trim();
-      if (!speech) {
-        const silences = await opts.store.noteSilence(db, callSid);
-        return void twiml(res, silences >= 2 ? hangupTwiml(Phrases.goodbye) : repromptTwiml());
-      }
+      const digest = twilioDigest(res);
       const requestKey = req.header("i-twilio-idempotency-token") ?? null;
-      const { turn } = await db.transaction(async (tx) => {
+      type Outcome = { kind: "silence"; silences: number } | { kind: "replay"; turn: number | null } | { kind: "pin"; outcome: PinOutcome } | { kind: "turn"; turn: number };
+      const outcome = await db.transaction(async (tx): Promise<Outcome> => {
+        // Two silences in a row are byte-identical requests, so only spoken turns are deduped.
+        if (!speech) return { kind: "silence", silences: await opts.store.noteSilence(tx, callSid) };
+        const claim = await opts.replays.claim(tx, digest, callSid);
+        if (!claim.fresh) return { kind: "replay", turn: claim.turn };
+        // A limited call's PIN is checked here and goes no further: not to the agent, not to the transcript.
+        const pin = call.trust === "limited" ? spokenPin(speech) : null;
+        if (pin !== null) return { kind: "pin", outcome: await opts.trust.tryPin(tx, callSid, call.userId, pin) };
         const started = await opts.store.startTurn(tx, callSid, speech, requestKey);
+        await opts.replays.setTurn(tx, digest, started.turn);
         if (started.created) {
           await opts.inbox.enqueue(tx, {
             userId: call.userId,
@@ -93,9 +123,19 @@ export function createVoiceRouter(opts: VoiceRouterOptions): Router {
             priority: VOICE_PRIORITY,
           });
         }
-        return started;
+        return { kind: "turn", turn: started.turn };
       });
-      await answer(res, callSid, turn, 0);
+      if (outcome.kind === "replay") {
+        log.warn({ callSid, turn: outcome.turn }, "a signed gather came again; answering from the first");
+        if (outcome.turn === null) return void res.status(409).type("text/plain").send("this request was already answered");
+        return void (await answer(res, callSid, outcome.turn, 0));
+      }
+      if (outcome.kind === "pin") {
+        log.info({ callSid, userId: call.userId, outcome: outcome.outcome }, "caller said a PIN");
+        return void twiml(res, replyTwiml(TrustPhrases[outcome.outcome], false));
+      }
+      if (outcome.kind === "silence") return void twiml(res, outcome.silences >= 2 ? hangupTwiml(Phrases.goodbye) : repromptTwiml());
+      await answer(res, callSid, outcome.turn, 0);
     }),
   );
 
@@ -107,6 +147,9 @@ export function createVoiceRouter(opts: VoiceRouterOptions): Router {
       const turn = Number(req.query.turn);
       const wait = Number(req.query.wait ?? 1);
       if (!callSid || !Number.isInteger(turn) || turn < 1) return void twiml(res, hangupTwiml(Phrases.trouble));
+      const call = await opts.store.getCall(db, callSid);
+      if (!call) return void twiml(res, hangupTwiml(Phrases.trouble));
+      if (isFinished(call)) return void refuseFinished(res, callSid, "answer");
       await answer(res, callSid, turn, Number.isInteger(wait) && wait > 0 ? wait : 1);
     }),
   );
@@ -141,6 +184,28 @@ export function createVoiceRouter(opts: VoiceRouterOptions): Router {
       res.status(204).end();
     }),
   );
+
+  /** Sends the user the "was that you?" question about this call, once, if they can get WhatsApp. */
+  async function askOnWhatsApp(callSid: string, userId: string): Promise<boolean> {
+    const outbox = opts.outbox;
+    if (!outbox) return false;
+    return db.transaction(async (tx) => {
+      if (!(await opts.store.hasWhatsApp(tx, userId))) return false;
+      if (!(await opts.trust.markConfirmAsked(tx, callSid))) return true;
+      const minutes = Math.round(opts.confirmWithinMs / 60_000);
+      await outbox.enqueue(tx, [{ userId, channel: "whatsapp", kind: "text", body: confirmQuestion(minutes), proactive: true, meta: { callSid, reason: "call_confirm" } }]);
+      return true;
+    });
+  }
+
+  // Twilio sends nothing but status callbacks after the end: a turn for a finished call is a replay.
+  function isFinished(call: { endedAt: Date | null; status: string }): boolean {
+    return call.endedAt !== null || TERMINAL_STATUSES.has(call.status);
+  }
+  function refuseFinished(res: Response, callSid: string, route: string): void {
+    log.warn({ callSid, route }, "refused a voice webhook for a call that has ended");
+    res.status(409).type("text/plain").send("this call has ended");
+  }
 
   async function answer(res: Response, callSid: string, turn: number, wait: number): Promise<void> {
     const reply = await opts.waiter.wait(callSid, turn, opts.answerLimitMs, async () => {

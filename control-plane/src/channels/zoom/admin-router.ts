@@ -4,18 +4,19 @@ import { requireAdmin } from "../../admin/auth";
 import { BadRequestError } from "../../errors";
 import type { ZoomUsers } from "./zoom-users";
 
-const Body = z.object({ zoomUserId: z.string().optional(), email: z.string().optional() }).strict();
+const Body = z.object({ zoomUserId: z.string() }).strict();
 
 /**
- * PUT /users/:userId/zoom {zoomUserId?, email?}, mounted under /sandbox: links a user to the Zoom
- * account whose meetings their assistant follows. An empty string clears that field.
+ * PUT /users/:userId/zoom {zoomUserId}, mounted under /sandbox: the operator links a user to the
+ * Zoom account (its Zoom user id, the host_id of its meetings) whose meetings their assistant
+ * follows. An empty string clears the link. The only way a Zoom identity is set.
  */
 export function createZoomAdminRouter(o: { users: ZoomUsers; adminToken: string }): Router {
   const router = Router();
   router.put("/users/:userId/zoom", requireAdmin(o.adminToken), express.json({ limit: "16kb" }), async (req, res, next) => {
     try {
       const body = Body.safeParse(req.body ?? {});
-      if (!body.success) throw new BadRequestError("body must be {zoomUserId?: string, email?: string}", { problems: body.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) });
+      if (!body.success) throw new BadRequestError("body must be {zoomUserId: string}", { problems: body.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`) });
       res.json(await o.users.link(String(req.params.userId), body.data));
     } catch (err) {
       next(err);

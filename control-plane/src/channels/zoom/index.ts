@@ -41,8 +41,6 @@ export interface ZoomChannel {
   adminRouter(adminToken: string): Router;
   /** Register with the dispatcher: kind "meeting". */
   register(dispatcher: { handle(kind: "meeting", handler: InboxHandler): void }): void;
-  /** ConnectionManager listener: profile.updated {email, zoomUserId} links the user. */
-  onAgentEvent: (sandboxId: string, event: string, payload: unknown) => void;
   /** Undefined without ZOOM_CLIENT_ID/ZOOM_CLIENT_SECRET. Start after the dispatcher; stop before it. */
   rtms?: RtmsManager;
   users: ZoomUsers;
@@ -61,7 +59,6 @@ export function createZoomChannel(o: ZoomChannelOptions): ZoomChannel {
     router: createZoomRouter({ secretToken: zoom?.webhookSecretToken, inbound, clock: o.clock, logger: o.logger, metrics: o.metrics }),
     adminRouter: (adminToken) => createZoomAdminRouter({ users, adminToken }),
     register: (dispatcher) => dispatcher.handle("meeting", meetingHandler({ sandboxes: o.sandboxes, connections: o.connections })),
-    onAgentEvent: users.onAgentEvent,
     rtms,
     users,
   };

@@ -28,6 +28,20 @@ export const calls = pgTable(
     /** Set once, when the completed status first arrives: the summary is asked for exactly once. */
     endedAt: timestamp("ended_at", { withTimezone: true }),
     summaryQueued: boolean("summary_queued").notNull().default(false),
+    /**
+     * How far the caller is trusted (docs/voice-trust.md): attested (STIR/SHAKEN A), verified (said
+     * the user's PIN, or the user confirmed on WhatsApp), or limited (no personal data, no tools that
+     * touch money, contacts, memory or the profile). Outbound calls are ours: attested.
+     */
+    trust: text("trust").$type<"attested" | "verified" | "limited">().notNull().default("limited"),
+    /** Twilio's StirVerstat as it arrived, for the operator's log. */
+    attestation: text("attestation"),
+    /** Wrong PINs said in this call; past the limit the call stays limited. */
+    pinAttempts: integer("pin_attempts").notNull().default(0),
+    /** When the WhatsApp "is this you?" question went out; a yes is honoured for a few minutes after. */
+    confirmAskedAt: timestamp("confirm_asked_at", { withTimezone: true }),
+    /** The one Media Stream the call's stream token opened (single use). */
+    streamSid: text("stream_sid"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
@@ -57,3 +71,19 @@ export const callTurns = pgTable(
   (t) => [primaryKey({ columns: [t.callSid, t.turn] }), uniqueIndex("call_turns_request_key_key").on(t.requestKey)],
 );
 export type CallTurn = typeof callTurns.$inferSelect;
+
+/**
+ * Signed voice webhooks seen recently, by a digest of (URL, signature, body): a replay within the
+ * window gets the answer of the first (the same turn), never a second run (audit 15.11).
+ */
+export const voiceRequests = pgTable(
+  "voice_requests",
+  {
+    digest: text("digest").primaryKey(),
+    callSid: text("call_sid").notNull(),
+    /** The gather's turn, once opened. */
+    turn: integer("turn"),
+    seenAt: timestamp("seen_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [index("voice_requests_seen_idx").on(t.seenAt)],
+);

@@ -12,7 +12,10 @@ export const users = pgTable(
     bsuid: text("bsuid"),
     name: text("name"),
     email: text("email"),
+    /** Set only by the operator (PUT /sandbox/users/:userId/zoom): meetings route on it. */
     zoomUserId: text("zoom_user_id"),
+    /** scrypt hash of the phone PIN the user set on WhatsApp (docs/voice-trust.md); never the PIN. */
+    voicePinHash: text("voice_pin_hash"),
     timezone: text("timezone").notNull().default("UTC"),
     activeHoursStart: text("active_hours_start").notNull().default("07:00"),
     activeHoursEnd: text("active_hours_end").notNull().default("23:00"),
