@@ -180,7 +180,7 @@ describe("data.export and status", () => {
     h = await startAgent({ timezone: "Europe/Berlin", now: "2026-11-21T10:00:00Z" });
     await h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "set_reminder", arguments: JSON.stringify({ text: "x", when: "2026-11-22T09:00" }) });
     const s = await h.call("status", {});
-    expect(s).toMatchObject({ protocolVersion: 1, llmConfigured: false, nextAlarmAt: "2026-11-22T08:00:00.000Z", timezone: "Europe/Berlin" });
+    expect(s).toMatchObject({ protocolVersion: 2, llmConfigured: false, nextAlarmAt: "2026-11-22T08:00:00.000Z", timezone: "Europe/Berlin" });
     expect(s.rssBytes).toBeGreaterThan(0);
   });
 });

@@ -5,7 +5,7 @@ import { CORPUS, type PhrasingCase } from "./phrasing-corpus";
 const NOW = "2026-11-18T08:00:00Z"; // Wednesday 09:00 in Berlin
 
 async function rows(h: Harness, sql: string): Promise<Record<string, unknown>[]> {
-  const r = await h.call("tool.call", { idempotencyKey: key(), name: "query_database", arguments: JSON.stringify({ sql }) });
+  const r = await h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "query_database", arguments: JSON.stringify({ sql }) });
   return JSON.parse(r.output).rows;
 }
 
@@ -13,7 +13,7 @@ async function rows(h: Harness, sql: string): Promise<Record<string, unknown>[]>
 async function attempt(c: PhrasingCase): Promise<{ reply: string; problems: string[] }> {
   const h = await startAgent({ timezone: "Europe/Berlin", now: NOW });
   try {
-    for (const [name, args] of c.seed ?? []) await h.call("tool.call", { idempotencyKey: key(), name, arguments: JSON.stringify(args) });
+    for (const [name, args] of c.seed ?? []) await h.call("tool.call", { trust: "full", idempotencyKey: key(), name, arguments: JSON.stringify(args) });
     const r = await h.call("chat.send", { idempotencyKey: key(), channel: "whatsapp", text: c.text });
     const problems: string[] = [];
     if (r.llmCalls !== 0) problems.push("called a model");

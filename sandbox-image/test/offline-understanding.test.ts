@@ -10,7 +10,7 @@ import type { ToolContext } from "../src/tools/tool";
 import { key, say, startAgent, type Harness } from "./agent-harness";
 
 async function rows(h: Harness, sql: string): Promise<Record<string, unknown>[]> {
-  const r = await h.call("tool.call", { idempotencyKey: key(), name: "query_database", arguments: JSON.stringify({ sql }) });
+  const r = await h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "query_database", arguments: JSON.stringify({ sql }) });
   return JSON.parse(r.output).rows;
 }
 
