@@ -41,7 +41,7 @@ export async function startFakeCluster(): Promise<FakeCluster> {
     JSON.stringify({
       apiVersion: "v1",
       kind: "Config",
-      clusters: [{ name: "fake", cluster: { server: url } }],
+      clusters: [{ name: "fake", cluster: { server: url, "insecure-skip-tls-verify": true } }],
       users: [{ name: "fake", user: { token: "fake-token" } }],
       contexts: [{ name: "fake", context: { cluster: "fake", user: "fake", namespace: FAKE_NAMESPACE } }],
       "current-context": "fake",

@@ -100,7 +100,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       runtime,
       credentials,
       settings: {
-        image: runtime.kind === "docker" ? config.sandbox.image : "process",
+        image: runtime.kind === "process" ? "process" : config.sandbox.image,
         limits: { memoryMb: config.sandbox.memoryMb, cpus: config.sandbox.cpus, pids: config.sandbox.pids },
         gatewayUrl: config.sandbox.gatewayUrl,
         gatewayPort: () => listenPort,

@@ -7,6 +7,8 @@ import type { Logger } from "../logger";
 import { DockerRuntime, dockerAnswers } from "./docker-runtime";
 import { ProcessRuntime } from "./process-runtime";
 import type { SandboxRuntime } from "./runtime";
+import { loadKubeClient } from "./kube-client";
+import { KubernetesRuntime } from "./kubernetes-runtime";
 
 /** The agent's compiled entry in this checkout: what the process runtime runs. */
 export const AGENT_ENTRY = path.resolve(__dirname, "../../../sandbox-image/dist/main.js");
@@ -27,6 +29,9 @@ export async function chooseRuntime(
     new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger });
   if (config.sandbox.runtime === "docker") return { runtime: makeDocker(), reason: "SANDBOX_RUNTIME=docker" };
   if (config.sandbox.runtime === "process") return { runtime: makeProcess(), reason: "SANDBOX_RUNTIME=process" };
+  if (config.sandbox.runtime === "kubernetes") {
+    return { runtime: await kubernetesRuntime(config, logger, opts.instanceId), reason: `SANDBOX_RUNTIME=kubernetes (${config.kube.kubeconfig ? "KUBECONFIG" : "in-cluster config"})` };
+  }
   if (!(await dockerAnswers(docker, opts.pingTimeoutMs ?? 1500))) return { runtime: makeProcess(), reason: "no Docker daemon answers" };
   // A daemon without the agent image could not start a single sandbox: run processes instead and
   // say how to get the image, rather than failing every user's first message.
@@ -41,4 +46,29 @@ export async function chooseRuntime(
     };
   }
   return { runtime: makeDocker(), reason: "a Docker daemon answers" };
+}
+
+/** KUBECONFIG when set, else the pod's service account (in-cluster); never ~/.kube/config by surprise. */
+export async function kubernetesRuntime(config: Config, logger: Logger, instanceId: string): Promise<KubernetesRuntime> {
+  const k8s = await loadKubeClient();
+  const kubeConfig = new k8s.KubeConfig();
+  if (config.kube.kubeconfig) kubeConfig.loadFromFile(config.kube.kubeconfig);
+  else kubeConfig.loadFromCluster();
+  if (!config.sandbox.gatewayUrl) throw new Error("SANDBOX_GATEWAY_URL is required with SANDBOX_RUNTIME=kubernetes");
+  return new KubernetesRuntime({
+    kubeConfig,
+    cluster: {
+      namespace: config.kube.namespace,
+      controlPlane: {
+        namespace: config.kube.controlPlaneNamespace,
+        podLabels: config.kube.controlPlaneLabels,
+        // Policies see the pod's port after the Service's translation: the control plane's PORT.
+        gatewayPort: config.port || 3001,
+      },
+      storage: { size: config.kube.storageSize, className: config.kube.storageClass },
+    },
+    gatewayUrl: config.sandbox.gatewayUrl,
+    logger,
+    instanceId,
+  });
 }
