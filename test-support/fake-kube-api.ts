@@ -186,6 +186,7 @@ export class FakeKubeApi extends EventEmitter {
 
   private watch(res: ServerResponse, resource: string, namespace: string, q: URLSearchParams): void {
     res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+    res.flushHeaders();
     const from = q.get("resourceVersion") ? Number(q.get("resourceVersion")) : this.rv;
     const wanted = (ev: WatchEvent) =>
       ev.resource === resource && ev.namespace === namespace && ev.rv > from && matchesLabels(ev.object, q.get("labelSelector")) && matchesFields(ev.object, q.get("fieldSelector"));
