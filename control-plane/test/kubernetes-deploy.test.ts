@@ -54,6 +54,16 @@ describe("deploy/kubernetes manifests", () => {
     expect(cm.data.SANDBOX_RUNTIME).toBe("kubernetes");
   });
 
+  it("the ConfigMap's cluster settings agree with the objects: policy peers, sandbox namespace, gateway port", () => {
+    const cm = find("ConfigMap", "concierge-control-plane").data;
+    const d = find("Deployment", "concierge-control-plane");
+    const labels = Object.fromEntries(String(cm.KUBE_CONTROL_PLANE_LABELS).split(",").map((kv: string) => kv.split("=")));
+    for (const [k, v] of Object.entries(labels)) expect(d.spec.template.metadata.labels[k]).toBe(v);
+    expect(cm.KUBE_CONTROL_PLANE_NAMESPACE).toBe(d.metadata.namespace);
+    expect(cm.KUBE_NAMESPACE).toBe(find("Role", "concierge-sandbox-manager").metadata.namespace);
+    expect(Number(cm.PORT)).toBe(d.spec.template.spec.containers[0].ports[0].containerPort);
+  });
+
   it("a PodDisruptionBudget keeps one replica up, selecting the Deployment's pods", () => {
     const pdb = find("PodDisruptionBudget", "concierge-control-plane");
     const d = find("Deployment", "concierge-control-plane");
