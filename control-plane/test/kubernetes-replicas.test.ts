@@ -19,8 +19,8 @@ if (!process.env.DATABASE_URL) process.stdout.write("SKIPPED (no DATABASE_URL): 
  * Two control-plane replicas on one PostgreSQL database and one fake cluster: A in this process,
  * B the built product (control-plane/dist/main.js) as a child process, SIGKILLed mid-burst. Any
  * replica takes any webhook; the inbox's per-user claim and the agent's idempotency keys keep each
- * message to one turn and one reply; the API server's unique names keep each user to one pod; the
- * reconciler lease keeps one reconciler. (The fake cluster cannot show a real scheduler or network.)
+ * message to one turn and one outbox row; the API server's unique names keep each user to one pod;
+ * the reconciler lease keeps one reconciler. (The fake cluster cannot show a real scheduler or network.)
  */
 describePostgres("two control-plane replicas on one database and one (fake) cluster", () => {
   let t: TestDatabase;
@@ -81,7 +81,7 @@ describePostgres("two control-plane replicas on one database and one (fake) clus
     return { child, url };
   }
 
-  it("a burst across both, one SIGKILLed mid-burst: every message answered once, one pod per user, one reconciler", async () => {
+  it("a burst across both, one SIGKILLed mid-burst: nothing lost, one turn and one outbox row per message, one pod per user, one reconciler", async () => {
     a = await startControlPlane(loadConfig(env()), { logger: createLogger({ level: "silent" }) });
     const started = await startChild();
     b = started.child;
@@ -109,11 +109,23 @@ describePostgres("two control-plane replicas on one database and one (fake) clus
       }
     }
     await waitFor(async () => fake.sentMessages().length >= sent, 120_000, `all ${sent} replies`);
-    // Nothing doubled: give late duplicates a moment to appear, then count per user.
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Give late duplicates a moment to appear (past the inbox lease), then count.
+    await new Promise((r) => setTimeout(r, 6_000));
+    // In our system nothing is doubled: one turn's reply per inbox event, each sent.
+    const outRows = await rows<{ inbox_id: string | null; status: string }>(t.database.db, sql`SELECT inbox_id, status FROM outbox WHERE channel = 'whatsapp'`);
+    expect(outRows).toHaveLength(sent);
+    expect(new Set(outRows.map((r) => r.inbox_id)).size).toBe(sent);
+    expect(outRows.every((r) => r.status === "sent")).toBe(true);
+    // At the Graph API nothing is lost; a repeat is possible only for the one send per user that B
+    // had in flight when it died (the outbox sends per user strictly one at a time, and the Graph
+    // API has no idempotency key: docs/routing.md's at-least-once window).
     const byUser = new Map<string, number>();
     for (const m of fake.sentMessages()) byUser.set(String(m.to), (byUser.get(String(m.to)) ?? 0) + 1);
-    expect(Object.fromEntries(byUser)).toEqual(Object.fromEntries(users.map((u) => [u, perUser])));
+    for (const u of users) {
+      expect(byUser.get(u)).toBeGreaterThanOrEqual(perUser);
+      expect(byUser.get(u)).toBeLessThanOrEqual(perUser + 1);
+    }
+    process.stdout.write(`replicas: ${fake.sentMessages().length - sent} Graph API repeat(s) from the SIGKILL window\n`);
     for (const m of fake.sentMessages()) expect(String(m.text?.body)).toMatch(/remember/i);
 
     // One sandbox per user in the cluster: one pod, one claim, one secret each.
