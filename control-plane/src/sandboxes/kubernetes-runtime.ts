@@ -102,11 +102,11 @@ export class KubernetesRuntime implements SandboxRuntime {
     if (!stored) throw new RuntimeError(`no sandbox for ${userId} (its secret is missing)`);
     // A pod still terminating from a stop would make this create fail: wait it out first. One that
     // ended (crashed: restartPolicy Never) is replaced: this is the reconciler's restart.
+    // A live pod (another replica's start in flight, or already running) is adopted as it is.
     const existing = await this.readPod(userId);
-    if (existing && !existing.metadata?.deletionTimestamp && this.toInstance(stored, existing).status === "exited") {
-      await this.call(`delete pod ${podName(userId)}`, () => core.deleteNamespacedPod({ name: podName(userId), namespace: this.ns, gracePeriodSeconds: 0 }), [404]);
-    }
-    if (existing) await this.waitGone(userId, 60_000).catch(() => undefined);
+    const ended = !!existing && !existing.metadata?.deletionTimestamp && this.toInstance(stored, existing).status === "exited";
+    if (ended) await this.call(`delete pod ${podName(userId)}`, () => core.deleteNamespacedPod({ name: podName(userId), namespace: this.ns, gracePeriodSeconds: 0 }), [404]);
+    if (ended || existing?.metadata?.deletionTimestamp) await this.waitGone(userId, 60_000);
     await this.call(`create pod ${podName(userId)}`, () => core.createNamespacedPod({ namespace: this.ns, body: buildPod(this.settings, stored) }), [409]);
     const deadline = Date.now() + (this.opts.readyTimeoutMs ?? 120_000);
     for (;;) {
