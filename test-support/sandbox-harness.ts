@@ -18,7 +18,10 @@ import { IdleCuller } from "../control-plane/src/sandboxes/idle-culler";
 import { AGENT_ENTRY } from "../control-plane/src/sandboxes/runtime-choice";
 import { LABEL, containerName } from "../control-plane/src/sandboxes/container-spec";
 import type { SandboxRuntime } from "../control-plane/src/sandboxes/runtime";
+import { KubernetesRuntime } from "../control-plane/src/sandboxes/kubernetes-runtime";
+import { claimName, podName } from "../control-plane/src/sandboxes/kubernetes-manifests";
 import { createTestDatabase, type TestDatabase } from "./db";
+import { startFakeCluster, type FakeCluster } from "./fake-cluster";
 import { TEST_RUN_ID } from "./docker";
 
 /**
@@ -28,7 +31,7 @@ import { TEST_RUN_ID } from "./docker";
  */
 export const TEST_AGENT_IMAGE = process.env.SANDBOX_IMAGE ?? "concierge-agent:latest";
 
-export type RuntimeName = "docker" | "process";
+export type RuntimeName = "docker" | "process" | "kubernetes";
 
 export interface SandboxHarness {
   kind: RuntimeName;
@@ -43,6 +46,8 @@ export interface SandboxHarness {
   network: string;
   logger: Logger;
   metrics: Registry;
+  /** The fake cluster a kubernetes harness runs on. */
+  cluster?: FakeCluster;
   createUser(values?: Partial<typeof users.$inferInsert>): Promise<string>;
   /** A second service on the same database and runtime: another control-plane replica. */
   replica(overrides?: Partial<SandboxServiceOptions>): SandboxService;
@@ -59,6 +64,25 @@ export interface HarnessOptions {
   /** Share one Docker network between harnesses of one test file. */
   network?: string;
   service?: Partial<SandboxServiceOptions>;
+  /** Share one fake cluster between harnesses of one test file (kubernetes). */
+  cluster?: FakeCluster;
+}
+
+/** The runtime a kubernetes harness (and the contract suite) uses: the control plane's settings, a test run's labels. */
+export function testKubernetesRuntime(cluster: { kubeConfig: FakeCluster["kubeConfig"]; namespace: string }, logger: Logger, instanceId: string): KubernetesRuntime {
+  return new KubernetesRuntime({
+    kubeConfig: cluster.kubeConfig,
+    cluster: {
+      namespace: cluster.namespace,
+      controlPlane: { namespace: "concierge", podLabels: { "app.kubernetes.io/name": "concierge-control-plane" }, gatewayPort: 3001 },
+      storage: { size: "1Gi" },
+    },
+    gatewayUrl: "http://127.0.0.1:3001/llm/v1",
+    logger,
+    instanceId,
+    testRunId: TEST_RUN_ID,
+    pollMs: 50,
+  });
 }
 
 export function testNetworkName(): string {
@@ -81,10 +105,13 @@ export async function createSandboxHarness(opts: HarnessOptions): Promise<Sandbo
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "concierge-sbx-"));
   const network = opts.network ?? testNetworkName();
   const credentials = await loadCredentials(db);
+  const cluster = opts.kind === "kubernetes" ? (opts.cluster ?? (await startFakeCluster())) : undefined;
   const runtime: SandboxRuntime =
     opts.kind === "docker"
       ? new DockerRuntime({ network, logger, testRunId: TEST_RUN_ID, instanceId: credentials.instanceId })
-      : new ProcessRuntime({ dataDir, agentEntry: AGENT_ENTRY, logger });
+      : cluster
+        ? testKubernetesRuntime(cluster, logger, credentials.instanceId)
+        : new ProcessRuntime({ dataDir, agentEntry: AGENT_ENTRY, logger });
   const connections = new ConnectionManager({ signingPrivateKeyPem: credentials.privateKeyPem, logger, connectTimeoutMs: 15_000, requestTimeoutMs: 15_000 });
   const metrics = new Registry();
   const sandboxMetrics = registerSandboxMetrics(metrics);
@@ -93,7 +120,7 @@ export async function createSandboxHarness(opts: HarnessOptions): Promise<Sandbo
     runtime,
     credentials,
     settings: {
-      image: opts.image ?? (opts.kind === "docker" ? TEST_AGENT_IMAGE : "process"),
+      image: opts.image ?? (opts.kind === "process" ? "process" : TEST_AGENT_IMAGE),
       limits: { memoryMb: 256, cpus: 0.5, pids: 128 },
       gatewayPort: () => 3001,
     },
@@ -122,6 +149,7 @@ export async function createSandboxHarness(opts: HarnessOptions): Promise<Sandbo
     network,
     logger,
     metrics,
+    cluster,
     async createUser(values = {}) {
       const [u] = await db.insert(users).values({ timezone: "Europe/Berlin", ...values }).returning({ id: users.id });
       return u!.id;
@@ -135,6 +163,7 @@ export async function createSandboxHarness(opts: HarnessOptions): Promise<Sandbo
         await runtime.remove({ userId: inst.userId, removeData: true }).catch(() => undefined);
       }
       if (opts.kind === "docker") await removeTestDockerObjects(network);
+      if (cluster && !opts.cluster) await cluster.close();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
       if (!opts.testDb) await testDb.cleanup();
     },
@@ -153,9 +182,16 @@ export async function removeTestDockerObjects(network = testNetworkName()): Prom
   await docker.getNetwork(network).remove().catch(() => undefined);
 }
 
-/** Writes a file on the user's volume from inside the running sandbox (docker) or its data dir (process). */
+/** The host directory behind a user's PVC on the fake kubelet. */
+function claimDirOf(h: SandboxHarness, userId: string): string {
+  return h.cluster!.kubelet.claimDir(h.cluster!.namespace, claimName(userId));
+}
+
+/** Writes a file on the user's volume from inside the running sandbox (docker), its data dir (process) or its PVC's directory (kubernetes). */
 export function writeOnVolume(h: SandboxHarness, userId: string, name: string, content: string): void {
-  if (h.kind === "docker") {
+  if (h.kind === "kubernetes") {
+    writeFileSync(path.join(claimDirOf(h, userId), name), content);
+  } else if (h.kind === "docker") {
     const script = `require("fs").writeFileSync("/data/" + process.argv[1], process.argv[2])`;
     execFileSync("docker", ["exec", containerName(userId), "node", "-e", script, name, content], { stdio: "pipe", timeout: 20_000 });
   } else {
@@ -167,6 +203,7 @@ export function writeOnVolume(h: SandboxHarness, userId: string, name: string, c
 /** Reads it back the same way; null when absent. */
 export function readOnVolume(h: SandboxHarness, userId: string, name: string): string | null {
   try {
+    if (h.kind === "kubernetes") return readFileSync(path.join(claimDirOf(h, userId), name), "utf8");
     if (h.kind === "docker") {
       const script = `process.stdout.write(require("fs").readFileSync("/data/" + process.argv[1], "utf8"))`;
       return execFileSync("docker", ["exec", containerName(userId), "node", "-e", script, name], { stdio: "pipe", timeout: 20_000 }).toString();
@@ -179,7 +216,9 @@ export function readOnVolume(h: SandboxHarness, userId: string, name: string): s
 
 /** Kills the sandbox behind the control plane's back: `docker kill`, or SIGKILL to the agent process. */
 export function killSandbox(h: SandboxHarness, userId: string): void {
-  if (h.kind === "docker") {
+  if (h.kind === "kubernetes") {
+    h.cluster!.kubelet.crash(h.cluster!.namespace, podName(userId));
+  } else if (h.kind === "docker") {
     execFileSync("docker", ["kill", containerName(userId)], { stdio: "pipe", timeout: 20_000 });
   } else {
     const runFile = path.join(path.dirname((h.runtime as ProcessRuntime).dataDirOf(userId)), "run.json");

@@ -14,7 +14,7 @@ import { TEST_RUN_ID } from "./docker";
 
 /**
  * The SandboxService behaviours every runtime must have, run once per runtime
- * (sandbox-service-process.test.ts, sandbox-service-docker.test.ts).
+ * (sandbox-service-process.test.ts, sandbox-service-docker.test.ts, sandbox-service-kubernetes.test.ts).
  */
 export function sandboxServiceSuite(kind: RuntimeName): void {
   let h: SandboxHarness;
@@ -101,7 +101,7 @@ export function sandboxServiceSuite(kind: RuntimeName): void {
 
   it("stops an idle sandbox and wakes it on the next ensure, keeping its data", async () => {
     const clock = new ManualClock(new Date());
-    const idle = await createSandboxHarness({ kind, clock, idleMinutes: 15, testDb: h.testDb, dataDir: h.dataDir, network: h.network });
+    const idle = await createSandboxHarness({ kind, clock, idleMinutes: 15, testDb: h.testDb, dataDir: h.dataDir, network: h.network, cluster: h.cluster });
     const userId = await h.createUser();
     await idle.service.ensure(userId);
     writeOnVolume(h, userId, "notes.txt", "before sleep");

@@ -58,13 +58,24 @@ export const ENV: Record<string, VarSpec> = {
   ADMIN_TOKEN: { schema: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()), doc: "Bearer token for /sandbox/* and /admin; unset means one is generated and stored under DATA_DIR", secret: true },
   LOG_LEVEL: { schema: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"), doc: "pino log level (default info)" },
 
-  SANDBOX_RUNTIME: { schema: oneOf(["docker", "process"]), doc: "`docker` or `process`; unset means docker when sandboxes run in Docker or a daemon answers (refusing to start without the image), process only where no daemon ever answered" },
+  SANDBOX_RUNTIME: { schema: oneOf(["docker", "process", "kubernetes"]), doc: "`docker`, `process` or `kubernetes`; unset means docker when sandboxes run in Docker or a daemon answers (refusing to start without the image), process only where no daemon ever answered" },
   SANDBOX_IMAGE: { schema: optionalString.transform((v) => v ?? "concierge-agent:latest"), doc: "Agent image tag (default concierge-agent:latest)" },
   SANDBOX_NETWORK: { schema: optionalString.transform((v) => v ?? "concierge-sandboxes"), doc: "Private Docker network for sandboxes (default concierge-sandboxes)" },
   SANDBOX_LISTEN_HOST: { schema: optionalString, doc: "Address of the second listener, the only one sandboxes reach, serving /llm/v1 alone; unset means the sandbox network's gateway (Docker on the host), this container's address on it (in a container), or 127.0.0.1 (process runtime)" },
   SANDBOX_LISTEN_PORT: { schema: optionalString.pipe(z.coerce.number().int("must be a whole number").min(0).max(65535).optional()), doc: "Port of the sandbox listener (default PORT+1; a free one when PORT is 0)" },
   SANDBOX_SELF_CONTAINER: { schema: optionalString, doc: "This control plane's own container name or id when it runs in a container (then sandboxes reach it at its address on SANDBOX_NETWORK); unset means detected (/.dockerenv and the host name)" },
   SANDBOX_GATEWAY_URL: { schema: url(), doc: "How sandboxes reach the control plane's LLM gateway; unset means http://<sandbox listener address>:<port>/llm/v1" },
+  KUBECONFIG: { schema: optionalString, doc: "SANDBOX_RUNTIME=kubernetes: kubeconfig file to reach the cluster with; unset means the in-cluster service account" },
+  KUBE_NAMESPACE: { schema: optionalString.transform((v) => v ?? "concierge-sandboxes"), doc: "SANDBOX_RUNTIME=kubernetes: namespace the sandboxes live in (default concierge-sandboxes)" },
+  KUBE_CONTROL_PLANE_NAMESPACE: { schema: optionalString.transform((v) => v ?? "concierge"), doc: "Namespace of the control-plane pods: sandboxes' NetworkPolicies admit only them (default concierge)" },
+  KUBE_CONTROL_PLANE_LABELS: {
+    schema: optionalString
+      .transform((v) => v ?? "app.kubernetes.io/name=concierge-control-plane")
+      .pipe(z.string().regex(/^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*(,[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*)*$/, "must look like key=value,key2=value2")),
+    doc: "Labels of the control-plane pods, key=value,... (default app.kubernetes.io/name=concierge-control-plane)",
+  },
+  KUBE_STORAGE_SIZE: { schema: optionalString.transform((v) => v ?? "1Gi").pipe(z.string().regex(/^\d+(Ki|Mi|Gi|Ti)$/, "must be a size like 1Gi")), doc: "Size of each sandbox's /data PersistentVolumeClaim (default 1Gi)" },
+  KUBE_STORAGE_CLASS: { schema: optionalString, doc: "StorageClass for those claims; unset means the cluster's default" },
   SANDBOX_MEMORY_MB: { schema: int(256, 64, 65536), doc: "Memory limit per sandbox in MiB (default 256)" },
   SANDBOX_CPUS: { schema: num(0.5, 0.05, 64), doc: "CPU limit per sandbox (default 0.5)" },
   SANDBOX_PIDS: { schema: int(128, 16, 100000), doc: "Process limit per sandbox (default 128)" },
@@ -133,7 +144,7 @@ export interface Config {
   metricsToken?: string;
   logLevel: string;
   sandbox: {
-    runtime?: "docker" | "process";
+    runtime?: "docker" | "process" | "kubernetes";
     image: string;
     network: string;
     gatewayUrl?: string;
@@ -146,6 +157,14 @@ export interface Config {
     pids: number;
     idleMinutes: number;
     requestTimeoutMs: number;
+  };
+  kube: {
+    kubeconfig?: string;
+    namespace: string;
+    controlPlaneNamespace: string;
+    controlPlaneLabels: Record<string, string>;
+    storageSize: string;
+    storageClass?: string;
   };
   inbox: { concurrency: number; maxAttempts: number; leaseSeconds: number };
   whatsapp?: {
@@ -226,6 +245,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (env.WHATSAPP_OUTSIDE_WINDOW?.trim() === "template" && !isSet("WHATSAPP_TEMPLATE_NAME")) {
     problems.push("WHATSAPP_TEMPLATE_NAME: required when WHATSAPP_OUTSIDE_WINDOW=template");
   }
+  if (env.SANDBOX_RUNTIME?.trim() === "kubernetes" && !isSet("SANDBOX_GATEWAY_URL")) {
+    problems.push("SANDBOX_GATEWAY_URL: required when SANDBOX_RUNTIME=kubernetes (the LLM gateway Service's URL as pods see it)");
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data as Record<keyof RawConfig, any>;
 
@@ -254,6 +276,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       pids: e.SANDBOX_PIDS,
       idleMinutes: e.SANDBOX_IDLE_MINUTES,
       requestTimeoutMs: e.AGENT_REQUEST_TIMEOUT_MS,
+    },
+    kube: {
+      kubeconfig: e.KUBECONFIG,
+      namespace: e.KUBE_NAMESPACE,
+      controlPlaneNamespace: e.KUBE_CONTROL_PLANE_NAMESPACE,
+      controlPlaneLabels: Object.fromEntries(String(e.KUBE_CONTROL_PLANE_LABELS).split(",").map((kv) => kv.split("=") as [string, string])),
+      storageSize: e.KUBE_STORAGE_SIZE,
+      storageClass: e.KUBE_STORAGE_CLASS,
     },
     inbox: { concurrency: e.INBOX_CONCURRENCY, maxAttempts: e.INBOX_MAX_ATTEMPTS, leaseSeconds: e.INBOX_LEASE_SECONDS },
     whatsapp: e.WHATSAPP_APP_SECRET

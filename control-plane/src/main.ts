@@ -22,6 +22,7 @@ import { SandboxService } from "./sandboxes/sandbox-service";
 import { chooseRuntime } from "./sandboxes/runtime-choice";
 import { Reconciler } from "./sandboxes/reconciler";
 import { IdleCuller } from "./sandboxes/idle-culler";
+import { LeaderLease } from "./sandboxes/leader-lease";
 import type { RuntimeKind } from "./sandboxes/runtime";
 import { createSandboxRouter } from "./admin/sandbox-routes";
 import { resolveAdminToken } from "./admin/admin-token";
@@ -115,7 +116,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       runtime,
       credentials,
       settings: {
-        image: runtime.kind === "docker" ? config.sandbox.image : "process",
+        image: runtime.kind === "process" ? "process" : config.sandbox.image,
         limits: { memoryMb: config.sandbox.memoryMb, cpus: config.sandbox.cpus, pids: config.sandbox.pids },
         // An operator-chosen listener address is where sandboxes call; else the runtime says.
         gatewayUrl: config.sandbox.gatewayUrl ?? (config.sandbox.listenHost ? `http://${config.sandbox.listenHost}:${sandboxListener.port}/llm/v1` : undefined),
@@ -134,6 +135,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // Containers outlive the control plane; the process runtime's agents stop with it.
     if (runtime.kind === "process") onStop("process sandboxes", () => sandboxes.stopAll());
     // Reconcile once before anything is accepted (adopt, fix drift, remove orphans), then keep at it.
+    // With several replicas only the holder of the "reconciler" lease reconciles; the idle culler
+    // and the scheduler claim rows and need none (docs/kubernetes.md).
+    const reconcilerLease = new LeaderLease({ db: database.db, name: "reconciler", clock, logger });
+    onStop("reconciler lease", () => reconcilerLease.release());
     const reconciler = new Reconciler({
       db: database.db,
       runtime,
@@ -142,6 +147,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       clock,
       waitReady: (target, o) => connections.connect(target, o),
       metrics: sandboxMetrics,
+      lease: reconcilerLease,
     });
     await reconciler.runOnce().catch((err) => logger.error({ err }, "start-up reconciliation failed"));
     reconciler.start({ immediately: false });

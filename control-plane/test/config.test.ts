@@ -34,7 +34,7 @@ describe("configuration", () => {
   });
 
   it("names every bad variable at once", () => {
-    const problems = problemsOf({ PORT: "abc", SANDBOX_RUNTIME: "kubernetes", DEFAULT_TIMEZONE: "Mars/Base", WHATSAPP_APP_SECRET: "s" });
+    const problems = problemsOf({ PORT: "abc", SANDBOX_RUNTIME: "podman", DEFAULT_TIMEZONE: "Mars/Base", WHATSAPP_APP_SECRET: "s" });
     expect(problems.join("\n")).toMatch(/PORT="abc": must be a whole number/);
     expect(problems.join("\n")).toMatch(/SANDBOX_RUNTIME/);
     expect(problems.join("\n")).toMatch(/DEFAULT_TIMEZONE/);

@@ -5,6 +5,7 @@ import { sandboxes, users } from "../src/db/schema";
 import { chooseRuntime, RuntimeUnavailableError } from "../src/sandboxes/runtime-choice";
 import { describeDocker } from "../../test-support/docker";
 import { createTestDatabase, type TestDatabase } from "../../test-support/db";
+import { startFakeCluster } from "../../test-support/fake-cluster";
 
 const logger = createLogger({ level: "silent" });
 const choose = (env: NodeJS.ProcessEnv, opts: { docker?: Dockerode; db?: TestDatabase } = {}) =>
@@ -16,6 +17,23 @@ describe("sandbox runtime choice", () => {
   it("obeys SANDBOX_RUNTIME", async () => {
     expect((await choose({ SANDBOX_RUNTIME: "process" })).runtime.kind).toBe("process");
     expect((await choose({ SANDBOX_RUNTIME: "docker" })).runtime.kind).toBe("docker");
+  });
+
+  it("builds the Kubernetes runtime from KUBECONFIG, and needs the gateway Service's URL", async () => {
+    const cluster = await startFakeCluster();
+    try {
+      const env = { SANDBOX_RUNTIME: "kubernetes", KUBECONFIG: cluster.kubeconfigFile, SANDBOX_GATEWAY_URL: "http://concierge-llm-gateway.concierge.svc:3002/llm/v1" };
+      const { runtime, reason } = await choose(env);
+      expect(runtime.kind).toBe("kubernetes");
+      expect(reason).toBe("SANDBOX_RUNTIME=kubernetes (KUBECONFIG)");
+      // It talks to the cluster KUBECONFIG names: an empty namespace lists nothing, through the API.
+      expect(await runtime.list()).toEqual([]);
+      expect(cluster.api.requests.some((r) => r.path === "/api/v1/namespaces/concierge-sandboxes/secrets")).toBe(true);
+      expect(await runtime.gatewayUrl({ port: 3001 })).toBe(env.SANDBOX_GATEWAY_URL);
+      expect(() => loadConfig({ SANDBOX_RUNTIME: "kubernetes" })).toThrow(/SANDBOX_GATEWAY_URL: required when SANDBOX_RUNTIME=kubernetes/);
+    } finally {
+      await cluster.close();
+    }
   });
 });
 

@@ -24,6 +24,11 @@ export interface ReconcilerOptions {
   readyTimeoutMs?: number;
   waitReady: (target: { sandboxId: string; endpoint: string; token: string }, opts: { timeoutMs: number }) => Promise<void>;
   metrics?: SandboxMetrics;
+  /**
+   * With several replicas: a pass runs only on the replica holding this lease (LeaderLease), so
+   * two reconcilers never restart, count or remove the same sandbox at once.
+   */
+  lease?: { acquire(): Promise<boolean> };
 }
 
 export interface ReconcileReport {
@@ -69,6 +74,7 @@ export class Reconciler {
 
   async runOnce(): Promise<ReconcileReport> {
     const report: ReconcileReport = { adopted: [], removedOrphans: [], markedStopped: [], restarted: [], failed: [] };
+    if (this.opts.lease && !(await this.opts.lease.acquire())) return report;
     const instances = await this.opts.runtime.list();
     const rows = await this.opts.db.select().from(sandboxes);
     const rowByUser = new Map(rows.map((r) => [r.userId, r]));

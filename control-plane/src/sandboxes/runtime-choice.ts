@@ -12,6 +12,8 @@ import { and, isNotNull, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/database";
 import { StartRefusedError } from "../errors";
 import { sandboxes } from "../db/schema";
+import { loadKubeClient } from "./kube-client";
+import { KubernetesRuntime } from "./kubernetes-runtime";
 
 /** The agent's compiled entry in this checkout: what the process runtime runs. */
 export const AGENT_ENTRY = path.resolve(__dirname, "../../../sandbox-image/dist/main.js");
@@ -47,6 +49,9 @@ export async function chooseRuntime(
   const makeProcess = () =>
     new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger });
   if (config.sandbox.runtime === "process") return { runtime: makeProcess(), reason: "SANDBOX_RUNTIME=process" };
+  if (config.sandbox.runtime === "kubernetes") {
+    return { runtime: await kubernetesRuntime(config, logger, opts.instanceId), reason: `SANDBOX_RUNTIME=kubernetes (${config.kube.kubeconfig ? "KUBECONFIG" : "in-cluster config"})` };
+  }
   const answers = await dockerAnswers(docker, opts.pingTimeoutMs ?? 1500);
   if (config.sandbox.runtime === "docker") {
     if (!answers) logger.warn("SANDBOX_RUNTIME=docker but the Docker daemon does not answer: sandboxes wait for it");
@@ -74,4 +79,30 @@ export async function chooseRuntime(
     );
   }
   return { runtime: makeDocker(), reason: "a Docker daemon answers" };
+}
+
+/** KUBECONFIG when set, else the pod's service account (in-cluster); never ~/.kube/config by surprise. */
+export async function kubernetesRuntime(config: Config, logger: Logger, instanceId: string): Promise<KubernetesRuntime> {
+  const k8s = await loadKubeClient();
+  const kubeConfig = new k8s.KubeConfig();
+  if (config.kube.kubeconfig) kubeConfig.loadFromFile(config.kube.kubeconfig);
+  else kubeConfig.loadFromCluster();
+  if (!config.sandbox.gatewayUrl) throw new Error("SANDBOX_GATEWAY_URL is required with SANDBOX_RUNTIME=kubernetes");
+  return new KubernetesRuntime({
+    kubeConfig,
+    cluster: {
+      namespace: config.kube.namespace,
+      controlPlane: {
+        namespace: config.kube.controlPlaneNamespace,
+        podLabels: config.kube.controlPlaneLabels,
+        // Policies see the pod's port after the Service's translation: the sandbox listener's
+        // (SANDBOX_LISTEN_PORT, default PORT+1), the only one serving /llm/v1.
+        gatewayPort: config.sandbox.listenPort || 3002,
+      },
+      storage: { size: config.kube.storageSize, className: config.kube.storageClass },
+    },
+    gatewayUrl: config.sandbox.gatewayUrl,
+    logger,
+    instanceId,
+  });
 }

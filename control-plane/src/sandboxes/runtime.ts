@@ -2,11 +2,11 @@ import { AppError } from "../errors";
 
 /**
  * The narrow seam every sandbox backend implements: Docker for real use, child processes for
- * machines without a daemon. Sandboxes are addressed by user: each user has at most one, under a
+ * machines without a daemon, Kubernetes for a cluster. Sandboxes are addressed by user: each user has at most one, under a
  * deterministic name, so the backend itself (the daemon's unique container names, the process
  * runtime's per-user directory) is the last line against duplicates.
  */
-export type RuntimeKind = "docker" | "process";
+export type RuntimeKind = "docker" | "process" | "kubernetes";
 
 export interface SandboxLimits {
   memoryMb: number;

@@ -10,3 +10,4 @@ export * from "./scheduler";
 export * from "./inbox";
 export * from "./outbox";
 export * from "./zoom";
+export * from "./leases";

@@ -12,6 +12,13 @@ CREATE TABLE "voice_requests" (
 	"seen_at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "leases" (
+	"name" text PRIMARY KEY NOT NULL,
+	"holder" text NOT NULL,
+	"expires_at" timestamp with time zone NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 ALTER TABLE "users" ADD COLUMN "voice_pin_hash" text;--> statement-breakpoint
 ALTER TABLE "sandboxes" ADD COLUMN "token_generation" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "calls" ADD COLUMN "trust" text DEFAULT 'limited' NOT NULL;--> statement-breakpoint

@@ -1,0 +1,13 @@
+import { pgTable, text, timestamp } from "drizzle-orm/pg-core";
+
+/**
+ * Named leader leases shared by control-plane replicas: the reconciler runs only on the replica
+ * holding "reconciler" (sandboxes/leader-lease.ts). A holder that dies stops renewing; the lease
+ * expires and another replica takes it over.
+ */
+export const leases = pgTable("leases", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
