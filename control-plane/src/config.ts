@@ -65,9 +65,13 @@ export const ENV: Record<string, VarSpec> = {
   SANDBOX_IDLE_MINUTES: { schema: num(15, 0.05, 100000), doc: "Stop a sandbox idle this long; the next event wakes it (default 15)" },
   AGENT_REQUEST_TIMEOUT_MS: { schema: int(120_000, 1000, 3_600_000), doc: "How long the control plane waits for one agent request (default 120000)" },
 
-  INBOX_CONCURRENCY: { schema: int(16, 1, 1000), doc: "Users whose events are worked in parallel per control-plane process (default 16)" },
-  INBOX_MAX_ATTEMPTS: { schema: int(5, 1, 100), doc: "Attempts before an inbound event is dead-lettered (default 5)" },
-  INBOX_LEASE_SECONDS: { schema: int(300, 5, 86400), doc: "Lease on a claimed event; an expired lease makes it claimable again (default 300)" },
+  INBOX_CONCURRENCY: { schema: int(256, 1, 10000), doc: "Turns in flight at once per control-plane process, one per user at most (default 256); idle database load does not grow with it" },
+  INBOX_MAX_ATTEMPTS: { schema: int(5, 1, 100), doc: "Attempts before an inbound event whose turn keeps failing is dead-lettered (default 5)" },
+  INBOX_INFRA_ATTEMPTS: { schema: int(40, 1, 1000), doc: "Attempts while the infrastructure fails (Docker restarting, a sandbox not starting, the database away), backing off up to 5 minutes apart, before dead-lettering (default 40, about an hour and a half)" },
+  INBOX_LEASE_SECONDS: { schema: int(12, 3, 86400), doc: "Lease on a claimed inbox or outbox row, renewed every third of it while it is worked; a crashed process's users resume after it (default 12)" },
+  QUEUE_RETENTION_DAYS: { schema: num(30, 0, 36500), doc: "Answered and dead-lettered inbox events and sent or failed outbox rows (with the message text they hold) are deleted after this many days; 0 keeps them forever (default 30)" },
+  QUEUE_WORKER_ID: { schema: optionalString.pipe(z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, "1-100 of A-Z a-z 0-9 _ . -").optional()), doc: "This process's queue worker id; unset means one kept in DATA_DIR. A restart with the same id takes back its previous run's leases at once" },
+  DATABASE_POOL_SIZE: { schema: int(20, 2, 1000), doc: "PostgreSQL connections per process (default 20); turns in flight do not hold one" },
 
   WHATSAPP_VERIFY_TOKEN: { schema: optionalString, doc: "Meta webhook verify token", secret: true },
   WHATSAPP_APP_SECRET: { schema: optionalString, doc: "Meta app secret: signs webhook bodies", secret: true },
@@ -131,7 +135,8 @@ export interface Config {
     idleMinutes: number;
     requestTimeoutMs: number;
   };
-  inbox: { concurrency: number; maxAttempts: number; leaseSeconds: number };
+  inbox: { concurrency: number; maxAttempts: number; infraAttempts: number; leaseSeconds: number };
+  queue: { retentionDays: number; workerId?: string; poolSize: number };
   whatsapp?: {
     verifyToken: string;
     appSecret: string;
@@ -232,7 +237,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       idleMinutes: e.SANDBOX_IDLE_MINUTES,
       requestTimeoutMs: e.AGENT_REQUEST_TIMEOUT_MS,
     },
-    inbox: { concurrency: e.INBOX_CONCURRENCY, maxAttempts: e.INBOX_MAX_ATTEMPTS, leaseSeconds: e.INBOX_LEASE_SECONDS },
+    inbox: { concurrency: e.INBOX_CONCURRENCY, maxAttempts: e.INBOX_MAX_ATTEMPTS, infraAttempts: e.INBOX_INFRA_ATTEMPTS, leaseSeconds: e.INBOX_LEASE_SECONDS },
+    queue: { retentionDays: e.QUEUE_RETENTION_DAYS, workerId: e.QUEUE_WORKER_ID, poolSize: e.DATABASE_POOL_SIZE },
     whatsapp: e.WHATSAPP_APP_SECRET
       ? {
           verifyToken: e.WHATSAPP_VERIFY_TOKEN,

@@ -1,0 +1,2 @@
+CREATE INDEX "inbox_events_finished_idx" ON "inbox_events" USING btree ("completed_at") WHERE status IN ('done', 'dead');--> statement-breakpoint
+CREATE INDEX "outbox_finished_idx" ON "outbox" USING btree ("updated_at") WHERE status IN ('sent', 'failed');
