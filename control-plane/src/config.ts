@@ -57,6 +57,7 @@ export const ENV: Record<string, VarSpec> = {
 
   SANDBOX_RUNTIME: { schema: oneOf(["docker", "process"]), doc: "`docker` or `process`; unset means docker when a daemon answers, else process" },
   SANDBOX_IMAGE: { schema: optionalString.transform((v) => v ?? "concierge-agent:latest"), doc: "Agent image tag (default concierge-agent:latest)" },
+  PATH: { schema: optionalString.transform((v) => v ?? "/usr/bin:/bin"), doc: "Search path handed to the process runtime's agents (nothing else of the control plane's environment reaches them)" },
   SANDBOX_NETWORK: { schema: optionalString.transform((v) => v ?? "concierge-sandboxes"), doc: "Private Docker network for sandboxes (default concierge-sandboxes)" },
   SANDBOX_GATEWAY_URL: { schema: url(), doc: "How sandboxes reach the control plane's LLM gateway; unset means derived from the runtime (Docker network gateway, or loopback)" },
   SANDBOX_MEMORY_MB: { schema: int(256, 64, 65536), doc: "Memory limit per sandbox in MiB (default 256)" },
@@ -128,6 +129,8 @@ export interface Config {
     runtime?: "docker" | "process";
     image: string;
     network: string;
+    /** PATH for the process runtime's agents. */
+    searchPath: string;
     gatewayUrl?: string;
     memoryMb: number;
     cpus: number;
@@ -230,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       runtime: e.SANDBOX_RUNTIME,
       image: e.SANDBOX_IMAGE,
       network: e.SANDBOX_NETWORK,
+      searchPath: e.PATH,
       gatewayUrl: e.SANDBOX_GATEWAY_URL,
       memoryMb: e.SANDBOX_MEMORY_MB,
       cpus: e.SANDBOX_CPUS,

@@ -41,6 +41,8 @@ export const OUTBOX_QUEUE: QueueTable = {
 
 interface Claimed extends OutboundRow {
   leaseToken: string;
+  /** Set on a retry whose earlier attempt the provider already accepted: record it, do not resend. */
+  acceptedProviderId: string | null;
   /** Read in the claim statement itself: one round trip less per send. */
   user: { id: string; waId: string | null; bsuid: string | null; phone: string | null };
 }
@@ -102,7 +104,10 @@ export class OutboxSender {
       filter: sql`q.channel = ANY(string_to_array(${channels.join(",")}, ','))`,
       from: sql`users u`,
       join: sql`u.id = outbox.user_id`,
-      returning: sql`u.wa_id AS user_wa_id, u.bsuid AS user_bsuid, u.phone AS user_phone`,
+      // A provider id on the messages row means an earlier attempt was accepted (the adapter wrote
+      // it the moment the provider answered) and only our own bookkeeping was lost with a crash.
+      returning: sql`u.wa_id AS user_wa_id, u.bsuid AS user_bsuid, u.phone AS user_phone,
+        (SELECT m.provider_id FROM messages m WHERE m.id = outbox.message_id) AS accepted_provider_id`,
     });
     return claimed.map((r) => ({
       id: String(r.id),
@@ -116,6 +121,7 @@ export class OutboxSender {
       attempts: Number(r.attempts),
       messageId: (r.message_id as string | null) ?? null,
       leaseToken: String(r.lease_token),
+      acceptedProviderId: Number(r.attempts) > 1 ? ((r.accepted_provider_id as string | null) ?? null) : null,
       user: { id: String(r.user_id), waId: (r.user_wa_id as string | null) ?? null, bsuid: (r.user_bsuid as string | null) ?? null, phone: (r.user_phone as string | null) ?? null },
     }));
   }
@@ -128,8 +134,8 @@ export class OutboxSender {
     const log = () => (child ??= this.log.child({ outboxId: row.id, userId: row.userId, channel: row.channel }));
     try {
       if (!adapter) throw new SendError(`no adapter for channel ${row.channel}`, true, "no_adapter");
-      const { leaseToken: _t, user, ...out } = row;
-      const { providerId } = await adapter.send(out, user);
+      const { leaseToken: _t, acceptedProviderId, user, ...out } = row;
+      const { providerId } = acceptedProviderId ? { providerId: acceptedProviderId } : await adapter.send(out, user);
       // Recording the send is one statement (one round trip, nothing else in a transaction that
       // could roll it back and turn an accepted message into a resend). The messages row follows
       // in the same statement, guarded so that a provider id it cannot take is skipped, not fatal.

@@ -24,7 +24,7 @@ export async function chooseRuntime(
   const makeDocker = () => new DockerRuntime({ docker, network: config.sandbox.network, logger, instanceId: opts.instanceId });
   // DATA_DIR=":memory:" keeps nothing: process sandboxes then live in a fresh temp directory.
   const makeProcess = () =>
-    new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger });
+    new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger, searchPath: config.sandbox.searchPath });
   if (config.sandbox.runtime === "docker") return { runtime: makeDocker(), reason: "SANDBOX_RUNTIME=docker" };
   if (config.sandbox.runtime === "process") return { runtime: makeProcess(), reason: "SANDBOX_RUNTIME=process" };
   if (!(await dockerAnswers(docker, opts.pingTimeoutMs ?? 1500))) return { runtime: makeProcess(), reason: "no Docker daemon answers" };
