@@ -69,7 +69,7 @@ export const ENV: Record<string, VarSpec> = {
   INBOX_CONCURRENCY: { schema: int(256, 1, 10000), doc: "Turns in flight at once per control-plane process, one per user at most (default 256); idle database load does not grow with it" },
   INBOX_MAX_ATTEMPTS: { schema: int(5, 1, 100), doc: "Attempts before an inbound event whose turn keeps failing is dead-lettered (default 5)" },
   INBOX_INFRA_ATTEMPTS: { schema: int(40, 1, 1000), doc: "Attempts while the infrastructure fails (Docker restarting, a sandbox not starting, the database away), backing off up to 5 minutes apart, before dead-lettering (default 40, about an hour and a half)" },
-  INBOX_LEASE_SECONDS: { schema: int(12, 3, 86400), doc: "Lease on a claimed inbox or outbox row, renewed every third of it while it is worked; a crashed process's users resume after it (default 12)" },
+  INBOX_LEASE_SECONDS: { schema: int(10, 3, 86400), doc: "Lease on a claimed inbox or outbox row, renewed every third of it while it is worked; a crashed process's users resume after it (default 10)" },
   QUEUE_RETENTION_DAYS: { schema: num(30, 0, 36500), doc: "Answered and dead-lettered inbox events and sent or failed outbox rows (with the message text they hold) are deleted after this many days; 0 keeps them forever (default 30)" },
   QUEUE_WORKER_ID: { schema: optionalString.pipe(z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, "1-100 of A-Z a-z 0-9 _ . -").optional()), doc: "This process's queue worker id; unset means one kept in DATA_DIR. A restart with the same id takes back its previous run's leases at once" },
   DATABASE_POOL_SIZE: { schema: int(20, 2, 1000), doc: "PostgreSQL connections per process (default 20); turns in flight do not hold one" },

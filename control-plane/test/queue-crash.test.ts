@@ -7,7 +7,11 @@ import { rows } from "../src/db/database";
 import { FakeGraphApi } from "../../test-support/fake-graph-api";
 import { sign, textWebhook } from "../../test-support/meta-samples";
 import { createTestDatabase, type TestDatabase } from "../../test-support/db";
-import { sleep } from "../../test-support/fake-agent";
+import { FakeAgent, sleep } from "../../test-support/fake-agent";
+import { FakeProvider } from "../../test-support/fake-provider";
+import { generateSigningKeyPair } from "@concierge/protocol";
+import { users } from "../src/db/schema";
+import { Inbox } from "../src/inbox/inbox";
 import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN } from "./whatsapp-harness";
 
 /**
@@ -186,4 +190,81 @@ describePostgres("the control plane SIGKILLed mid-burst at default settings", ()
     const pids = agentPids(dataDir, seenPids);
     await waitFor(() => pids.every((p) => !alive(p)), 15_000, "every agent to exit with its control plane");
   }, 600_000);
+});
+
+describePostgres("two dispatchers on one database, one SIGKILLed mid-burst, at default settings", () => {
+  it("answers every event exactly once and in order, and the survivor resumes the dead one's users within 15 s", async () => {
+    const USERS = 30;
+    const EVENTS = 8;
+    const keys = generateSigningKeyPair();
+    const t = await createTestDatabase("postgres");
+    const agent = await new FakeAgent({ tokenFor: (id) => `tok-${id}`, controlPlanePublicKeyPem: keys.publicKeyPem }).start();
+    const provider = await new FakeProvider().start();
+    const children: ChildProcess[] = [];
+    agent.handlers["chat.send"] = async (r) => {
+      await sleep(20); // a turn takes a moment, so the kill lands while turns are in flight
+      return { reply: `re ${r.params.text}` };
+    };
+    const start = async (workerId: string) => {
+      const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "test-support/routing-child.ts")], {
+        cwd: ROOT,
+        detached: true,
+        env: { PATH: process.env.PATH, DATABASE_URL: t.url!, AGENT_ENDPOINT: agent.endpoint, PROVIDER_URL: provider.url, SIGNING_KEY_B64: Buffer.from(keys.privateKeyPem).toString("base64"), WORKER_ID: workerId },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      children.push(child);
+      let err = "";
+      child.stderr!.on("data", (d) => (err += String(d)));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`child did not start: ${err}`)), 30_000);
+        child.stdout!.on("data", (d) => String(d).includes("ready") && (clearTimeout(timer), resolve()));
+        child.once("exit", (code) => reject(new Error(`child exited ${code}: ${err}`)));
+      });
+      return child;
+    };
+    try {
+      const ids = (await t.database.db.insert(users).values(Array.from({ length: USERS }, (_, i) => ({ name: `k${i}` }))).returning({ id: users.id })).map((r) => r.id);
+      await t.database.db.execute(sql`UPDATE users SET wa_id = id`);
+      const doomed = await start("doomed");
+      await start("survivor");
+      const inbox = new Inbox();
+      for (let i = 0; i < EVENTS; i++) {
+        await t.database.db.transaction(async (tx) => {
+          for (const userId of ids) await inbox.enqueue(tx, { userId, channel: "whatsapp", kind: "message", providerId: `d-${userId}-${i}`, payload: { text: String(i) } });
+        });
+      }
+      await waitFor(() => provider.sends.length >= (USERS * EVENTS) / 3, 120_000, "a third of the replies");
+      const exited = new Promise((r) => doomed.once("exit", r));
+      process.kill(-doomed.pid!, "SIGKILL");
+      await exited;
+      const killedAt = Date.now();
+      // The users the dead process held: their events stay "processing" under its lease until it ends.
+      const held = await rows<{ user_id: string }>(t.database.db, sql`SELECT DISTINCT user_id FROM inbox_events WHERE status = 'processing' AND starts_with(lease_token, 'doomed:')`);
+      const sentTo = (id: string) => provider.sends.filter((s) => s.to === id).length;
+      const before = new Map(held.map((h) => [h.user_id, sentTo(h.user_id)]));
+      const resumed: number[] = [];
+      await Promise.all(
+        held.map(async ({ user_id }) => {
+          if (before.get(user_id)! >= EVENTS) return;
+          await waitFor(() => sentTo(user_id) > before.get(user_id)!, 60_000, `user ${user_id} to resume`);
+          resumed.push((Date.now() - killedAt) / 1000);
+        }),
+      );
+      await waitFor(() => provider.sends.length >= USERS * EVENTS, 120_000, "every reply");
+      await sleep(1500);
+      process.stdout.write(`two-dispatchers: ${held.length} users held by the killed one, resumed after ${Math.max(0, ...resumed).toFixed(1)} s at most; ${provider.replays} resends recognised by idempotency key\n`);
+      expect(held.length).toBeGreaterThan(0);
+      expect(Math.max(0, ...resumed)).toBeLessThanOrEqual(15);
+      expect(provider.sends).toHaveLength(USERS * EVENTS);
+      expect([...agent.executions.values()].every((n) => n === 1)).toBe(true);
+      for (const id of ids) expect(provider.sends.filter((s) => s.to === id).map((s) => s.body)).toEqual(Array.from({ length: EVENTS }, (_, i) => `re ${i}`));
+      const [open] = await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM inbox_events WHERE status <> 'done'`);
+      expect(open!.n).toBe(0);
+    } finally {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, "SIGKILL");
+      await provider.stop();
+      await agent.stop();
+      await t.cleanup();
+    }
+  }, 300_000);
 });

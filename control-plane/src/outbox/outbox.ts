@@ -64,7 +64,7 @@ export class Outbox {
       adapters: this.adapters,
       concurrency: this.opts.concurrency ?? 64,
       retry: this.opts.retry ?? DEFAULT_RETRY,
-      leaseMs: this.opts.leaseMs ?? 12_000,
+      leaseMs: this.opts.leaseMs ?? 10_000,
       pollIntervalMs: this.opts.pollIntervalMs ?? 1000,
       workerId: this.opts.workerId,
     });
