@@ -66,7 +66,7 @@ export const ENV: Record<string, VarSpec> = {
   SANDBOX_IDLE_MINUTES: { schema: num(15, 0.05, 100000), doc: "Stop a sandbox idle this long; the next event wakes it (default 15)" },
   AGENT_REQUEST_TIMEOUT_MS: { schema: int(120_000, 1000, 3_600_000), doc: "How long the control plane waits for one agent request (default 120000)" },
 
-  INBOX_CONCURRENCY: { schema: int(256, 1, 10000), doc: "Turns in flight at once per control-plane process, one per user at most (default 256); idle database load does not grow with it" },
+  INBOX_CONCURRENCY: { schema: int(1000, 1, 100000), doc: "Turns in flight at once per control-plane process, one per user at most (default 1000); idle database load does not grow with it" },
   INBOX_MAX_ATTEMPTS: { schema: int(5, 1, 100), doc: "Attempts before an inbound event whose turn keeps failing is dead-lettered (default 5)" },
   INBOX_INFRA_ATTEMPTS: { schema: int(40, 1, 1000), doc: "Attempts while the infrastructure fails (Docker restarting, a sandbox not starting, the database away), backing off up to 5 minutes apart, before dead-lettering (default 40, about an hour and a half)" },
   INBOX_LEASE_SECONDS: { schema: int(10, 3, 86400), doc: "Lease on a claimed inbox or outbox row, renewed every third of it while it is worked; a crashed process's users resume after it (default 10)" },
