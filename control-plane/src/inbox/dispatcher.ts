@@ -166,7 +166,8 @@ export class Dispatcher {
     }));
   }
 
-  private async work(event: Claimed, signal: AbortSignal): Promise<void> {
+  /** Resolves false when the user had nothing next at completion (no claim needed for them). */
+  private async work(event: Claimed, signal: AbortSignal): Promise<boolean> {
     // Child loggers are built only when something is logged: binding them costs real CPU per event.
     let child: Logger | undefined;
     const log = () => (child ??= this.log.child({ eventId: event.id, userId: event.userId, kind: event.kind, attempt: event.attempts }));
@@ -178,17 +179,20 @@ export class Dispatcher {
       const { leaseToken: _t, ...view } = event;
       out = (await handler(view, { signal, get log() { return log(); } })) ?? [];
     } catch (err) {
-      if (signal.aborted) return this.release(event, log);
-      return this.fail(event, err, log).catch((e) => log().warn({ err: e }, "could not record the failure; the lease will expire"));
+      if (signal.aborted) await this.release(event, log);
+      else await this.fail(event, err, log).catch((e) => log().warn({ err: e }, "could not record the failure; the lease will expire"));
+      return true;
     }
     // Completing the event and writing its replies is one statement: atomic without a transaction,
     // one round trip, and the replies are written only if our lease token still holds.
     const result = JSON.stringify({ replies: out.map((m) => ({ channel: m.channel, chars: m.body.length })) });
-    const [r] = await rows<{ done: number }>(
+    // It also says whether the user has another event waiting, so the loop claims only then.
+    const [r] = await rows<{ done: number; more: boolean }>(
       this.opts.database.db,
       sql`WITH done AS (${this.queue.completeSql(event.id, event.leaseToken, sql`completed_at = now(), result = ${result}::jsonb`)})
           ${out.length > 0 ? sql`, ${outboxInsertCtes(out, "done")}` : sql``}
-          SELECT (SELECT count(*) FROM done)::int AS done
+          SELECT (SELECT count(*) FROM done)::int AS done,
+                 EXISTS (SELECT 1 FROM inbox_events n WHERE n.user_id = ${event.userId} AND n.status IN ('pending', 'processing') AND n.id <> ${event.id}) AS more
                  ${out.length > 0 ? sql`, (SELECT count(*) FROM outbox_notified)::int AS queued` : sql``}`,
     );
     // Zero rows: someone else holds the event now (our lease expired); they will answer it, not us.
@@ -196,6 +200,7 @@ export class Dispatcher {
     if (!ok) log().warn("lease lost before completion; dropping this attempt's result");
     this.m?.outcomes.inc({ kind: event.kind, outcome: ok ? "done" : "lease_lost" });
     this.m?.duration.observe({ kind: event.kind }, (performance.now() - started) / 1000);
+    return !ok || r?.more !== false;
   }
 
   private async fail(event: Claimed, err: unknown, log: () => Logger): Promise<void> {

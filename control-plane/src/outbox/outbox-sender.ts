@@ -126,7 +126,8 @@ export class OutboxSender {
     }));
   }
 
-  private async send(row: Claimed): Promise<void> {
+  /** Resolves false when the (user, channel) had nothing next (no claim needed for it). */
+  private async send(row: Claimed): Promise<boolean> {
     const { db } = this.opts.database;
     const adapter = this.opts.adapters.get(row.channel);
     // Bound only when something is logged: a child logger per row costs real CPU at volume.
@@ -139,7 +140,7 @@ export class OutboxSender {
       // Recording the send is one statement (one round trip, nothing else in a transaction that
       // could roll it back and turn an accepted message into a resend). The messages row follows
       // in the same statement, guarded so that a provider id it cannot take is skipped, not fatal.
-      const [r] = await rows<{ sent: number }>(
+      const [r] = await rows<{ sent: number; more: boolean }>(
         db,
         sql`WITH o AS (${this.queue.completeSql(row.id, row.leaseToken, sql`provider_id = ${providerId}, sent_at = now()`, sql`id, message_id`)}),
             m AS (
@@ -147,12 +148,16 @@ export class OutboxSender {
               FROM o WHERE messages.id = o.message_id AND messages.status = 'queued'
                 AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${providerId} AND x.id <> messages.id)
               RETURNING messages.id)
-            SELECT (SELECT count(*) FROM o)::int AS sent, (SELECT count(*) FROM m)::int AS marked`,
+            SELECT (SELECT count(*) FROM o)::int AS sent, (SELECT count(*) FROM m)::int AS marked,
+                   EXISTS (SELECT 1 FROM outbox n WHERE n.user_id = ${row.userId} AND n.channel = ${row.channel}
+                             AND n.status IN ('pending', 'sending') AND n.id <> ${row.id}) AS more`,
       );
       if ((r?.sent ?? 0) === 0) log().warn("lease lost while sending; another sender may have sent this row too");
       this.sent?.inc({ channel: row.channel, outcome: "sent" });
+      return (r?.sent ?? 0) === 0 || r?.more !== false;
     } catch (err) {
       await this.fail(row, err, log);
+      return true;
     }
   }
 

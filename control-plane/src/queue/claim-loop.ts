@@ -21,8 +21,12 @@ export interface ClaimLoopOptions<J extends LeasedJob> {
   claim(n: number): Promise<J[]>;
   /** Renews the leases of these tokens; returns the tokens still held. */
   renew(tokens: string[]): Promise<Set<string>>;
-  /** Works one job; `signal` aborts on stop or when its lease was lost. Must not throw for job failures. */
-  process(job: J, signal: AbortSignal): Promise<void>;
+  /**
+   * Works one job; `signal` aborts on stop or when its lease was lost. Must not throw for job
+   * failures. Resolves false when it knows nothing new became claimable (the user has no next
+   * row): the loop then skips the claim it would run for the freed slot.
+   */
+  process(job: J, signal: AbortSignal): Promise<boolean | void>;
 }
 
 /** Rows per claim statement: a burst is taken in a few round trips, not one huge statement. */
@@ -39,7 +43,9 @@ export class ClaimLoop<J extends LeasedJob> {
   private passing = false;
   private again = false;
   private failures = 0;
-  private readonly inFlight = new Map<string, { job: J; abort: AbortController; done: Promise<void> }>();
+  /** A pass stopped for want of a free slot: heads may be waiting, so a freed slot claims. */
+  private starved = false;
+  private readonly inFlight = new Map<string, { job: J; abort: AbortController; done: Promise<unknown> }>();
   private poll?: { cancel(): void };
   private renewal?: { cancel(): void };
   private readonly stopping = new AbortController();
@@ -88,7 +94,10 @@ export class ClaimLoop<J extends LeasedJob> {
         this.again = false;
         while (this.running) {
           const free = this.opts.capacity - this.inFlight.size;
-          if (free <= 0) break;
+          if (free <= 0) {
+            this.starved = true;
+            break;
+          }
           const n = Math.min(free, MAX_BATCH);
           let jobs: J[];
           try {
@@ -101,7 +110,10 @@ export class ClaimLoop<J extends LeasedJob> {
             return;
           }
           for (const job of jobs) this.run(job);
-          if (jobs.length < n) break;
+          if (jobs.length < n) {
+            this.starved = false;
+            break;
+          }
         }
       } while (this.again && this.running && this.inFlight.size < this.opts.capacity);
     } finally {
@@ -114,11 +126,12 @@ export class ClaimLoop<J extends LeasedJob> {
     const signal = AbortSignal.any([this.stopping.signal, abort.signal]);
     const done = this.opts
       .process(job, signal)
-      .catch((err) => this.opts.logger.error({ err, id: job.id }, "job processing threw"))
-      .finally(() => {
+      .catch((err) => void this.opts.logger.error({ err, id: job.id }, "job processing threw"))
+      .then((more) => {
         this.inFlight.delete(job.leaseToken);
-        // A freed slot, and maybe a new head (the next event of this user): look again.
-        this.wake();
+        // A freed slot, and maybe a new head (the next event of this user): look again, unless
+        // the job knows its user has nothing next and no head was left waiting for a slot.
+        if (more !== false || this.starved) this.wake();
       });
     this.inFlight.set(job.leaseToken, { job, abort, done });
   }
