@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,26 +12,18 @@ import { FakeProvider } from "../../test-support/fake-provider";
 import { generateSigningKeyPair } from "@concierge/protocol";
 import { users } from "../src/db/schema";
 import { Inbox } from "../src/inbox/inbox";
-import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN } from "./whatsapp-harness";
+import { startChild, killGroup } from "../../test-support/child-process";
+import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN, waitFor as waitUntil } from "./whatsapp-harness";
 
 /**
  * The real control plane (loadConfig(env) -> startControlPlane, process runtime, real agents with
  * their offline brain, WhatsApp against a local Graph API) at DEFAULT queue settings, SIGKILLed
  * with its whole process group three times mid-burst and restarted on the same DATA_DIR.
  */
-const ROOT = path.resolve(__dirname, "../..");
-const CHILD = path.join(ROOT, "test-support/control-plane-child.ts");
 const describePostgres = process.env.DATABASE_URL ? describe : describe.skip;
 if (!process.env.DATABASE_URL) process.stdout.write("SKIPPED (no DATABASE_URL): control plane SIGKILL at default settings\n");
 
-async function waitFor(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = (cond: () => Promise<boolean> | boolean, ms: number, what: string) => waitUntil(async () => (await cond()) || undefined, ms, what);
 
 function alive(pid: number): boolean {
   try {
@@ -73,18 +65,17 @@ describePostgres("the control plane SIGKILLed mid-burst at default settings", ()
     dataDir = mkdtempSync(path.join(tmpdir(), "concierge-crash-"));
   });
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, "SIGKILL");
+    for (const c of children) await killGroup(c);
     await graph.stop();
     await t.cleanup();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   async function startControlPlane(): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD], {
-      cwd: ROOT,
-      // Its own process group, so the kill below takes the whole group, as a container stop would.
-      detached: true,
-      env: {
+    // Its own process group, so the kill takes the whole group, as a container stop would.
+    const { child, match } = await startChild(
+      "test-support/control-plane-child.ts",
+      {
         PATH: process.env.PATH,
         PORT: "0",
         HOST: "127.0.0.1",
@@ -98,31 +89,10 @@ describePostgres("the control plane SIGKILLed mid-burst at default settings", ()
         WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
         WHATSAPP_API_BASE_URL: graph.baseUrl,
       },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+      { ready: /ready (\S+)/, detached: true },
+    );
     children.push(child);
-    let err = "";
-    child.stderr!.on("data", (d) => (err += String(d)));
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`control plane did not start: ${err}`)), 60_000);
-      let out = "";
-      child.stdout!.on("data", (d) => {
-        out += String(d);
-        const m = /ready (\S+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      child.once("exit", (code) => reject(new Error(`control plane exited ${code}: ${err}`)));
-    });
-    return { child, url };
-  }
-
-  async function killGroup(child: ChildProcess): Promise<void> {
-    const exited = new Promise((r) => child.once("exit", r));
-    process.kill(-child.pid!, "SIGKILL");
-    await exited;
+    return { child, url: match[1]! };
   }
 
   const replies = (waId: string) => graph.sentMessages().filter((m) => m.to === waId && m.type === "text").map((m) => String(m.text.body));
@@ -206,20 +176,12 @@ describePostgres("two dispatchers on one database, one SIGKILLed mid-burst, at d
       return { reply: `re ${r.params.text}` };
     };
     const start = async (workerId: string) => {
-      const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "test-support/routing-child.ts")], {
-        cwd: ROOT,
-        detached: true,
-        env: { PATH: process.env.PATH, DATABASE_URL: t.url!, AGENT_ENDPOINT: agent.endpoint, PROVIDER_URL: provider.url, SIGNING_KEY_B64: Buffer.from(keys.privateKeyPem).toString("base64"), WORKER_ID: workerId },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      const { child } = await startChild(
+        "test-support/routing-child.ts",
+        { PATH: process.env.PATH, DATABASE_URL: t.url!, AGENT_ENDPOINT: agent.endpoint, PROVIDER_URL: provider.url, SIGNING_KEY_B64: Buffer.from(keys.privateKeyPem).toString("base64"), WORKER_ID: workerId },
+        { detached: true },
+      );
       children.push(child);
-      let err = "";
-      child.stderr!.on("data", (d) => (err += String(d)));
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`child did not start: ${err}`)), 30_000);
-        child.stdout!.on("data", (d) => String(d).includes("ready") && (clearTimeout(timer), resolve()));
-        child.once("exit", (code) => reject(new Error(`child exited ${code}: ${err}`)));
-      });
       return child;
     };
     try {
@@ -234,9 +196,7 @@ describePostgres("two dispatchers on one database, one SIGKILLed mid-burst, at d
         });
       }
       await waitFor(() => provider.sends.length >= (USERS * EVENTS) / 3, 120_000, "a third of the replies");
-      const exited = new Promise((r) => doomed.once("exit", r));
-      process.kill(-doomed.pid!, "SIGKILL");
-      await exited;
+      await killGroup(doomed);
       const killedAt = Date.now();
       // The users the dead process held: their events stay "processing" under its lease until it ends.
       const held = await rows<{ user_id: string }>(t.database.db, sql`SELECT DISTINCT user_id FROM inbox_events WHERE status = 'processing' AND starts_with(lease_token, 'doomed:')`);
@@ -261,7 +221,7 @@ describePostgres("two dispatchers on one database, one SIGKILLed mid-burst, at d
       const [open] = await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM inbox_events WHERE status <> 'done'`);
       expect(open!.n).toBe(0);
     } finally {
-      for (const c of children) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, "SIGKILL");
+      for (const c of children) await killGroup(c);
       await provider.stop();
       await agent.stop();
       await t.cleanup();

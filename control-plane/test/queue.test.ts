@@ -12,17 +12,11 @@ import { SandboxUnavailableError } from "../src/sandboxes/runtime";
 import type { ChannelAdapter, OutboundRow } from "../src/outbox/types";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 import { sleep } from "../../test-support/fake-agent";
+import { waitFor as waitUntil } from "./whatsapp-harness";
 
 const logger = createLogger({ level: "silent" });
 
-async function waitFor(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = (cond: () => Promise<boolean> | boolean, ms: number, what: string) => waitUntil(async () => (await cond()) || undefined, ms, what);
 const flush = () => new Promise((r) => setImmediate(r));
 
 describe("claim loop", () => {
@@ -130,7 +124,7 @@ describeEachDriver("queues", (driver) => {
     expect(await new Retention({ database: t.database, logger, clock: systemClock, days: 0 }).sweep()).toEqual({});
   });
 
-  it("retries infrastructure failures past the agent's attempts, without an apology until the long schedule is spent", async () => {
+  it("audit finding 9: retries infrastructure failures past the agent's attempts, without an apology until the long schedule is spent", async () => {
     const sent: OutboundRow[] = [];
     const adapter: ChannelAdapter = { channel: "whatsapp", send: async (r) => (sent.push(r), { providerId: `p-${r.id}` }) };
     const outbox = new Outbox({ database: t.database, logger, pollIntervalMs: 30 });
@@ -199,7 +193,7 @@ describeEachDriver("queues", (driver) => {
 
 const describePostgres = process.env.DATABASE_URL ? describe : describe.skip;
 describePostgres("LISTEN on PostgreSQL", () => {
-  it("re-establishes a LISTEN connection the server dropped, says so, and delivers again", async () => {
+  it("audit finding 15: re-establishes a LISTEN connection the server dropped, says so, and delivers again", async () => {
     const t = await createTestDatabase("postgres");
     const lines: string[] = [];
     const log = createLogger({ level: "info", destination: { write: (s: string) => void lines.push(s) } });
