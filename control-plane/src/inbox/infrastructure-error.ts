@@ -1,4 +1,4 @@
-import { AgentTimeoutError, AgentUnavailableError } from "../connections/errors";
+import { AgentUnavailableError } from "../connections/errors";
 import { RuntimeError, SandboxUnavailableError } from "../sandboxes/runtime";
 
 /** PostgreSQL SQLSTATE classes that mean "the database is away", not "the statement is wrong". */
@@ -7,13 +7,13 @@ const NET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "
 
 /**
  * True for failures of the machinery around a turn rather than of the turn itself: the container
- * runtime (Docker restarting), a sandbox that would not start or cannot be reached, the database
- * away. These are retried on the longer infrastructure schedule; an agent that answered with an
- * error, or timed out working on the turn, is the turn's own failure.
+ * runtime failing (Docker restarting), a sandbox that would not start, the database away. These
+ * are retried on the longer infrastructure schedule. An agent that answered with an error, timed
+ * out, or dropped its socket mid-turn is the turn's own failure (normal schedule): a message that
+ * crashes its agent every time must not block its user's queue for an hour.
  */
 export function isInfrastructureError(err: unknown): boolean {
-  if (err instanceof AgentTimeoutError) return false;
-  if (err instanceof AgentUnavailableError) return err.closeCode !== 4001 && err.closeCode !== 4003;
+  if (err instanceof AgentUnavailableError) return false;
   if (err instanceof RuntimeError || err instanceof SandboxUnavailableError) return true;
   if (err && typeof err === "object") {
     const code = (err as { code?: unknown }).code;
