@@ -45,6 +45,8 @@ export class ClaimLoop<J extends LeasedJob> {
   private failures = 0;
   /** A pass stopped for want of a free slot: heads may be waiting, so a freed slot claims. */
   private starved = false;
+  /** Tokens the last renewal did not find (see scheduleRenewal). */
+  private missed = new Set<string>();
   private readonly inFlight = new Map<string, { job: J; abort: AbortController; done: Promise<unknown> }>();
   private poll?: { cancel(): void };
   private renewal?: { cancel(): void };
@@ -144,7 +146,11 @@ export class ClaimLoop<J extends LeasedJob> {
     }, this.opts.pollIntervalMs);
   }
 
-  /** One statement renews every lease this loop holds; a job whose lease is gone is aborted. */
+  /**
+   * One statement renews every lease this loop holds. A job whose row was not renewed twice in a
+   * row has lost its lease (someone took the row over) and is aborted; once is not enough, since a
+   * job may complete between the snapshot of tokens and the statement.
+   */
   private scheduleRenewal(): void {
     this.renewal = this.opts.clock.setTimeout(async () => {
       if (!this.running) return;
@@ -152,13 +158,16 @@ export class ClaimLoop<J extends LeasedJob> {
       if (tokens.length > 0) {
         try {
           const held = await this.opts.renew(tokens);
+          const missing = new Set<string>();
           for (const t of tokens) {
             const f = this.inFlight.get(t);
-            if (f && !held.has(t)) {
+            if (!f || held.has(t)) continue;
+            if (this.missed.has(t)) {
               this.opts.logger.warn({ id: f.job.id }, "lease lost while working; aborting this attempt");
               f.abort.abort(new Error("lease lost"));
-            }
+            } else missing.add(t);
           }
+          this.missed = missing;
         } catch (err) {
           this.opts.logger.warn({ err, jobs: tokens.length }, "could not renew leases");
         }
