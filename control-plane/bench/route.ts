@@ -152,7 +152,10 @@ async function main(): Promise<void> {
     res.status(200).end("ok");
   });
   const server = createServer(app);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  // Longer than any pause between one user's messages: a keep-alive socket the server closes just
+  // as the client reuses it fails the fetch ("other side closed"), which is not what we measure.
+  server.keepAliveTimeout = 120_000;
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", 4096, () => r())); // 1000 users connect at once
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const runUsers = async (turn: (u: number, i: number) => Promise<number>) => {
@@ -272,6 +275,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`route bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(`route bench failed: ${err instanceof Error ? err.stack : String(err)}${(err as { cause?: unknown })?.cause ? `\ncause: ${String((err as { cause?: unknown }).cause)}` : ""}\n`);
   process.exit(1);
 });
