@@ -5,9 +5,11 @@
  *
  *   node --import tsx test-support/routing-child.ts
  *   env: DATABASE_URL, AGENT_ENDPOINT (ws://...), PROVIDER_URL, SIGNING_KEY_B64 (PKCS#8 PEM, base64),
- *        LEASE_SECONDS, SEND_LEASE_MS, CONCURRENCY
+ *        and optionally LEASE_SECONDS, SEND_LEASE_MS, CONCURRENCY, WORKER_ID (unset: the product's
+ *        defaults from config.ts, and the product's retry and poll settings)
  * Prints "ready" once it is draining.
  */
+import { loadConfig } from "../control-plane/src/config";
 import { createLogger } from "../control-plane/src/logger";
 import { openDatabase } from "../control-plane/src/db/database";
 import { ConnectionManager } from "../control-plane/src/connections/connection-manager";
@@ -32,14 +34,20 @@ async function main(): Promise<void> {
     connectTimeoutMs: 2000,
   });
   const sandboxes = { ensure: async (userId: string) => ({ userId, sandboxId: `sbx-${userId}`, endpoint, token: `tok-sbx-${userId}` }) };
-  const concurrency = Number(process.env.CONCURRENCY ?? "16");
+  // Unset: what main.ts runs with (config defaults, main's retry schedule, the default poll).
+  const defaults = loadConfig({}).inbox;
+  const tuned = process.env.LEASE_SECONDS !== undefined;
+  const concurrency = Number(process.env.CONCURRENCY ?? defaults.concurrency);
+  const workerId = process.env.WORKER_ID;
+  const retry = tuned ? { attempts: 10, baseDelayMs: 20, maxDelayMs: 200 } : { attempts: defaults.maxAttempts, baseDelayMs: 2_000, maxDelayMs: 60_000 };
   const outbox = new Outbox({
     database,
     logger,
-    concurrency,
-    leaseMs: Number(process.env.SEND_LEASE_MS ?? "2000"),
-    retry: { attempts: 10, baseDelayMs: 20, maxDelayMs: 200 },
-    pollIntervalMs: 100,
+    concurrency: tuned ? concurrency : undefined,
+    leaseMs: Number(process.env.SEND_LEASE_MS ?? defaults.leaseSeconds * 1000),
+    retry: tuned ? retry : undefined,
+    pollIntervalMs: tuned ? 100 : undefined,
+    workerId,
   });
   outbox.registerAdapter(fakeProviderAdapter(env("PROVIDER_URL")));
   const dispatcher = new Dispatcher({
@@ -47,9 +55,10 @@ async function main(): Promise<void> {
     outbox,
     logger,
     concurrency,
-    leaseSeconds: Number(process.env.LEASE_SECONDS ?? "2"),
-    retry: { attempts: 10, baseDelayMs: 20, maxDelayMs: 200 },
-    pollIntervalMs: 100,
+    leaseSeconds: Number(process.env.LEASE_SECONDS ?? defaults.leaseSeconds),
+    retry,
+    pollIntervalMs: tuned ? 100 : undefined,
+    workerId,
   });
   dispatcher.handle("message", messageHandler({ sandboxes, connections }));
   await outbox.start();

@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- route [--users=N] [--messages=M]`
+ * `npm run bench -- route [--users=N] [--messages=M] [--turn-ms=T] [--no-floor] [--idle-seconds=S] [--pool=P] [--bare]`
+ * `npm run bench -- route --explain [--done-rows=1000000]`
  *
  * N simulated users on the real path: a signed WhatsApp webhook over HTTP -> inbox row (one
  * transaction) -> dispatcher -> the user's "sandbox" over an authenticated WebSocket (an instant
@@ -9,6 +10,13 @@
  * Beside it, in the same run and at the same concurrency, the floor: one HTTP request in, one
  * PostgreSQL commit, one WebSocket round trip, one HTTP request out, back to back. The difference
  * is what routing adds (durability, ordering, the read receipt and typing call the channel makes).
+ *
+ * The dispatcher and outbox run at the product's defaults (config.ts, main.ts's retry schedule, the
+ * default pool size). --turn-ms makes every agent turn take that long (a model turn). On
+ * PostgreSQL the bench also reports database transactions per turn (pg_stat_database xact_commit
+ * of its own database: a proxy for round trips) and, with --idle-seconds, transactions per second
+ * with no traffic. --explain instead shows the claim statement's plan and cost with and without
+ * --done-rows finished rows in the inbox.
  *
  * PostgreSQL when DATABASE_URL is set (a fresh database, dropped after), else embedded PGlite.
  */
@@ -28,6 +36,7 @@ import { messageHandler } from "../src/inbox/message-handler";
 import { Outbox } from "../src/outbox/outbox";
 import { createWhatsAppChannel, signMetaPayload } from "../src/channels/whatsapp";
 import { createTestDatabase } from "../../test-support/db";
+import { explainClaim } from "./claim-explain";
 import { FakeAgent } from "../../test-support/fake-agent";
 import { textWebhook } from "../../test-support/meta-samples";
 
@@ -37,6 +46,9 @@ const arg = (name: string, def: number) => {
 };
 const USERS = arg("users", 50);
 const MESSAGES = arg("messages", 10);
+const TURN_MS = arg("turn-ms", 0);
+const IDLE_SECONDS = arg("idle-seconds", 0);
+const flag = (name: string) => process.argv.includes(`--${name}`);
 const APP_SECRET = "bench-app-secret";
 const ACCESS_TOKEN = "bench-access-token";
 const PHONE_ID = "106540352242922";
@@ -67,11 +79,30 @@ const ms = (x: number) => `${x.toFixed(1)} ms`;
 async function main(): Promise<void> {
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? "warn" });
   const t = await createTestDatabase(process.env.DATABASE_URL ? "postgres" : "pglite");
-  // On PostgreSQL, a pool big enough for the workers this bench runs, so it measures routing and
-  // not waiting for a connection (the control plane's own pool size is main.ts's to choose).
-  const database = t.url ? await openDatabase({ databaseUrl: t.url, dataDir: ":memory:", poolSize: Math.min(64, USERS) * 2 + 8 }) : t.database;
+  if (flag("explain")) {
+    process.stdout.write(await explainClaim(t.database, arg("done-rows", 1_000_000)));
+    await t.cleanup();
+    return;
+  }
+  const defaults = loadConfig({});
+  // The control plane's own pool size (DATABASE_POOL_SIZE default): turns in flight hold none.
+  const poolSize = arg("pool", defaults.queue.poolSize);
+  const database = t.url ? await openDatabase({ databaseUrl: t.url, dataDir: ":memory:", poolSize }) : t.database;
   const keys = generateSigningKeyPair();
   const agent = await new FakeAgent({ tokenFor: (id) => `tok-${id}`, controlPlanePublicKeyPem: keys.publicKeyPem }).start();
+  if (TURN_MS > 0) {
+    agent.handlers["chat.send"] = async (r) => {
+      await new Promise((res) => setTimeout(res, TURN_MS));
+      return { reply: `echo: ${r.params.text}`, llmCalls: 0 };
+    };
+  }
+  // Transactions committed in the bench's own database (PostgreSQL only): one per autocommit
+  // statement, so a count of round trips that change or read something.
+  const commits = async (): Promise<number | undefined> => {
+    if (!t.url) return undefined;
+    const [r] = await rows<{ n: string }>(t.database.db, sql`SELECT pg_stat_clear_snapshot(), (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::text AS n`);
+    return Number(r!.n);
+  };
   const waiters = new Map<string, () => void>();
   const graph = await graphServer((_to, text) => waiters.get(text.replace(/^echo: /, ""))?.());
 
@@ -85,10 +116,17 @@ async function main(): Promise<void> {
   });
   const connections = new ConnectionManager({ signingPrivateKeyPem: keys.privateKeyPem, logger, requestTimeoutMs: 30_000 });
   const inbox = new Inbox();
-  const outbox = new Outbox({ database, logger, concurrency: Math.min(64, USERS) });
+  const outbox = new Outbox({ database, logger, leaseMs: defaults.inbox.leaseSeconds * 1000 });
   const whatsapp = createWhatsAppChannel({ config, db: database.db, inbox, outbox, logger, clock: systemClock });
   outbox.registerAdapter(whatsapp.adapter!);
-  const dispatcher = new Dispatcher({ database, outbox, logger, concurrency: Math.min(64, USERS), leaseSeconds: 60, retry: { attempts: 5, baseDelayMs: 50, maxDelayMs: 1000 } });
+  const dispatcher = new Dispatcher({
+    database,
+    outbox,
+    logger,
+    concurrency: defaults.inbox.concurrency,
+    leaseSeconds: defaults.inbox.leaseSeconds,
+    retry: { attempts: defaults.inbox.maxAttempts, baseDelayMs: 2_000, maxDelayMs: 60_000 },
+  });
   const sandboxes = { ensure: async (userId: string) => ({ userId, sandboxId: `sbx-${userId}`, endpoint: agent.endpoint, token: `tok-sbx-${userId}` }) };
   const inner = messageHandler({ sandboxes, connections });
   // --bare skips the WhatsApp turn wrapper (read receipt, typing, splitting) to see what it costs.
@@ -114,7 +152,10 @@ async function main(): Promise<void> {
     res.status(200).end("ok");
   });
   const server = createServer(app);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  // Longer than any pause between one user's messages: a keep-alive socket the server closes just
+  // as the client reuses it fails the fetch ("other side closed"), which is not what we measure.
+  server.keepAliveTimeout = 120_000;
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", 4096, () => r())); // 1000 users connect at once
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const runUsers = async (turn: (u: number, i: number) => Promise<number>) => {
@@ -128,22 +169,36 @@ async function main(): Promise<void> {
     return { lat, seconds: (performance.now() - started) / 1000 };
   };
 
+  // Idle load first, with no traffic at all: PostgreSQL flushes a backend's statistics up to 10 s
+  // late, so let the set-up's settle, then count over the window.
+  let idlePerSecond: number | undefined;
+  if (IDLE_SECONDS > 0 && t.url) {
+    await new Promise((r) => setTimeout(r, 12_000));
+    const a = (await commits())!;
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    const b = (await commits())!;
+    idlePerSecond = (b - a - 1) / IDLE_SECONDS; // minus our own second sample
+  }
+
   // Warm up: one socket per sandbox and the JIT, so both runs measure steady state.
   await fetch(`${base}/floor`, { method: "POST", body: "w" });
 
-  const floor = await runUsers(async () => {
-    const t0 = performance.now();
-    await fetch(`${base}/floor`, { method: "POST", body: "x" }).then((r) => r.arrayBuffer());
-    return performance.now() - t0;
-  });
+  const floor = flag("no-floor")
+    ? undefined
+    : await runUsers(async () => {
+        const t0 = performance.now();
+        await fetch(`${base}/floor`, { method: "POST", body: "x" }).then((r) => r.arrayBuffer());
+        return performance.now() - t0;
+      });
 
+  const commitsBefore = await commits();
   const route = await runUsers(async (u, i) => {
     const waId = `4915${String(100000 + u)}`;
     const text = `m-${u}-${i}`;
     const body = textWebhook({ waId, body: text, name: `User ${u}` });
     const t0 = performance.now();
     const replied = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no reply for ${text} within 60 s`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`no reply for ${text} within 120 s`)), 120_000);
       waiters.set(text, () => {
         clearTimeout(timer);
         waiters.delete(text);
@@ -160,7 +215,7 @@ async function main(): Promise<void> {
     await replied;
     return performance.now() - t0;
   });
-
+  const commitsAfter = await commits();
   // Where the route's time goes, from the rows' own timestamps (database clock, transaction starts).
   const [stages] = await rows<{ inbox_p50: number; inbox_p99: number; send_p50: number; send_p99: number }>(
     database.db,
@@ -171,17 +226,25 @@ async function main(): Promise<void> {
           (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at) * 1000) FROM outbox) AS send_p99`,
   );
   const n = USERS * MESSAGES;
+  const perTurn = commitsBefore !== undefined && commitsAfter !== undefined ? (commitsAfter - commitsBefore) / n : undefined;
   const row = (name: string, r: { lat: number[]; seconds: number }) =>
     `${name.padEnd(34)} ${String(n).padStart(6)} ${(n / r.seconds).toFixed(0).padStart(10)}/s ${ms(pct(r.lat, 50)).padStart(11)} ${ms(pct(r.lat, 99)).padStart(11)}`;
   process.stdout.write(
     [
       "",
-      `route bench: ${USERS} users x ${MESSAGES} messages, ${database.driver}, instant fake agent, local Graph API`,
+      `route bench: ${USERS} users x ${MESSAGES} messages, ${database.driver}, ${TURN_MS > 0 ? `${TURN_MS} ms` : "instant"} fake agent, local Graph API, INBOX_CONCURRENCY=${defaults.inbox.concurrency}, pool ${poolSize}`,
       `${"".padEnd(34)} ${"turns".padStart(6)} ${"throughput".padStart(12)} ${"p50".padStart(11)} ${"p99".padStart(11)}`,
-      row("floor (HTTP in, commit, WS, HTTP out)", floor),
+      ...(floor ? [row("floor (HTTP in, commit, WS, HTTP out)", floor)] : []),
       row("route (webhook -> reply sent)", route),
       `  of which inbox row -> turn done: p50 ${ms(Number(stages!.inbox_p50))}, p99 ${ms(Number(stages!.inbox_p99))}; outbox row -> sent: p50 ${ms(Number(stages!.send_p50))}, p99 ${ms(Number(stages!.send_p99))}`,
-      `added by routing: p50 ${ms(pct(route.lat, 50) - pct(floor.lat, 50))}, p99 ${ms(pct(route.lat, 99) - pct(floor.lat, 99))}`,
+      ...(floor
+        ? [
+            `added by routing: p50 ${ms(pct(route.lat, 50) - pct(floor.lat, 50))}, p99 ${ms(pct(route.lat, 99) - pct(floor.lat, 99))}; ` +
+              `route/floor: p50 ${(pct(route.lat, 50) / pct(floor.lat, 50)).toFixed(2)}x, throughput ${(floor.seconds / route.seconds).toFixed(2)}x`,
+          ]
+        : []),
+      ...(perTurn !== undefined ? [`database transactions per turn (whole route, webhook included): ${perTurn.toFixed(1)}`] : []),
+      ...(idlePerSecond !== undefined ? [`idle: ${idlePerSecond.toFixed(2)} transactions/s over ${IDLE_SECONDS} s with no traffic`] : []),
       "",
     ].join("\n"),
   );
@@ -191,7 +254,10 @@ async function main(): Promise<void> {
       driver: database.driver,
       users: USERS,
       messages: MESSAGES,
-      floor: { perSecond: n / floor.seconds, p50: pct(floor.lat, 50), p99: pct(floor.lat, 99) },
+      turnMs: TURN_MS,
+      floor: floor ? { perSecond: n / floor.seconds, p50: pct(floor.lat, 50), p99: pct(floor.lat, 99) } : null,
+      transactionsPerTurn: perTurn ?? null,
+      idleTransactionsPerSecond: idlePerSecond ?? null,
       route: { perSecond: n / route.seconds, p50: pct(route.lat, 50), p99: pct(route.lat, 99) },
     })}\n`,
   );
@@ -209,6 +275,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`route bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(`route bench failed: ${err instanceof Error ? err.stack : String(err)}${(err as { cause?: unknown })?.cause ? `\ncause: ${String((err as { cause?: unknown }).cause)}` : ""}\n`);
   process.exit(1);
 });

@@ -60,6 +60,7 @@ export const ENV: Record<string, VarSpec> = {
 
   SANDBOX_RUNTIME: { schema: oneOf(["docker", "process", "kubernetes"]), doc: "`docker`, `process` or `kubernetes`; unset means docker when sandboxes run in Docker or a daemon answers (refusing to start without the image), process only where no daemon ever answered" },
   SANDBOX_IMAGE: { schema: optionalString.transform((v) => v ?? "concierge-agent:latest"), doc: "Agent image tag (default concierge-agent:latest)" },
+  PATH: { schema: optionalString.transform((v) => v ?? "/usr/bin:/bin"), doc: "Search path handed to the process runtime's agents (nothing else of the control plane's environment reaches them)" },
   SANDBOX_NETWORK: { schema: optionalString.transform((v) => v ?? "concierge-sandboxes"), doc: "Private Docker network for sandboxes (default concierge-sandboxes)" },
   SANDBOX_LISTEN_HOST: { schema: optionalString, doc: "Address of the second listener, the only one sandboxes reach, serving /llm/v1 alone; unset means the sandbox network's gateway (Docker on the host), this container's address on it (in a container), or 127.0.0.1 (process runtime)" },
   SANDBOX_LISTEN_PORT: { schema: optionalString.pipe(z.coerce.number().int("must be a whole number").min(0).max(65535).optional()), doc: "Port of the sandbox listener (default PORT+1; a free one when PORT is 0)" },
@@ -82,9 +83,13 @@ export const ENV: Record<string, VarSpec> = {
   SANDBOX_IDLE_MINUTES: { schema: num(15, 0.05, 100000), doc: "Stop a sandbox idle this long; the next event wakes it (default 15)" },
   AGENT_REQUEST_TIMEOUT_MS: { schema: int(120_000, 1000, 3_600_000), doc: "How long the control plane waits for one agent request (default 120000)" },
 
-  INBOX_CONCURRENCY: { schema: int(16, 1, 1000), doc: "Users whose events are worked in parallel per control-plane process (default 16)" },
-  INBOX_MAX_ATTEMPTS: { schema: int(5, 1, 100), doc: "Attempts before an inbound event is dead-lettered (default 5)" },
-  INBOX_LEASE_SECONDS: { schema: int(300, 5, 86400), doc: "Lease on a claimed event; an expired lease makes it claimable again (default 300)" },
+  INBOX_CONCURRENCY: { schema: int(1000, 1, 100000), doc: "Turns in flight at once per control-plane process, one per user at most (default 1000); idle database load does not grow with it" },
+  INBOX_MAX_ATTEMPTS: { schema: int(5, 1, 100), doc: "Attempts before an inbound event whose turn keeps failing is dead-lettered (default 5)" },
+  INBOX_INFRA_ATTEMPTS: { schema: int(40, 1, 1000), doc: "Attempts while the infrastructure fails (Docker restarting, a sandbox not starting, the database away), backing off up to 5 minutes apart, before dead-lettering (default 40, about an hour and a half)" },
+  INBOX_LEASE_SECONDS: { schema: int(10, 3, 86400), doc: "Lease on a claimed inbox or outbox row, renewed every third of it while it is worked; a crashed process's users resume after it (default 10)" },
+  QUEUE_RETENTION_DAYS: { schema: num(30, 0, 36500), doc: "Answered and dead-lettered inbox events and sent or failed outbox rows (with the message text they hold) are deleted after this many days; 0 keeps them forever (default 30)" },
+  QUEUE_WORKER_ID: { schema: optionalString.pipe(z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, "1-100 of A-Z a-z 0-9 _ . -").optional()), doc: "This process's queue worker id; unset means one kept in DATA_DIR. A restart with the same id takes back its previous run's leases at once" },
+  DATABASE_POOL_SIZE: { schema: int(40, 2, 1000), doc: "PostgreSQL connections per process (default 40); turns in flight do not hold one. Keep replicas x this under the server's max_connections (PostgreSQL default 100)" },
 
   WHATSAPP_VERIFY_TOKEN: { schema: optionalString, doc: "Meta webhook verify token", secret: true },
   WHATSAPP_APP_SECRET: { schema: optionalString, doc: "Meta app secret: signs webhook bodies", secret: true },
@@ -147,6 +152,8 @@ export interface Config {
     runtime?: "docker" | "process" | "kubernetes";
     image: string;
     network: string;
+    /** PATH for the process runtime's agents. */
+    searchPath: string;
     gatewayUrl?: string;
     /** The sandbox listener; host undefined means "ask the runtime". */
     listenHost?: string;
@@ -166,7 +173,8 @@ export interface Config {
     storageSize: string;
     storageClass?: string;
   };
-  inbox: { concurrency: number; maxAttempts: number; leaseSeconds: number };
+  inbox: { concurrency: number; maxAttempts: number; infraAttempts: number; leaseSeconds: number };
+  queue: { retentionDays: number; workerId?: string; poolSize: number };
   whatsapp?: {
     verifyToken: string;
     appSecret: string;
@@ -267,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       runtime: e.SANDBOX_RUNTIME,
       image: e.SANDBOX_IMAGE,
       network: e.SANDBOX_NETWORK,
+      searchPath: e.PATH,
       gatewayUrl: e.SANDBOX_GATEWAY_URL,
       listenHost: e.SANDBOX_LISTEN_HOST,
       listenPort: e.SANDBOX_LISTEN_PORT ?? (port === 0 ? 0 : port + 1),
@@ -285,7 +294,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       storageSize: e.KUBE_STORAGE_SIZE,
       storageClass: e.KUBE_STORAGE_CLASS,
     },
-    inbox: { concurrency: e.INBOX_CONCURRENCY, maxAttempts: e.INBOX_MAX_ATTEMPTS, leaseSeconds: e.INBOX_LEASE_SECONDS },
+      inbox: { concurrency: e.INBOX_CONCURRENCY, maxAttempts: e.INBOX_MAX_ATTEMPTS, infraAttempts: e.INBOX_INFRA_ATTEMPTS, leaseSeconds: e.INBOX_LEASE_SECONDS },
+    queue: { retentionDays: e.QUEUE_RETENTION_DAYS, workerId: e.QUEUE_WORKER_ID, poolSize: e.DATABASE_POOL_SIZE },
     whatsapp: e.WHATSAPP_APP_SECRET
       ? {
           verifyToken: e.WHATSAPP_VERIFY_TOKEN,

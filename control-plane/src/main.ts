@@ -10,6 +10,8 @@ import { createLlmGateway, createUsageAdminRouter } from "./llm-gateway";
 import { Inbox } from "./inbox/inbox";
 import { Outbox } from "./outbox/outbox";
 import { Dispatcher } from "./inbox/dispatcher";
+import { Retention } from "./queue/retention";
+import { resolveWorkerId } from "./queue/worker-id";
 import { messageHandler } from "./inbox/message-handler";
 import { createEventsAdminRouter } from "./inbox/events-admin-router";
 import { requireAdmin } from "./admin/auth";
@@ -74,9 +76,9 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // 0. DATA_DIR private (0700), or no start: it holds the database and the keys.
     prepareDataDir(config.dataDir);
     // 1. Database, migrated before anything reads it.
-    // Pool: every dispatcher worker (INBOX_CONCURRENCY) and outbox sender (8) may hold a connection
-    // at once, with headroom for webhooks, the scheduler and the admin API.
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.inbox.concurrency + 8 + 12 });
+    // Pool: a turn in flight holds no connection (only its claim, completion or failure does, one
+    // statement each), so the pool is sized on its own (DATABASE_POOL_SIZE), not from INBOX_CONCURRENCY.
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.queue.poolSize, logger });
     onStop("database", async () => {
       await database.close();
       restrictDataDirFiles(config.dataDir);
@@ -173,7 +175,9 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // Inbox (stateless writer) and outbox (durable sends, drained per user and channel in order):
     // one of each for every channel; channels register their adapters before the outbox starts.
     const inbox = new Inbox();
-    const outbox = new Outbox({ database, logger, clock, metrics });
+    // One queue worker id per DATA_DIR: a restart takes back its previous run's leases at once.
+    const workerId = resolveWorkerId({ dataDir: config.dataDir, configured: config.queue.workerId });
+    const outbox = new Outbox({ database, logger, clock, metrics, leaseMs: config.inbox.leaseSeconds * 1000, workerId });
     // Dispatcher: drains the inbox per user, in order, users in parallel; roles register a handler
     // per event kind before it starts (just before HTTP). "message" is built in: ensure the user's
     // sandbox, chat.send with the inbox row id as idempotency key, reply on the same channel.
@@ -185,9 +189,12 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       metrics,
       concurrency: config.inbox.concurrency,
       leaseSeconds: config.inbox.leaseSeconds,
-      // Slower than DEFAULT_RETRY: a failed turn usually means a sandbox restarting, so the
-      // attempts should span tens of seconds before the user gets an apology.
+      workerId,
+      // A turn that fails on its own (the agent answered with an error) spans tens of seconds of
+      // attempts before the apology; the infrastructure failing (Docker restarting, a sandbox not
+      // starting, the database away) is retried for much longer and apologised for only at the end.
       retry: { attempts: config.inbox.maxAttempts, baseDelayMs: 2_000, maxDelayMs: 60_000 },
+      infraRetry: { attempts: config.inbox.infraAttempts, baseDelayMs: 5_000, maxDelayMs: 300_000 },
     });
     const eventsRouter = Router().use(requireAdmin(admin.token), createEventsAdminRouter({ database, inbox }));
 
@@ -272,6 +279,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // Every handler is registered by now; the outbox is already draining.
     await dispatcher.start();
     onStop("dispatcher", () => dispatcher.stop());
+    // Finished queue rows (they hold message text) go after QUEUE_RETENTION_DAYS.
+    const retention = new Retention({ database, logger, clock, days: config.queue.retentionDays });
+    retention.start();
+    onStop("retention", () => retention.stop());
     // The scheduler after the dispatcher, so what it enqueues is worked at once; it stops first.
     proactive.scheduler.start();
     onStop("scheduler", () => proactive.scheduler.stop());

@@ -17,4 +17,6 @@ export const AgentEnv = {
   userName: "USER_NAME",
   templatesDir: "WORKSPACE_TEMPLATES_DIR",
   logLevel: "LOG_LEVEL",
+  /** "1": stdin is a pipe held by whoever started the agent (the process runtime); exit when it closes. */
+  exitWithStdin: "AGENT_EXIT_WITH_STDIN",
 } as const;

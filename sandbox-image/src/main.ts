@@ -1,4 +1,5 @@
 import path from "node:path";
+import { AgentEnv } from "@concierge/protocol";
 import pino, { type Logger } from "pino";
 import { createAgent, type Agent } from "./agent";
 import { AgentEnvError, parseAgentEnv, type AgentConfig } from "./env";
@@ -115,6 +116,11 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // Started by a control plane's process runtime: its pipe closes when it dies, even by SIGKILL.
+  if (process.env[AgentEnv.exitWithStdin] === "1") {
+    process.stdin.on("end", () => stop("stdin closed")).on("error", () => stop("stdin closed"));
+    process.stdin.resume();
+  }
 }
 
 if (require.main === module) void main();

@@ -3,6 +3,8 @@ import path from "node:path";
 import { sql, type SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import * as schema from "./schema";
+import type { Logger } from "../logger";
+import { listenWithReconnect } from "./listen";
 
 export type Schema = typeof schema;
 /** Either driver's database: node-postgres and PGlite share drizzle's PgDatabase surface. */
@@ -42,7 +44,7 @@ export function redactUrl(url: string): string {
 }
 
 /** PostgreSQL when a URL is given, else embedded PGlite in `dataDir/pglite` (or in memory for ":memory:"). */
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Database> {
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; poolSize?: number; logger?: Logger }): Promise<Database> {
   if (opts.databaseUrl) {
     const { Pool, Client } = await import("pg");
     const { drizzle } = await import("drizzle-orm/node-postgres");
@@ -50,26 +52,14 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
     pool.on("error", () => undefined);
     const db = drizzle(pool, { schema }) as unknown as Db;
-    const listeners: InstanceType<typeof Client>[] = [];
+    const listeners = new Set<() => Promise<void>>();
     return {
       db,
       driver: "postgres",
       description: redactUrl(opts.databaseUrl),
-      async listen(channel, onNotify) {
-        const client = new Client({ connectionString: opts.databaseUrl });
-        client.on("error", () => undefined);
-        await client.connect();
-        client.on("notification", (n) => {
-          if (n.channel === channel) onNotify(n.payload ?? "");
-        });
-        await client.query(`LISTEN "${channel.replace(/"/g, "")}"`);
-        listeners.push(client);
-        return async () => {
-          await client.end().catch(() => undefined);
-        };
-      },
+      listen: (channel, onNotify) => listenWithReconnect(() => new Client({ connectionString: opts.databaseUrl }), channel, onNotify, opts.logger, listeners),
       async close() {
-        await Promise.all(listeners.map((c) => c.end().catch(() => undefined)));
+        await Promise.all([...listeners].map((l) => l()));
         await pool.end();
       },
     };

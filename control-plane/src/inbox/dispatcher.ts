@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { Channel } from "@concierge/protocol";
@@ -10,7 +9,10 @@ import { outboxInsertCtes, type Outbox } from "../outbox/outbox";
 import type { NewOutboundMessage } from "../outbox/types";
 import { AgentRequestError } from "../connections/errors";
 import { INBOX_NOTIFY_CHANNEL } from "./inbox";
-import { WorkLoop } from "./work-loop";
+import { ClaimLoop } from "../queue/claim-loop";
+import { LeasedQueue, type QueueTable } from "../queue/leased-queue";
+import { newWorkerId } from "../queue/worker-id";
+import { isInfrastructureError } from "./infrastructure-error";
 import type { InboundEventRow, InboundKind } from "./types";
 
 export interface HandlerContext {
@@ -32,12 +34,20 @@ export interface DispatcherOptions {
   logger: Logger;
   clock?: Clock;
   metrics?: Registry;
-  /** Users worked in parallel by this process (INBOX_CONCURRENCY). */
+  /** Turns in flight at once in this process (INBOX_CONCURRENCY): a semaphore, not a worker count. */
   concurrency: number;
-  /** Lease on a claimed event (INBOX_LEASE_SECONDS). */
+  /** Lease on a claimed event, renewed every third of it while the turn runs (INBOX_LEASE_SECONDS). */
   leaseSeconds: number;
-  /** attempts = INBOX_MAX_ATTEMPTS; delays between them. */
+  /** attempts = INBOX_MAX_ATTEMPTS; delays between them, for failures of the turn itself. */
   retry: RetryPolicy;
+  /**
+   * Failures of the infrastructure (Docker restarting, a sandbox that will not start, the database
+   * away): a longer schedule, so an outage of minutes does not dead-letter anyone's message.
+   * Defaults to four times the attempts of `retry` at four times its maximum delay.
+   */
+  infraRetry?: RetryPolicy;
+  /** Stable per process (DATA_DIR): a restart takes back its previous incarnation's leases at once. */
+  workerId?: string;
   pollIntervalMs?: number;
   /** The one short message a user gets when their event is dead-lettered; null sends none. */
   apology?: (event: InboundEventRow) => NewOutboundMessage | null;
@@ -60,23 +70,46 @@ function defaultApology(event: InboundEventRow): NewOutboundMessage | null {
   return { userId: event.userId, channel, kind: "text", body: APOLOGY_TEXT, inboxId: event.id, meta: { apology: true } };
 }
 
+/** The inbox as a leased queue: the head of a user's queue is their first open event, claimable only
+ * while nothing else of theirs runs under a live lease. */
+export const INBOX_QUEUE: QueueTable = {
+  table: "inbox_events",
+  running: "processing",
+  done: "done",
+  dead: "dead",
+  head: sql`NOT EXISTS (
+      SELECT 1 FROM inbox_events b
+      WHERE b.user_id = q.user_id AND b.id <> q.id
+        AND b.status IN ('pending', 'processing') -- lets the planner use the open-rows index
+        AND ((b.status = 'processing' AND b.lease_expires_at > now())
+             OR (b.priority, b.created_at, b.seq) < (q.priority, q.created_at, q.seq)))`,
+  order: sql`q.priority, q.created_at, q.seq`,
+};
+
 /**
- * Drains the inbox. One statement claims the head of some user's queue: the first unfinished event
- * by (priority, created_at, seq), only if that user has nothing in flight under a live lease. So
- * users run in parallel, one user's events strictly one at a time and in order, and a voice turn
- * (lower priority number) goes next but never beside another event of its user.
+ * Drains the inbox. One statement claims the heads of several users' queues at once (as many as
+ * there are free slots): the first unfinished event by (priority, created_at, seq), only if that
+ * user has nothing in flight under a live lease. So users run in parallel, one user's events
+ * strictly one at a time and in order, and a voice turn (lower priority number) goes next but
+ * never beside another event of its user.
  */
 export class Dispatcher {
   private readonly handlers = new Map<string, InboxHandler>();
-  private readonly loop: WorkLoop<Claimed>;
+  private readonly loop: ClaimLoop<Claimed>;
+  private readonly queue: LeasedQueue;
   private readonly log: Logger;
   private readonly retry: RetryPolicy;
+  private readonly infraRetry: RetryPolicy;
   private unlisten?: () => Promise<void>;
   private readonly m?: { outcomes: Counter; duration: Histogram };
 
   constructor(private readonly opts: DispatcherOptions) {
     this.log = opts.logger.child({ component: "dispatcher" });
     this.retry = validateRetryPolicy(opts.retry);
+    this.infraRetry = validateRetryPolicy(
+      opts.infraRetry ?? { attempts: this.retry.attempts * 4, baseDelayMs: this.retry.baseDelayMs, maxDelayMs: this.retry.maxDelayMs * 4 },
+    );
+    this.queue = new LeasedQueue(INBOX_QUEUE, opts.workerId ?? newWorkerId(), opts.leaseSeconds);
     if (opts.metrics) {
       this.m = {
         outcomes: new Counter({ name: "concierge_inbox_events_total", help: "Inbox events worked, by kind and outcome", labelNames: ["kind", "outcome"], registers: [opts.metrics] }),
@@ -89,12 +122,14 @@ export class Dispatcher {
         }),
       };
     }
-    this.loop = new WorkLoop<Claimed>({
-      concurrency: opts.concurrency,
+    this.loop = new ClaimLoop<Claimed>({
+      capacity: opts.concurrency,
       pollIntervalMs: opts.pollIntervalMs ?? 1000,
+      renewEveryMs: Math.max(200, (opts.leaseSeconds * 1000) / 3),
       clock: opts.clock ?? systemClock,
       logger: this.log,
-      claim: () => this.claim(),
+      claim: (n) => this.claim(n),
+      renew: (tokens) => this.queue.renew(this.opts.database.db, tokens),
       process: (e, signal) => this.work(e, signal),
     });
   }
@@ -104,6 +139,8 @@ export class Dispatcher {
   }
 
   async start(): Promise<void> {
+    const reclaimed = await this.queue.reclaimOwn(this.opts.database.db);
+    if (reclaimed > 0) this.log.info({ reclaimed }, "took back the leases of this worker's previous run");
     this.unlisten = await this.opts.database.listen(INBOX_NOTIFY_CHANNEL, () => this.loop.wake());
     this.loop.start();
   }
@@ -113,32 +150,9 @@ export class Dispatcher {
     await this.loop.stop();
   }
 
-  private async claim(): Promise<Claimed | undefined> {
-    const token = randomUUID();
-    const [r] = await rows<Record<string, unknown>>(
-      this.opts.database.db,
-      sql`WITH next AS (
-            SELECT e.id FROM inbox_events e
-            WHERE (e.status = 'pending' OR (e.status = 'processing' AND e.lease_expires_at <= now()))
-              AND e.next_attempt_at <= now()
-              AND NOT EXISTS (
-                SELECT 1 FROM inbox_events b
-                WHERE b.user_id = e.user_id AND b.id <> e.id
-                  AND b.status IN ('pending', 'processing') -- lets the planner use the open-rows index
-                  AND (
-                    (b.status = 'processing' AND b.lease_expires_at > now())
-                    OR (b.priority, b.created_at, b.seq) < (e.priority, e.created_at, e.seq)))
-            ORDER BY e.priority, e.created_at, e.seq
-            LIMIT 1
-            FOR UPDATE SKIP LOCKED)
-          UPDATE inbox_events SET status = 'processing', attempts = inbox_events.attempts + 1,
-                 lease_token = ${token}, lease_expires_at = now() + make_interval(secs => ${this.opts.leaseSeconds}),
-                 updated_at = now()
-          FROM next WHERE inbox_events.id = next.id
-          RETURNING inbox_events.*`,
-    );
-    if (!r) return undefined;
-    return {
+  private async claim(n: number): Promise<Claimed[]> {
+    const claimed = await this.queue.claim(this.opts.database.db, n);
+    return claimed.map((r) => ({
       id: String(r.id),
       userId: String(r.user_id),
       channel: r.channel as Channel,
@@ -148,39 +162,37 @@ export class Dispatcher {
       priority: Number(r.priority),
       attempts: Number(r.attempts),
       createdAt: r.created_at instanceof Date ? r.created_at : new Date(String(r.created_at)),
-      leaseToken: token,
-    };
+      leaseToken: String(r.lease_token),
+    }));
   }
 
-  private async work(event: Claimed, signal: AbortSignal): Promise<void> {
+  /** Resolves false when the user had nothing next at completion (no claim needed for them). */
+  private async work(event: Claimed, signal: AbortSignal): Promise<boolean> {
     // Child loggers are built only when something is logged: binding them costs real CPU per event.
     let child: Logger | undefined;
     const log = () => (child ??= this.log.child({ eventId: event.id, userId: event.userId, kind: event.kind, attempt: event.attempts }));
     const started = performance.now();
     const handler = this.handlers.get(event.kind);
     let out: NewOutboundMessage[];
-    const renewal = this.keepLease(event, log);
     try {
       if (!handler) throw new Error(`no handler registered for kind ${event.kind}`);
       const { leaseToken: _t, ...view } = event;
       out = (await handler(view, { signal, get log() { return log(); } })) ?? [];
     } catch (err) {
-      if (signal.aborted) return this.release(event, log);
-      return this.fail(event, err, log);
-    } finally {
-      renewal.cancel();
+      if (signal.aborted) await this.release(event, log);
+      else await this.fail(event, err, log).catch((e) => log().warn({ err: e }, "could not record the failure; the lease will expire"));
+      return true;
     }
     // Completing the event and writing its replies is one statement: atomic without a transaction,
     // one round trip, and the replies are written only if our lease token still holds.
     const result = JSON.stringify({ replies: out.map((m) => ({ channel: m.channel, chars: m.body.length })) });
-    const [r] = await rows<{ done: number }>(
+    // It also says whether the user has another event waiting, so the loop claims only then.
+    const [r] = await rows<{ done: number; more: boolean }>(
       this.opts.database.db,
-      sql`WITH done AS (
-            UPDATE inbox_events SET status = 'done', completed_at = now(), updated_at = now(), last_error = NULL,
-                   lease_token = NULL, lease_expires_at = NULL, result = ${result}::jsonb
-            WHERE id = ${event.id} AND lease_token = ${event.leaseToken} AND status = 'processing' RETURNING id)
+      sql`WITH done AS (${this.queue.completeSql(event.id, event.leaseToken, sql`completed_at = now(), result = ${result}::jsonb`)})
           ${out.length > 0 ? sql`, ${outboxInsertCtes(out, "done")}` : sql``}
-          SELECT (SELECT count(*) FROM done)::int AS done
+          SELECT (SELECT count(*) FROM done)::int AS done,
+                 EXISTS (SELECT 1 FROM inbox_events n WHERE n.user_id = ${event.userId} AND n.status IN ('pending', 'processing') AND n.id <> ${event.id}) AS more
                  ${out.length > 0 ? sql`, (SELECT count(*) FROM outbox_notified)::int AS queued` : sql``}`,
     );
     // Zero rows: someone else holds the event now (our lease expired); they will answer it, not us.
@@ -188,71 +200,30 @@ export class Dispatcher {
     if (!ok) log().warn("lease lost before completion; dropping this attempt's result");
     this.m?.outcomes.inc({ kind: event.kind, outcome: ok ? "done" : "lease_lost" });
     this.m?.duration.observe({ kind: event.kind }, (performance.now() - started) / 1000);
-  }
-
-  /**
-   * A turn may outlast its lease (a cold sandbox, a slow model): renew it at a third of its length
-   * while the handler runs, so no other process takes the event over from a live worker. A crashed
-   * worker stops renewing, and its lease runs out as designed.
-   */
-  private keepLease(event: Claimed, log: () => Logger): { cancel(): void } {
-    const clock = this.opts.clock ?? systemClock;
-    const every = Math.max(200, (this.opts.leaseSeconds * 1000) / 3);
-    let timer: { cancel(): void } | undefined;
-    let stopped = false;
-    const renew = () => {
-      if (stopped) return;
-      this.opts.database.db
-        .execute(
-          sql`UPDATE inbox_events SET lease_expires_at = now() + make_interval(secs => ${this.opts.leaseSeconds})
-              WHERE id = ${event.id} AND lease_token = ${event.leaseToken} AND status = 'processing'`,
-        )
-        .catch((err) => log().warn({ err }, "could not renew the lease"))
-        .finally(() => {
-          if (!stopped) timer = clock.setTimeout(renew, every);
-        });
-    };
-    timer = clock.setTimeout(renew, every);
-    return {
-      cancel() {
-        stopped = true;
-        timer?.cancel();
-      },
-    };
+    return !ok || r?.more !== false;
   }
 
   private async fail(event: Claimed, err: unknown, log: () => Logger): Promise<void> {
     const permanent = err instanceof PermanentEventError || (err instanceof AgentRequestError && !err.retryable);
-    const dead = permanent || event.attempts >= this.retry.attempts;
+    const infra = !permanent && isInfrastructureError(err);
+    const policy = infra ? this.infraRetry : this.retry;
+    const dead = permanent || event.attempts >= policy.attempts;
     const message = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 2000);
-    const delayMs = dead ? 0 : backoffDelay(this.retry, event.attempts);
+    const delayMs = dead ? 0 : backoffDelay(policy, event.attempts);
     // The stack goes to the log, never to the user.
-    if (dead) log().error({ err }, "event dead-lettered");
-    else log().warn({ err: message, delayMs }, "event failed; will retry");
+    if (dead) log().error({ err, infra }, "event dead-lettered");
+    else log().warn({ err: message, delayMs, infra }, infra ? "infrastructure unavailable; will retry" : "event failed; will retry");
     const apology = dead ? (this.opts.apology ?? defaultApology)(event) : null;
     await this.opts.database.db.transaction(async (tx) => {
-      const updated = await rows(
-        tx,
-        sql`UPDATE inbox_events SET status = ${dead ? "dead" : "pending"}, last_error = ${message}, updated_at = now(),
-               lease_token = NULL, lease_expires_at = NULL,
-               next_attempt_at = now() + make_interval(secs => ${delayMs / 1000}),
-               completed_at = ${dead ? sql`now()` : null}
-            WHERE id = ${event.id} AND lease_token = ${event.leaseToken} AND status = 'processing' RETURNING id`,
-      );
-      if (updated.length > 0 && apology) await this.opts.outbox.enqueue(tx, [apology]);
+      const held = await this.queue.fail(tx, event.id, event.leaseToken, { dead, delayMs, error: message, set: dead ? sql`completed_at = now()` : undefined });
+      if (held && apology) await this.opts.outbox.enqueue(tx, [apology]);
     });
-    this.m?.outcomes.inc({ kind: event.kind, outcome: dead ? "dead" : "retry" });
+    this.m?.outcomes.inc({ kind: event.kind, outcome: dead ? "dead" : infra ? "retry_infra" : "retry" });
   }
 
   /** Stopping mid-event is not the event's fault: give it back without counting the attempt. */
   private async release(event: Claimed, log: () => Logger): Promise<void> {
-    log().info("released on shutdown");
-    await this.opts.database.db
-      .execute(
-        sql`UPDATE inbox_events SET status = 'pending', attempts = GREATEST(inbox_events.attempts - 1, 0),
-               lease_token = NULL, lease_expires_at = NULL, updated_at = now()
-            WHERE id = ${event.id} AND lease_token = ${event.leaseToken} AND status = 'processing'`,
-      )
-      .catch((err) => log().warn({ err }, "could not release the event; its lease will expire"));
+    log().info("released (stopping, or the lease was lost)");
+    await this.queue.release(this.opts.database.db, event.id, event.leaseToken).catch((err) => log().warn({ err }, "could not release the event; its lease will expire"));
   }
 }

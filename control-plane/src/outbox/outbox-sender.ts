@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Counter, Registry } from "prom-client";
 import { registryCounter } from "../metrics";
@@ -7,7 +6,9 @@ import { rows, type Database } from "../db/database";
 import type { Logger } from "../logger";
 import type { Clock } from "../clock";
 import { backoffDelay, type RetryPolicy } from "../retry";
-import { WorkLoop } from "../inbox/work-loop";
+import { ClaimLoop } from "../queue/claim-loop";
+import { LeasedQueue, type QueueTable } from "../queue/leased-queue";
+import { newWorkerId } from "../queue/worker-id";
 import { SendError, type ChannelAdapter, type OutboundRow } from "./types";
 
 const NOTIFY = "concierge_outbox";
@@ -22,10 +23,26 @@ export interface OutboxSenderOptions {
   retry: RetryPolicy;
   leaseMs: number;
   pollIntervalMs: number;
+  workerId?: string;
 }
+
+/** The outbox as a leased queue: the head of a (user, channel) is its first unsent row. */
+export const OUTBOX_QUEUE: QueueTable = {
+  table: "outbox",
+  running: "sending",
+  done: "sent",
+  dead: "failed",
+  head: sql`NOT EXISTS (
+      SELECT 1 FROM outbox b
+      WHERE b.user_id = q.user_id AND b.channel = q.channel
+        AND b.status IN ('pending', 'sending') AND b.seq < q.seq)`,
+  order: sql`q.seq`,
+};
 
 interface Claimed extends OutboundRow {
   leaseToken: string;
+  /** Set on a retry whose earlier attempt the provider already accepted: record it, do not resend. */
+  acceptedProviderId: string | null;
   /** Read in the claim statement itself: one round trip less per send. */
   user: { id: string; waId: string | null; bsuid: string | null; phone: string | null };
 }
@@ -38,7 +55,8 @@ interface Claimed extends OutboundRow {
  * adapters receive the outbox row id and pass it on where the provider honours an idempotency key.
  */
 export class OutboxSender {
-  private readonly loop: WorkLoop<Claimed>;
+  private readonly loop: ClaimLoop<Claimed>;
+  private readonly queue: LeasedQueue;
   private readonly log: Logger;
   private unlisten?: () => Promise<void>;
   private readonly sent?: Counter;
@@ -49,24 +67,29 @@ export class OutboxSender {
       // A sender restarted on the same registry reuses its counter.
       this.sent = registryCounter(opts.metrics, "concierge_outbox_sends_total", "Outbound send attempts by channel and outcome", ["channel", "outcome"]);
     }
-    this.loop = new WorkLoop<Claimed>({
-      concurrency: opts.concurrency,
+    this.queue = new LeasedQueue(OUTBOX_QUEUE, opts.workerId ?? newWorkerId(), opts.leaseMs / 1000);
+    this.loop = new ClaimLoop<Claimed>({
+      capacity: opts.concurrency,
       pollIntervalMs: opts.pollIntervalMs,
+      renewEveryMs: Math.max(200, opts.leaseMs / 3),
       clock: opts.clock,
       logger: this.log,
-      claim: () => this.claim(),
+      claim: (n) => this.claim(n),
+      renew: (tokens) => this.queue.renew(this.opts.database.db, tokens),
       process: (row) => this.send(row),
     });
   }
 
   async start(): Promise<void> {
+    const reclaimed = await this.queue.reclaimOwn(this.opts.database.db);
+    if (reclaimed > 0) this.log.info({ reclaimed }, "took back the leases of this worker's previous run");
     this.unlisten = await this.opts.database.listen(NOTIFY, () => this.loop.wake());
     this.loop.start();
   }
 
-  /** Something changed for many rows at once (an adapter was registered): every idle worker looks. */
+  /** Something changed for many rows at once (an adapter was registered): look now. */
   wakeAll(): void {
-    this.loop.wakeAll();
+    this.loop.wake();
   }
 
   async stop(): Promise<void> {
@@ -74,32 +97,19 @@ export class OutboxSender {
     await this.loop.stop();
   }
 
-  private async claim(): Promise<Claimed | undefined> {
+  private async claim(n: number): Promise<Claimed[]> {
     const channels = [...this.opts.adapters.keys()];
-    if (channels.length === 0) return undefined;
-    const token = randomUUID();
-    const leaseSecs = this.opts.leaseMs / 1000;
-    const [r] = await rows<Record<string, unknown>>(
-      this.opts.database.db,
-      sql`WITH next AS (
-            SELECT o.id FROM outbox o
-            WHERE (o.status = 'pending' OR (o.status = 'sending' AND o.lease_expires_at <= now()))
-              AND o.next_attempt_at <= now()
-              AND o.channel = ANY(string_to_array(${channels.join(",")}, ','))
-              AND NOT EXISTS (
-                SELECT 1 FROM outbox b
-                WHERE b.user_id = o.user_id AND b.channel = o.channel
-                  AND b.status IN ('pending', 'sending') AND b.seq < o.seq)
-            ORDER BY o.seq
-            LIMIT 1
-            FOR UPDATE SKIP LOCKED)
-          UPDATE outbox SET status = 'sending', attempts = outbox.attempts + 1, lease_token = ${token},
-                 lease_expires_at = now() + make_interval(secs => ${leaseSecs}), updated_at = now()
-          FROM next, users u WHERE outbox.id = next.id AND u.id = outbox.user_id
-          RETURNING outbox.*, u.wa_id AS user_wa_id, u.bsuid AS user_bsuid, u.phone AS user_phone`,
-    );
-    if (!r) return undefined;
-    return {
+    if (channels.length === 0) return [];
+    const claimed = await this.queue.claim(this.opts.database.db, n, {
+      filter: sql`q.channel = ANY(string_to_array(${channels.join(",")}, ','))`,
+      from: sql`users u`,
+      join: sql`u.id = outbox.user_id`,
+      // A provider id on the messages row means an earlier attempt was accepted (the adapter wrote
+      // it the moment the provider answered) and only our own bookkeeping was lost with a crash.
+      returning: sql`u.wa_id AS user_wa_id, u.bsuid AS user_bsuid, u.phone AS user_phone,
+        (SELECT m.provider_id FROM messages m WHERE m.id = outbox.message_id) AS accepted_provider_id`,
+    });
+    return claimed.map((r) => ({
       id: String(r.id),
       userId: String(r.user_id),
       channel: r.channel as Channel,
@@ -110,12 +120,14 @@ export class OutboxSender {
       meta: (r.meta as Record<string, unknown> | null) ?? undefined,
       attempts: Number(r.attempts),
       messageId: (r.message_id as string | null) ?? null,
-      leaseToken: token,
+      leaseToken: String(r.lease_token),
+      acceptedProviderId: Number(r.attempts) > 1 ? ((r.accepted_provider_id as string | null) ?? null) : null,
       user: { id: String(r.user_id), waId: (r.user_wa_id as string | null) ?? null, bsuid: (r.user_bsuid as string | null) ?? null, phone: (r.user_phone as string | null) ?? null },
-    };
+    }));
   }
 
-  private async send(row: Claimed): Promise<void> {
+  /** Resolves false when the (user, channel) had nothing next (no claim needed for it). */
+  private async send(row: Claimed): Promise<boolean> {
     const { db } = this.opts.database;
     const adapter = this.opts.adapters.get(row.channel);
     // Bound only when something is logged: a child logger per row costs real CPU at volume.
@@ -123,28 +135,29 @@ export class OutboxSender {
     const log = () => (child ??= this.log.child({ outboxId: row.id, userId: row.userId, channel: row.channel }));
     try {
       if (!adapter) throw new SendError(`no adapter for channel ${row.channel}`, true, "no_adapter");
-      const { leaseToken: _t, user, ...out } = row;
-      const { providerId } = await adapter.send(out, user);
+      const { leaseToken: _t, acceptedProviderId, user, ...out } = row;
+      const { providerId } = acceptedProviderId ? { providerId: acceptedProviderId } : await adapter.send(out, user);
       // Recording the send is one statement (one round trip, nothing else in a transaction that
       // could roll it back and turn an accepted message into a resend). The messages row follows
       // in the same statement, guarded so that a provider id it cannot take is skipped, not fatal.
-      const [r] = await rows<{ sent: number }>(
+      const [r] = await rows<{ sent: number; more: boolean }>(
         db,
-        sql`WITH o AS (
-              UPDATE outbox SET status = 'sent', provider_id = ${providerId}, sent_at = now(), updated_at = now(),
-                     lease_token = NULL, lease_expires_at = NULL, last_error = NULL
-              WHERE id = ${row.id} AND lease_token = ${row.leaseToken} RETURNING id, message_id),
+        sql`WITH o AS (${this.queue.completeSql(row.id, row.leaseToken, sql`provider_id = ${providerId}, sent_at = now()`, sql`id, message_id`)}),
             m AS (
               UPDATE messages SET status = 'sent', provider_id = ${providerId}, updated_at = now()
               FROM o WHERE messages.id = o.message_id AND messages.status = 'queued'
                 AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${providerId} AND x.id <> messages.id)
               RETURNING messages.id)
-            SELECT (SELECT count(*) FROM o)::int AS sent, (SELECT count(*) FROM m)::int AS marked`,
+            SELECT (SELECT count(*) FROM o)::int AS sent, (SELECT count(*) FROM m)::int AS marked,
+                   EXISTS (SELECT 1 FROM outbox n WHERE n.user_id = ${row.userId} AND n.channel = ${row.channel}
+                             AND n.status IN ('pending', 'sending') AND n.id <> ${row.id}) AS more`,
       );
       if ((r?.sent ?? 0) === 0) log().warn("lease lost while sending; another sender may have sent this row too");
       this.sent?.inc({ channel: row.channel, outcome: "sent" });
+      return (r?.sent ?? 0) === 0 || r?.more !== false;
     } catch (err) {
       await this.fail(row, err, log);
+      return true;
     }
   }
 
@@ -159,14 +172,8 @@ export class OutboxSender {
     else log().info({ code, attempts: row.attempts, delayMs }, "send failed; will retry");
     this.sent?.inc({ channel: row.channel, outcome: final ? "failed" : "retry" });
     await this.opts.database.db.transaction(async (tx) => {
-      const updated = await rows(
-        tx,
-        sql`UPDATE outbox SET status = ${final ? "failed" : "pending"}, last_error = ${`${code}: ${message}`.slice(0, 2000)},
-               lease_token = NULL, lease_expires_at = NULL, updated_at = now(),
-               next_attempt_at = now() + make_interval(secs => ${delayMs / 1000})
-            WHERE id = ${row.id} AND lease_token = ${row.leaseToken} RETURNING id`,
-      );
-      if (updated.length > 0 && final && row.messageId) {
+      const held = await this.queue.fail(tx, row.id, row.leaseToken, { dead: final, delayMs, error: `${code}: ${message}` });
+      if (held && final && row.messageId) {
         await tx.execute(
           sql`UPDATE messages SET status = 'failed', error_code = ${code}, error_message = ${message.slice(0, 500)}, updated_at = now()
               WHERE id = ${row.messageId}`,

@@ -15,6 +15,8 @@ export interface ProcessRuntimeOptions {
   nodePath?: string;
   /** Extra env for every agent (WORKSPACE_TEMPLATES_DIR on a checkout). */
   baseEnv?: Record<string, string>;
+  /** PATH handed to agents (main passes the control plane's own, from config). */
+  searchPath?: string;
 }
 
 interface SandboxFile {
@@ -34,15 +36,19 @@ interface RunFile {
 /**
  * A child process per user running the same agent with the same env and protocol, for machines
  * without a Docker daemon. Its registry is on disk (sandbox.json, run.json with the pid), so a
- * restarted control plane adopts the agents still running and notices the ones that died. Agents
- * are detached: like containers, they outlive the control plane. No isolation beyond the OS user:
- * this runtime is for development and small single-user installs.
+ * restarted control plane notices the ones that died. Each agent is its own process group (so a
+ * signal to the control plane's group does not reach it) but holds a pipe from the control plane
+ * on stdin and exits when it closes: unlike containers, agents never outlive the control plane
+ * that started them, not even one killed by SIGKILL. No isolation beyond the OS user: this runtime
+ * is for development and small single-user installs.
  */
 export class ProcessRuntime implements SandboxRuntime {
   readonly kind = "process" as const;
   private readonly root: string;
   private readonly log: Logger;
   private readonly exitCodes = new Map<string, number | null>();
+  /** Our end of each agent's stdin pipe: kept open while we live, closed by the kernel when we die. */
+  private readonly lifelines = new Map<string, { destroy(): void }>();
 
   constructor(private readonly opts: ProcessRuntimeOptions) {
     this.root = path.resolve(opts.dataDir, "sandboxes");
@@ -104,13 +110,14 @@ export class ProcessRuntime implements SandboxRuntime {
     const port = await freePort();
     const env: Record<string, string> = {
       // Only what the agent needs: the control plane's own env (provider keys) never reaches it.
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      PATH: this.opts.searchPath ?? "/usr/bin:/bin",
       HOME: dir,
       ...(this.opts.baseEnv ?? {}),
       ...sbx.env,
       [AgentEnv.port]: String(port),
       [AgentEnv.host]: "127.0.0.1",
       [AgentEnv.dataDir]: this.dataDirOf(userId),
+      [AgentEnv.exitWithStdin]: "1",
     };
     const logFd = openSync(path.join(dir, "agent.log"), "a", 0o600);
     try {
@@ -118,11 +125,18 @@ export class ProcessRuntime implements SandboxRuntime {
         cwd: dir,
         env,
         detached: true,
-        stdio: ["ignore", logFd, logFd],
+        stdio: ["pipe", logFd, logFd],
       });
       if (!child.pid) throw new RuntimeError("agent process did not start");
       const pid = child.pid;
+      const lifeline = child.stdin!;
+      lifeline.on("error", () => undefined); // the agent exiting first closes it from its side
+      (lifeline as unknown as { unref?: () => void }).unref?.();
+      this.lifelines.get(userId)?.destroy();
+      this.lifelines.set(userId, lifeline);
       child.on("exit", (code, signal) => {
+        if (this.lifelines.get(userId) === lifeline) this.lifelines.delete(userId);
+        lifeline.destroy();
         this.exitCodes.set(userId, code ?? (signal ? 128 : null));
         this.log.info({ userId, pid, code, signal }, "agent process exited");
       });

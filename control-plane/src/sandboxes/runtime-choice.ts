@@ -47,7 +47,7 @@ export async function chooseRuntime(
     new DockerRuntime({ docker, network: config.sandbox.network, logger, instanceId: opts.instanceId, selfContainer: selfContainer(config.sandbox.selfContainer) });
   // DATA_DIR=":memory:" keeps nothing: process sandboxes then live in a fresh temp directory.
   const makeProcess = () =>
-    new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger });
+    new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger, searchPath: config.sandbox.searchPath });
   if (config.sandbox.runtime === "process") return { runtime: makeProcess(), reason: "SANDBOX_RUNTIME=process" };
   if (config.sandbox.runtime === "kubernetes") {
     return { runtime: await kubernetesRuntime(config, logger, opts.instanceId), reason: `SANDBOX_RUNTIME=kubernetes (${config.kube.kubeconfig ? "KUBECONFIG" : "in-cluster config"})` };

@@ -43,6 +43,9 @@ export const outbox = pgTable(
       .where(sql`status IN ('pending', 'sending')`),
     index("outbox_open_idx").on(t.seq).where(sql`status IN ('pending', 'sending')`),
     index("outbox_inbox_id_idx").on(t.inboxId),
+    index("outbox_finished_idx")
+      .on(t.updatedAt)
+      .where(sql`status IN ('sent', 'failed')`),
   ],
 );
 export type OutboxRowRecord = typeof outbox.$inferSelect;

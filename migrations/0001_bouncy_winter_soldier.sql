@@ -28,4 +28,6 @@ ALTER TABLE "calls" ADD COLUMN "confirm_asked_at" timestamp with time zone;--> s
 ALTER TABLE "calls" ADD COLUMN "stream_sid" text;--> statement-breakpoint
 ALTER TABLE "llm_budget_reservations" ADD CONSTRAINT "llm_budget_reservations_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "llm_budget_reservations_user_idx" ON "llm_budget_reservations" USING btree ("user_id","expires_at");--> statement-breakpoint
-CREATE INDEX "voice_requests_seen_idx" ON "voice_requests" USING btree ("seen_at");
+CREATE INDEX "voice_requests_seen_idx" ON "voice_requests" USING btree ("seen_at");--> statement-breakpoint
+CREATE INDEX "inbox_events_finished_idx" ON "inbox_events" USING btree ("completed_at") WHERE status IN ('done', 'dead');--> statement-breakpoint
+CREATE INDEX "outbox_finished_idx" ON "outbox" USING btree ("updated_at") WHERE status IN ('sent', 'failed');

@@ -1,0 +1,178 @@
+import { setMaxListeners } from "node:events";
+import type { Logger } from "../logger";
+import type { Clock } from "../clock";
+
+/** What every claimed job carries: its row id and the lease token that proves the claim. */
+export interface LeasedJob {
+  id: string;
+  leaseToken: string;
+}
+
+export interface ClaimLoopOptions<J extends LeasedJob> {
+  /** Jobs in flight at once (a semaphore, not a worker count: idle cost does not grow with it). */
+  capacity: number;
+  /** The one poll timer: retries coming due, expired leases, a lost notification. */
+  pollIntervalMs: number;
+  /** How often the leases of every job in flight are renewed, in one statement. */
+  renewEveryMs: number;
+  clock: Clock;
+  logger: Logger;
+  /** Claims up to n jobs in one statement. */
+  claim(n: number): Promise<J[]>;
+  /** Renews the leases of these tokens; returns the tokens still held. */
+  renew(tokens: string[]): Promise<Set<string>>;
+  /**
+   * Works one job; `signal` aborts on stop or when its lease was lost. Must not throw for job
+   * failures. Resolves false when it knows nothing new became claimable (the user has no next
+   * row): the loop then skips the claim it would run for the freed slot.
+   */
+  process(job: J, signal: AbortSignal): Promise<boolean | void>;
+}
+
+/** Rows per claim statement: a burst is taken in a few round trips, not one huge statement. */
+const MAX_BATCH = 100;
+
+/**
+ * One claim loop per queue per process. A pass claims as many jobs as there are free slots (batch
+ * claim), runs them, and claims again when a slot frees up or a wake-up (NOTIFY) arrives while
+ * slots are free. Wake-ups during a pass coalesce into one more pass, so a burst of notifications
+ * costs a few statements, not one each. Idle, it runs one claim per poll interval.
+ */
+export class ClaimLoop<J extends LeasedJob> {
+  private running = false;
+  private passing = false;
+  private again = false;
+  private failures = 0;
+  /** A pass stopped for want of a free slot: heads may be waiting, so a freed slot claims. */
+  private starved = false;
+  /** Tokens the last renewal did not find (see scheduleRenewal). */
+  private missed = new Set<string>();
+  private readonly inFlight = new Map<string, { job: J; abort: AbortController; done: Promise<unknown> }>();
+  private poll?: { cancel(): void };
+  private renewal?: { cancel(): void };
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly opts: ClaimLoopOptions<J>) {
+    if (!(opts.capacity >= 1)) throw new RangeError("claim loop capacity must be >= 1");
+    setMaxListeners(0, this.stopping.signal);
+  }
+
+  get size(): number {
+    return this.inFlight.size;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedulePoll();
+    this.scheduleRenewal();
+    this.wake();
+  }
+
+  /** Something may be claimable: look now (or right after the pass in progress). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.passing) {
+      this.again = true;
+      return;
+    }
+    void this.pass();
+  }
+
+  /** Stops claiming; aborts the jobs in flight and waits for them to return. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.poll?.cancel();
+    this.renewal?.cancel();
+    this.stopping.abort(new Error("stopping"));
+    await Promise.all([...this.inFlight.values()].map((f) => f.done));
+  }
+
+  private async pass(): Promise<void> {
+    this.passing = true;
+    try {
+      do {
+        this.again = false;
+        while (this.running) {
+          const free = this.opts.capacity - this.inFlight.size;
+          if (free <= 0) {
+            this.starved = true;
+            break;
+          }
+          const n = Math.min(free, MAX_BATCH);
+          let jobs: J[];
+          try {
+            jobs = await this.opts.claim(n);
+            if (this.failures > 0) this.opts.logger.info({ failures: this.failures }, "claiming works again");
+            this.failures = 0;
+          } catch (err) {
+            // The database is away: the poll timer tries again; say so once, then every minute or so.
+            if (this.failures++ % 60 === 0) this.opts.logger.error({ err, failures: this.failures }, "claim failed");
+            return;
+          }
+          for (const job of jobs) this.run(job);
+          if (jobs.length < n) {
+            this.starved = false;
+            break;
+          }
+        }
+      } while (this.again && this.running && this.inFlight.size < this.opts.capacity);
+    } finally {
+      this.passing = false;
+    }
+  }
+
+  private run(job: J): void {
+    const abort = new AbortController();
+    const signal = AbortSignal.any([this.stopping.signal, abort.signal]);
+    const done = this.opts
+      .process(job, signal)
+      .catch((err) => void this.opts.logger.error({ err, id: job.id }, "job processing threw"))
+      .then((more) => {
+        this.inFlight.delete(job.leaseToken);
+        // A freed slot, and maybe a new head (the next event of this user): look again, unless
+        // the job knows its user has nothing next and no head was left waiting for a slot.
+        if (more !== false || this.starved) this.wake();
+      });
+    this.inFlight.set(job.leaseToken, { job, abort, done });
+  }
+
+  private schedulePoll(): void {
+    this.poll = this.opts.clock.setTimeout(() => {
+      if (!this.running) return;
+      this.wake();
+      this.schedulePoll();
+    }, this.opts.pollIntervalMs);
+  }
+
+  /**
+   * One statement renews every lease this loop holds. A job whose row was not renewed twice in a
+   * row has lost its lease (someone took the row over) and is aborted; once is not enough, since a
+   * job may complete between the snapshot of tokens and the statement.
+   */
+  private scheduleRenewal(): void {
+    this.renewal = this.opts.clock.setTimeout(async () => {
+      if (!this.running) return;
+      const tokens = [...this.inFlight.keys()];
+      if (tokens.length > 0) {
+        try {
+          const held = await this.opts.renew(tokens);
+          const missing = new Set<string>();
+          for (const t of tokens) {
+            const f = this.inFlight.get(t);
+            if (!f || held.has(t)) continue;
+            if (this.missed.has(t)) {
+              this.opts.logger.warn({ id: f.job.id }, "lease lost while working; aborting this attempt");
+              f.abort.abort(new Error("lease lost"));
+            } else missing.add(t);
+          }
+          this.missed = missing;
+        } catch (err) {
+          this.opts.logger.warn({ err, jobs: tokens.length }, "could not renew leases");
+        }
+      }
+      if (this.running) this.scheduleRenewal();
+    }, this.opts.renewEveryMs);
+  }
+}

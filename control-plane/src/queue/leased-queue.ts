@@ -1,0 +1,126 @@
+import { sql, type SQL } from "drizzle-orm";
+import { rows, type Executor } from "../db/database";
+
+/**
+ * A table worked as a leased queue: rows go pending -> running (under a lease) -> done, or back to
+ * pending with a retry time, or dead. Both the inbox and the outbox are one: they differ only in
+ * their status names, which rows count as a queue's head, and what a claim reads beside the row.
+ */
+export interface QueueTable {
+  table: "inbox_events" | "outbox";
+  running: "processing" | "sending";
+  done: "done" | "sent";
+  dead: "dead" | "failed";
+  /**
+   * The head rule on the candidate row `q`: only rows this admits are claimable. The inbox admits
+   * the first open event of a user with nothing else in flight; the outbox the first unsent row of
+   * a (user, channel).
+   */
+  head: SQL;
+  order: SQL;
+}
+
+/**
+ * Every statement that moves a queue row, in one place. A claim writes a fresh lease token
+ * `<worker id>:<uuid>` on each row; every later statement is guarded by that token and the running
+ * status, so an attempt that lost its lease changes nothing. The worker id prefix lets a restarted
+ * process take back its previous incarnation's leases at once instead of waiting them out.
+ */
+export class LeasedQueue {
+  private readonly t: SQL;
+
+  constructor(
+    private readonly q: QueueTable,
+    readonly workerId: string,
+    private readonly leaseSeconds: number,
+  ) {
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(workerId)) throw new RangeError("worker id: 1-100 of [A-Za-z0-9_.-]");
+    if (!(leaseSeconds > 0)) throw new RangeError("lease must be positive");
+    this.t = sql.raw(q.table);
+  }
+
+  /**
+   * The claim statement: up to `limit` heads, FOR UPDATE SKIP LOCKED so concurrent claimers pass
+   * each other by. `filter` narrows the candidates (the outbox's channels with an adapter); `join`
+   * adds a table to read in the same round trip, `returning` its columns.
+   */
+  claimSql(limit: number, extra: { filter?: SQL; from?: SQL; join?: SQL; returning?: SQL } = {}): SQL {
+    const { t, q } = this;
+    const running = q.running;
+    return sql`WITH next AS (
+        SELECT q.id FROM ${t} q
+        WHERE (q.status = 'pending' OR (q.status = ${running} AND q.lease_expires_at <= now()))
+          AND q.next_attempt_at <= now()
+          ${extra.filter ? sql`AND ${extra.filter}` : sql``}
+          AND ${q.head}
+        ORDER BY ${q.order}
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED)
+      UPDATE ${t} SET status = ${running}, attempts = ${t}.attempts + 1,
+             lease_token = ${this.workerId} || ':' || gen_random_uuid()::text,
+             lease_expires_at = now() + make_interval(secs => ${this.leaseSeconds}), updated_at = now()
+      FROM next ${extra.from ? sql`, ${extra.from}` : sql``}
+      WHERE ${t}.id = next.id ${extra.join ? sql`AND ${extra.join}` : sql``}
+      RETURNING ${t}.* ${extra.returning ? sql`, ${extra.returning}` : sql``}`;
+  }
+
+  async claim(db: Executor, limit: number, extra?: Parameters<LeasedQueue["claimSql"]>[1]): Promise<Record<string, unknown>[]> {
+    return rows(db, this.claimSql(limit, extra));
+  }
+
+  /** One statement renews the leases of every token given; returns the tokens still held. */
+  async renew(db: Executor, tokens: string[]): Promise<Set<string>> {
+    if (tokens.length === 0) return new Set();
+    const r = await rows<{ lease_token: string }>(
+      db,
+      sql`UPDATE ${this.t} SET lease_expires_at = now() + make_interval(secs => ${this.leaseSeconds})
+          WHERE status = ${this.q.running} AND lease_token = ANY(string_to_array(${tokens.join(",")}, ','))
+          RETURNING lease_token`,
+    );
+    return new Set(r.map((x) => x.lease_token));
+  }
+
+  /**
+   * A statement (usable as a CTE) that finishes a row, guarded by its token; `set` adds columns.
+   * It returns the row's id (and `returning`), or nothing when the lease was lost.
+   */
+  completeSql(id: string, token: string, set: SQL, returning: SQL = sql`id`): SQL {
+    return sql`UPDATE ${this.t} SET status = ${this.q.done}, updated_at = now(), last_error = NULL,
+                 lease_token = NULL, lease_expires_at = NULL, ${set}
+               WHERE id = ${id} AND lease_token = ${token} AND status = ${this.q.running} RETURNING ${returning}`;
+  }
+
+  /** Back to pending after `delayMs`, or dead; returns whether we still held the row. */
+  async fail(db: Executor, id: string, token: string, o: { dead: boolean; delayMs: number; error: string; set?: SQL }): Promise<boolean> {
+    const r = await rows(
+      db,
+      sql`UPDATE ${this.t} SET status = ${o.dead ? this.q.dead : "pending"}, last_error = ${o.error.slice(0, 2000)}, updated_at = now(),
+             lease_token = NULL, lease_expires_at = NULL,
+             next_attempt_at = now() + make_interval(secs => ${o.delayMs / 1000}) ${o.set ? sql`, ${o.set}` : sql``}
+          WHERE id = ${id} AND lease_token = ${token} AND status = ${this.q.running} RETURNING id`,
+    );
+    return r.length > 0;
+  }
+
+  /** Gives a row back without counting the attempt (we stopped; it was not the row's fault). */
+  async release(db: Executor, id: string, token: string): Promise<void> {
+    await db.execute(
+      sql`UPDATE ${this.t} SET status = 'pending', attempts = GREATEST(${this.t}.attempts - 1, 0),
+             lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+          WHERE id = ${id} AND lease_token = ${token} AND status = ${this.q.running}`,
+    );
+  }
+
+  /**
+   * At start-up: leases still held under our worker id belong to our previous incarnation, which
+   * is dead (we are it, restarted). Expire them so they are claimable now, not after the lease.
+   */
+  async reclaimOwn(db: Executor): Promise<number> {
+    const r = await rows(
+      db,
+      sql`UPDATE ${this.t} SET lease_expires_at = now(), updated_at = now()
+          WHERE status = ${this.q.running} AND starts_with(lease_token, ${`${this.workerId}:`}) RETURNING id`,
+    );
+    return r.length;
+  }
+}
