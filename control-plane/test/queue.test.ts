@@ -124,7 +124,7 @@ describeEachDriver("queues", (driver) => {
     expect(await new Retention({ database: t.database, logger, clock: systemClock, days: 0 }).sweep()).toEqual({});
   });
 
-  it("audit finding 9: retries infrastructure failures past the agent's attempts, without an apology until the long schedule is spent", async () => {
+  it("audit 15.9: retries infrastructure failures past the agent's attempts, without an apology until the long schedule is spent", async () => {
     const sent: OutboundRow[] = [];
     const adapter: ChannelAdapter = { channel: "whatsapp", send: async (r) => (sent.push(r), { providerId: `p-${r.id}` }) };
     const outbox = new Outbox({ database: t.database, logger, pollIntervalMs: 30 });
@@ -193,7 +193,7 @@ describeEachDriver("queues", (driver) => {
 
 const describePostgres = process.env.DATABASE_URL ? describe : describe.skip;
 describePostgres("LISTEN on PostgreSQL", () => {
-  it("audit finding 15: re-establishes a LISTEN connection the server dropped, says so, and delivers again", async () => {
+  it("audit 15.15: re-establishes a LISTEN connection the server dropped, says so, and delivers again", async () => {
     const t = await createTestDatabase("postgres");
     const lines: string[] = [];
     const log = createLogger({ level: "info", destination: { write: (s: string) => void lines.push(s) } });
