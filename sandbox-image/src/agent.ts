@@ -179,6 +179,13 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
           // Thrown, not answered: the transaction rolls back (no idempotency record, no history), and
           // the control plane's dispatcher retries the turn once the provider is back.
           if (isProviderUnavailable(out.failure)) throw new AgentError("busy", `the LLM provider is unavailable (${out.failure})`, true);
+          // A spent budget refuses the first call, before any tool ran: the offline layer still does
+          // what it can (a reminder, an expense), after saying why the answer is simple.
+          if (out.failure === "budget_exhausted" && out.llmCalls <= 1 && p.text.trim()) {
+            const reply = `${out.reply}\n\n${offline.reply(p.text)}`;
+            history.append(p.channel, "assistant", reply, now());
+            return { reply, llmCalls: out.llmCalls };
+          }
           return { reply: out.reply, llmCalls: out.llmCalls };
         }
         history.append(p.channel, "user", text, now());

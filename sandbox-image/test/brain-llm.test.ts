@@ -106,6 +106,15 @@ describe("LLM brain against an OpenAI-compatible server", () => {
     expect(h.logs.find((l) => l.level === 40 && l.kind === kind)).toBeDefined();
   });
 
+  it("still does simple things offline while the month's budget is spent: the expense is logged", async () => {
+    llm.script({ status: 402, message: "budget" });
+    const r = await h.call("chat.send", { idempotencyKey: key(), channel: "whatsapp", text: "spent 12.50 on lunch" });
+    expect(r.reply).toMatch(/thinking budget/);
+    expect(r.reply).toMatch(/12\.50/);
+    const rows = await h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "query_database", arguments: JSON.stringify({ sql: "SELECT amount_minor FROM expenses" }) });
+    expect(JSON.parse(rows.output).rows).toEqual([{ amount_minor: 1250 }]);
+  });
+
   it.each([500, 503])("refuses the turn with a retryable error on a %i, kept for no replay (audit 15.7)", async (status) => {
     llm.script({ status, message: "upstream says no" });
     const err = await h.call("chat.send", { idempotencyKey: key(), channel: "whatsapp", text: "what's up" }).catch((e) => e);
