@@ -4,7 +4,12 @@ const swc = ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescri
 module.exports = {
   testEnvironment: "node",
   transform: { "^.+\\.ts$": swc },
-  moduleNameMapper: { "^@concierge/protocol$": "<rootDir>/protocol/src/index.ts" },
+  moduleNameMapper: {
+    "^@concierge/protocol$": "<rootDir>/protocol/src/index.ts",
+    // Another Node than the host's (CI's Node 24 pass): a better-sqlite3 built for it, see
+    // test-support/sqlite-redirect.js.
+    ...(process.env.AGENT_SQLITE_DIR ? { "^better-sqlite3$": process.env.AGENT_SQLITE_DIR } : {}),
+  },
   testMatch: ["<rootDir>/*/src/**/*.test.ts", "<rootDir>/*/test/**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
   globalSetup: "<rootDir>/test-support/global-setup.js",

@@ -5,7 +5,10 @@
  * better-sqlite3 binary built on this host), and workspace-templates. Offline: it copies what
  * `npm install` already put on disk instead of asking a registry.
  *
- *   node sandbox-image/build-context.js <repo-root> <out-dir>
+ *   node sandbox-image/build-context.js <repo-root> <out-dir> [<better_sqlite3.node>]
+ *
+ * The optional third argument replaces better-sqlite3's native binary (the host's is built for the
+ * host's Node; the image runs another: scripts/node-runtime.sh sqlite builds one for it).
  *
  * Layout under <out-dir>/app mirrors the repo, so main.js finds ../../workspace-templates the same
  * way in the image as in a checkout.
@@ -14,7 +17,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 
-const [root, out] = process.argv.slice(2).map((p) => path.resolve(p));
+const [root, out, sqliteBinary] = process.argv.slice(2).map((p) => path.resolve(p));
 if (!root || !out) throw new Error("usage: build-context.js <repo-root> <out-dir>");
 const app = path.join(out, "app");
 
@@ -101,6 +104,7 @@ for (const [at, name] of closure(path.join(root, "sandbox-image"))) {
     fs.cpSync(path.join(real, "dist"), path.join(dest, "dist"), { recursive: true, filter: jsOnly(path.join(real, "dist")) });
   } else {
     copyPackage(at, dest, name);
+    if (name === "better-sqlite3" && sqliteBinary) fs.copyFileSync(sqliteBinary, path.join(dest, "build/Release/better_sqlite3.node"));
   }
   count++;
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- coldstart [--users=N] [--image=concierge-agent:latest] [--base=node:20-bookworm-slim]`
+ * `npm run bench -- coldstart [--users=N] [--image=concierge-agent:latest] [--base=node:24-bookworm-slim]`
  *
  * Per sandbox, on the real Docker daemon through the real SandboxService (hardened container,
  * private network, signed handshake with the real agent):
@@ -28,7 +28,7 @@ import { waitForPort } from "../src/sandboxes/port-probe";
 const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def;
 const USERS = Math.max(1, Math.min(20, Number(arg("users", "3"))));
 const IMAGE = arg("image", process.env.SANDBOX_IMAGE ?? "concierge-agent:latest");
-const BASE = arg("base", "node:20-bookworm-slim");
+const BASE = arg("base", "node:24-bookworm-slim");
 const LIMITS = { memoryMb: 256, cpus: 0.5, pids: 128 };
 const RUN = `bench-${randomBytes(4).toString("hex")}`;
 const NETWORK = `concierge-${RUN}`;

@@ -26,6 +26,13 @@ describeDocker("agent image, hardened container", () => {
     expect(size).toBeLessThan(300 * 1024 * 1024);
   });
 
+  it("runs Node 24 LTS, with better-sqlite3 built for its ABI", async () => {
+    const probe = await docker(["exec", name, "node", "-p", "JSON.stringify({ version: process.version, sqlite: new (require('/app/node_modules/better-sqlite3'))(':memory:').prepare('select sqlite_version() v').get().v })"]);
+    const { version, sqlite } = JSON.parse(probe);
+    expect(version).toMatch(/^v24\./);
+    expect(sqlite).toMatch(/^3\./);
+  });
+
   it("answers the signed handshake over its private bridge IP, with no published port", async () => {
     const client = await site.connect(ip);
     try {
