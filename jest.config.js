@@ -10,6 +10,8 @@ module.exports = {
     // test-support/sqlite-redirect.js.
     ...(process.env.AGENT_SQLITE_DIR ? { "^better-sqlite3$": process.env.AGENT_SQLITE_DIR } : {}),
   },
+  // The agent's tests against its esbuild bundle instead of its sources (test-support/bundle-resolver.js).
+  ...(process.env.AGENT_UNDER_TEST === "bundle" ? { resolver: "<rootDir>/test-support/bundle-resolver.js" } : {}),
   testMatch: ["<rootDir>/*/src/**/*.test.ts", "<rootDir>/*/test/**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
   globalSetup: "<rootDir>/test-support/global-setup.js",

@@ -25,6 +25,8 @@ flock 9
 # Only the agent and what it references (protocol): a half-edited control plane must not block it.
 log "compiling the agent"
 (cd "$root" && npx --no-install tsc -b sandbox-image)
+log "bundling the agent"
+node "$here/bundle.js" >&2
 
 # The base (node:24-bookworm-slim, pulled or made offline from the registry's Node 24 package) and
 # better-sqlite3 compiled for that Node's ABI: both from scripts/node-runtime.sh, cached per machine.

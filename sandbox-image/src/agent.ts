@@ -5,8 +5,7 @@ import { Methods, PROTOCOL_VERSION, type EventName, type EventPayload, type Meth
 import { AgentError } from "./agent-error";
 import { fireDueReminders, nextAlarmAt } from "./alarms/reminder-store";
 import { ConversationHistory } from "./brain/conversation-history";
-import { LlmBrain } from "./brain/llm-brain";
-import { LlmClient } from "./brain/llm-client";
+import type { LlmBrain } from "./brain/llm-brain";
 import { OfflineBrain } from "./brain/offline-brain";
 import { handleCallTurn } from "./calls/call-turn";
 import { IdempotencyStore } from "./db/idempotency-store";
@@ -69,8 +68,10 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   const db = openDatabase(dbFile);
   const readonlyDb = openReadonly(dbFile);
   const workspace = new Workspace(join(opts.dataDir, "workspace"));
+  // Seeding is one existsSync when the workspace was seeded before; only a workspace that could not be
+  // seeded (no templates) is walked, to warn.
   if (workspace.initFrom(opts.templatesDir)) log.info("workspace created from templates");
-  else if (workspace.list().length === 0) log.warn({ templatesDir: opts.templatesDir }, "workspace is empty and no templates were found");
+  else if (!workspace.initialized() && workspace.list().length === 0) log.warn({ templatesDir: opts.templatesDir }, "workspace is empty and no templates were found");
   if (opts.userName && !getProfile(db).name) updateProfile(db, { name: opts.userName }, clock());
   const idempotency = new IdempotencyStore(db);
   idempotency.prune(clock());
@@ -112,9 +113,14 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       summary: history.summary()?.summary,
       style,
     });
-  const brain = opts.llm
-    ? new LlmBrain({ llm: new LlmClient(opts.llm, log.child({ component: "llm" })), tools, toolContext, history, systemPrompt, log: log.child({ component: "brain" }) })
-    : null;
+  // The model client (and the openai package behind it) is loaded only when a model is configured:
+  // an offline agent never pays for it at start.
+  let brain: LlmBrain | null = null;
+  if (opts.llm) {
+    const { LlmBrain } = require("./brain/llm-brain") as typeof import("./brain/llm-brain");
+    const { LlmClient } = require("./brain/llm-client") as typeof import("./brain/llm-client");
+    brain = new LlmBrain({ llm: new LlmClient(opts.llm, log.child({ component: "llm" })), tools, toolContext, history, systemPrompt, log: log.child({ component: "brain" }) });
+  }
   const offline = new OfflineBrain(tools, toolContext);
   const mutex = new Mutex();
 

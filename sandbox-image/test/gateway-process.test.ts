@@ -7,7 +7,8 @@ import { generateSigningKeyPair } from "@concierge/protocol";
 import { AgentEnvError, parseAgentEnv } from "../src/env";
 import { AgentClient } from "../../test-support/agent-client";
 
-const MAIN = path.resolve(__dirname, "../dist/main.js");
+/** The compiled agent, or its esbuild bundle when the suite runs against the bundle. */
+const MAIN = path.resolve(__dirname, process.env.AGENT_UNDER_TEST === "bundle" ? "../bundle/main.js" : "../dist/main.js");
 const keys = generateSigningKeyPair();
 const token = `sbx_${randomBytes(24).toString("base64url")}`;
 const baseEnv = {

@@ -26,6 +26,11 @@ describeDocker("agent image, hardened container", () => {
     expect(size).toBeLessThan(300 * 1024 * 1024);
   });
 
+  it("runs the bundled agent: only better-sqlite3 and what it loads are left in node_modules", async () => {
+    const modules = JSON.parse(await docker(["exec", name, "node", "-p", "JSON.stringify(require('fs').readdirSync('/app/node_modules').sort())"]));
+    expect(modules).toEqual(["better-sqlite3", "bindings", "file-uri-to-path"]);
+  });
+
   it("runs Node 24 LTS, with better-sqlite3 built for its ABI", async () => {
     const probe = await docker(["exec", name, "node", "-p", "JSON.stringify({ version: process.version, sqlite: new (require('/app/node_modules/better-sqlite3'))(':memory:').prepare('select sqlite_version() v').get().v })"]);
     const { version, sqlite } = JSON.parse(probe);
