@@ -133,6 +133,26 @@ export class DockerRuntime implements SandboxRuntime {
     }
   }
 
+  async pause({ userId, signal }: OpOptions): Promise<void> {
+    try {
+      await this.docker.getContainer(containerName(userId)).pause({ abortSignal: this.signal(signal) });
+    } catch (err) {
+      throw new RuntimeError(`cannot freeze ${containerName(userId)}: ${(err as Error).message}`, err);
+    }
+  }
+
+  async unpause({ userId, signal }: OpOptions): Promise<RuntimeInstance> {
+    try {
+      await this.docker.getContainer(containerName(userId)).unpause({ abortSignal: this.signal(signal) });
+    } catch (err) {
+      // 409: not paused (already thawed, or stopped: inspect says which).
+      if (statusCode(err) !== 409) throw new RuntimeError(`cannot thaw ${containerName(userId)}: ${(err as Error).message}`, err);
+    }
+    const found = await this.inspect({ userId, signal });
+    if (!found) throw new RuntimeError(`container ${containerName(userId)} is gone`);
+    return found;
+  }
+
   async remove({ userId, signal, removeData = false }: OpOptions & { removeData?: boolean }): Promise<void> {
     try {
       await this.docker.getContainer(containerName(userId)).remove({ force: true, v: false, abortSignal: this.signal(signal) });
@@ -163,7 +183,8 @@ export class DockerRuntime implements SandboxRuntime {
   private toInstance(info: Dockerode.ContainerInspectInfo): RuntimeInstance {
     const labels = info.Config.Labels ?? {};
     const ip = info.NetworkSettings.Networks?.[this.opts.network]?.IPAddress;
-    const running = info.State.Running && !info.State.Restarting;
+    const running = info.State.Running && !info.State.Restarting && !info.State.Paused;
+    const frozen = info.State.Paused;
     const error = info.State.OOMKilled ? "out of memory (OOMKilled)" : info.State.Error || undefined;
     return {
       id: info.Id,
@@ -175,7 +196,7 @@ export class DockerRuntime implements SandboxRuntime {
       status: info.State.Status as InstanceStatus,
       running,
       exitCode: running ? null : info.State.ExitCode,
-      endpoint: running && ip ? `ws://${ip}:${AGENT_PORT}` : null,
+      endpoint: (running || frozen) && ip ? `ws://${ip}:${AGENT_PORT}` : null,
       startedAt: info.State.StartedAt && !info.State.StartedAt.startsWith("0001") ? new Date(info.State.StartedAt) : null,
       error,
     };
@@ -211,7 +232,7 @@ export class DockerRuntime implements SandboxRuntime {
       status,
       running,
       exitCode: running ? null : exit ? Number(exit[1]) : null,
-      endpoint: running && ip ? `ws://${ip}:${AGENT_PORT}` : null,
+      endpoint: (running || status === "paused") && ip ? `ws://${ip}:${AGENT_PORT}` : null,
       startedAt: null,
     };
   }
