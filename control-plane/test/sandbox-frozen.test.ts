@@ -93,5 +93,7 @@ describeDocker("frozen tier, Docker runtime", () => {
     // ...and ensure() thaws it.
     await h.service.ensure(userId);
     expect((await state(userId)).Paused).toBe(false);
+    // Thawing what is not frozen says so, and is no error.
+    expect(await h.runtime.unpause!({ userId })).toBe(false);
   }, 120_000);
 });

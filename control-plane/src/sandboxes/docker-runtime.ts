@@ -141,16 +141,16 @@ export class DockerRuntime implements SandboxRuntime {
     }
   }
 
-  async unpause({ userId, signal }: OpOptions): Promise<RuntimeInstance> {
+  async unpause({ userId, signal }: OpOptions): Promise<boolean> {
     try {
       await this.docker.getContainer(containerName(userId)).unpause({ abortSignal: this.signal(signal) });
+      return true;
     } catch (err) {
-      // 409: not paused (already thawed, or stopped: inspect says which).
-      if (statusCode(err) !== 409) throw new RuntimeError(`cannot thaw ${containerName(userId)}: ${(err as Error).message}`, err);
+      // 409: not paused; 404: gone.
+      const code = statusCode(err);
+      if (code === 409 || code === 404) return false;
+      throw new RuntimeError(`cannot thaw ${containerName(userId)}: ${(err as Error).message}`, err);
     }
-    const found = await this.inspect({ userId, signal });
-    if (!found) throw new RuntimeError(`container ${containerName(userId)} is gone`);
-    return found;
   }
 
   async remove({ userId, signal, removeData = false }: OpOptions & { removeData?: boolean }): Promise<void> {

@@ -66,8 +66,11 @@ export interface SandboxRuntime {
    * a runtime without it (process, Kubernetes) skips the frozen tier and idle sandboxes are stopped.
    */
   pause?(opts: OpOptions): Promise<void>;
-  /** Thaws a frozen one and returns it with its endpoint; thawing one that is not frozen is success. */
-  unpause?(opts: OpOptions): Promise<RuntimeInstance>;
+  /**
+   * Thaws a frozen one, keeping its endpoint: true when it was frozen and runs again, false when it
+   * was not frozen (thawed already, stopped, gone: inspect says which).
+   */
+  unpause?(opts: OpOptions): Promise<boolean>;
   /** Removes it; with removeData also its volume. Removing what is gone is success. */
   remove(opts: OpOptions & { removeData?: boolean }): Promise<void>;
   /** null when there is none. */

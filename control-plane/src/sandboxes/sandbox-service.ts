@@ -308,7 +308,7 @@ export class SandboxService {
         const spec = await this.desiredSpec(row, user);
         let inst = await this.runtime.inspect({ userId });
         // Paused behind the row's back (a control plane that died while freezing): thaw, then judge.
-        if (inst?.status === "paused" && this.runtime.unpause) inst = await this.runtime.unpause({ userId });
+        if (inst?.status === "paused" && (await this.runtime.unpause?.({ userId }))) inst = await this.runtime.inspect({ userId });
         if (inst && (inst.sandboxId !== row.id || (!inst.running && inst.configHash !== spec.configHash))) {
           // A leftover of an earlier sandbox, or a stopped one whose image or config changed:
           // recreate it. The volume (the user's data) is kept.
@@ -360,15 +360,18 @@ export class SandboxService {
     throw new SandboxUnavailableError(`the assistant's sandbox could not be started: ${reason}`);
   }
 
-  /** Unpauses a frozen sandbox and checks it answers on its (kept) socket; null when it does not. */
+  /**
+   * Unpauses a frozen sandbox and checks it answers on its kept socket (one daemon call, no
+   * inspect: a frozen container keeps its address); null when it was not frozen or does not answer.
+   */
   private async thaw(row: Sandbox, log: Logger): Promise<SandboxTarget | null> {
     try {
-      const inst = this.runtime.unpause ? await this.runtime.unpause({ userId: row.userId }) : await this.runtime.inspect({ userId: row.userId });
+      const thawed = this.runtime.unpause ? await this.runtime.unpause({ userId: row.userId }) : false;
       this.opts.suspendPings?.(row.id, false);
-      if (!inst?.running || inst.sandboxId !== row.id || !inst.endpoint) return null;
-      const target = this.targetOf(row, inst.endpoint);
+      if (!thawed || !row.endpoint) return null;
+      const target = this.targetOf(row, row.endpoint);
       await this.opts.waitReady(target, { timeoutMs: Math.min(this.readyTimeoutMs, 5_000) });
-      await this.setState(row.userId, "running", { endpoint: inst.endpoint, lastActivityAt: this.clock.now() });
+      await this.setState(row.userId, "running", { lastActivityAt: this.clock.now() });
       return target;
     } catch (err) {
       log.warn({ err: (err as Error).message }, "frozen sandbox did not thaw; starting it");
