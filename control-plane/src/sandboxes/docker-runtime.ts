@@ -146,9 +146,9 @@ export class DockerRuntime implements SandboxRuntime {
       await this.docker.getContainer(containerName(userId)).unpause({ abortSignal: this.signal(signal) });
       return true;
     } catch (err) {
-      // 409: not paused; 404: gone.
+      // Not paused: the daemon says so with a 500 (some versions 409); 404: gone.
       const code = statusCode(err);
-      if (code === 409 || code === 404) return false;
+      if (code === 404 || code === 409 || /is not paused/i.test((err as Error).message)) return false;
       throw new RuntimeError(`cannot thaw ${containerName(userId)}: ${(err as Error).message}`, err);
     }
   }
