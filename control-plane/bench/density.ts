@@ -6,10 +6,13 @@
  * stops starting when the time budget is spent. Then, with all of them idle and connected, it
  * reports the host's free memory and swap, and this control plane's own RSS and CPU (the service,
  * its database and every socket, pings included) over an idle window; again with all of them
- * frozen (paused, not pinged). Everything it made is removed at the end, whatever happened.
+ * frozen (paused, not pinged). The control plane here is this process: SandboxService,
+ * ConnectionManager and an in-memory PGlite database, built as main.ts builds them (no HTTP server,
+ * no channels). Everything it made is removed at the end, whatever happened.
  */
 import { readFileSync } from "node:fs";
-import { arg, createBenchKit, median, sleep } from "./sandbox-kit";
+import { containerName } from "../src/sandboxes/container-spec";
+import { arg, createBenchKit, median, mib, sleep } from "./sandbox-kit";
 
 const N = Math.max(1, Math.min(400, Number(arg("sandboxes", "300"))));
 const BATCH = Math.max(1, Math.min(50, Number(arg("batch", "10"))));
@@ -46,9 +49,11 @@ async function idleWindow(ms: number): Promise<{ cpuPct: number; rssMiB: number 
 }
 
 async function main(): Promise<void> {
-  const before = host();
   const rss0 = process.memoryUsage().rss / 1024 / 1024;
   const kit = await createBenchKit(IMAGE);
+  const rssKit = process.memoryUsage().rss / 1024 / 1024;
+  // After the control plane's own start, so the drop below is the sandboxes'.
+  const before = host();
   const started: string[] = [];
   const startMs: number[] = [];
   let failed = 0;
@@ -77,6 +82,7 @@ async function main(): Promise<void> {
     const running = await idleWindow(IDLE_MS);
     const hostRunning = host();
     const open = kit.connections.openCount;
+    const sample = await Promise.all(started.slice(0, 10).map((u) => kit.memoryOf(containerName(u)).catch(() => null)));
 
     let frozen = 0;
     for (let i = 0; i < started.length; i += BATCH) {
@@ -97,10 +103,11 @@ async function main(): Promise<void> {
         "|---|---|---|---|",
         `| host memory available | ${before.availableMiB.toFixed(0)} MiB | ${hostRunning.availableMiB.toFixed(0)} MiB | ${hostFrozen.availableMiB.toFixed(0)} MiB |`,
         `| host swap used | ${before.swapUsedMiB.toFixed(0)} MiB | ${hostRunning.swapUsedMiB.toFixed(0)} MiB | ${hostFrozen.swapUsedMiB.toFixed(0)} MiB |`,
-        `| control plane RSS | ${rss0.toFixed(0)} MiB | ${running.rssMiB.toFixed(0)} MiB | ${idleFrozen.rssMiB.toFixed(0)} MiB |`,
+        `| control plane RSS | ${rss0.toFixed(0)} MiB (${rssKit.toFixed(0)} MiB with its database open) | ${running.rssMiB.toFixed(0)} MiB | ${idleFrozen.rssMiB.toFixed(0)} MiB |`,
         `| control plane CPU (of one core) | | ${running.cpuPct.toFixed(2)} % | ${idleFrozen.cpuPct.toFixed(2)} % |`,
         `| sockets open | | ${open} | ${kit.connections.openCount} (${frozen} frozen) |`,
         "",
+        `memory per sandbox as the daemon reports it (median of ${sample.length}): ${median(sample.map(mib)).toFixed(1)} MiB`,
         `host memory per running sandbox: ${perSandbox.toFixed(1)} MiB (drop in MemAvailable / sandboxes; the machine is shared, so other work moves it too)`,
         "",
       ].join("\n"),
