@@ -6,6 +6,12 @@
  *
  * Run with NODE_COMPILE_CACHE set, it also primes Node's compile cache with what a start compiles:
  * the cache directory is part of the image (the root FS is read-only at run time).
+ *
+ *   node image-smoke.js <main.js> [<data dir>]
+ *
+ * Given a data directory, the agent's first boot happens there and is kept: the migrated database
+ * and the seeded workspace become the image's /data, which Docker copies into every new named
+ * volume, so a user's first start skips both.
  */
 "use strict";
 const { spawn } = require("node:child_process");
@@ -18,7 +24,8 @@ const main = process.argv[2] ?? "/app/sandbox-image/dist/main.js";
 const Db = require(require.resolve("better-sqlite3", { paths: [path.dirname(main)] }));
 new Db(":memory:").pragma("journal_mode");
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-smoke-"));
+const keep = process.argv[3];
+const dataDir = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), "agent-smoke-"));
 const publicKey = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" });
 const child = spawn(process.execPath, [main], {
   env: { ...process.env, SANDBOX_ID: "smoke", SANDBOX_TOKEN: "sbx_smoke_smoke_smoke_smoke", CONTROL_PLANE_PUBLIC_KEY: Buffer.from(publicKey).toString("base64"), AGENT_DATA_DIR: dataDir, AGENT_HOST: "127.0.0.1", AGENT_PORT: "0" },
@@ -41,7 +48,7 @@ child.stdout.on("data", (d) => {
 });
 child.on("exit", (code) => {
   clearTimeout(timer);
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  if (!keep) fs.rmSync(dataDir, { recursive: true, force: true });
   if (!out.includes('"agent process ready"')) fail(`the agent exited (${code}) before it was ready`);
   if (code !== 0) fail(`the agent exited ${code} on SIGTERM`);
   process.stdout.write("image smoke test: agent started and stopped cleanly\n");

@@ -36,15 +36,32 @@ function get(ip: string): Promise<void> {
   });
 }
 
-async function bareNode(kit: BenchKit, i: number): Promise<{ cold: number; idle: number | null; frozen: number; wake: number }> {
-  const name = `concierge-${kit.run}-bare-${i}`;
+/** The same hardening as a sandbox (container-spec.ts), for the floor that pays what the daemon charges for it. */
+const HARDENED = {
+  ReadonlyRootfs: true,
+  CapDrop: ["ALL"],
+  SecurityOpt: ["no-new-privileges"],
+  Tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=64m" },
+  Init: true,
+};
+
+async function bareNode(kit: BenchKit, i: number, hardened: boolean): Promise<{ cold: number; idle: number | null; frozen: number; wake: number }> {
+  const name = `concierge-${kit.run}-bare-${hardened ? "hardened-" : ""}${i}`;
+  const volume = hardened ? (await kit.docker.createVolume({ Name: `${name}-data`, Labels: { [LABEL.testRun]: kit.run } })).name : undefined;
   const t0 = performance.now();
   const c: Dockerode.Container = await kit.docker.createContainer({
     name,
     Image: BASE,
     Cmd: ["node", "-e", "require('http').createServer((q, s) => s.end('ok')).listen(8080, '0.0.0.0')"],
     Labels: { [LABEL.testRun]: kit.run },
-    HostConfig: { NetworkMode: kit.network, Memory: LIMITS.memoryMb * 1024 * 1024, NanoCpus: LIMITS.cpus * 1e9, PidsLimit: LIMITS.pids },
+    User: hardened ? "10001:10001" : undefined,
+    HostConfig: {
+      NetworkMode: kit.network,
+      Memory: LIMITS.memoryMb * 1024 * 1024,
+      NanoCpus: LIMITS.cpus * 1e9,
+      PidsLimit: LIMITS.pids,
+      ...(hardened ? { ...HARDENED, Mounts: [{ Type: "volume" as const, Source: volume!, Target: "/data" }] } : {}),
+    },
   });
   await c.start();
   const ip = async () => (await c.inspect()).NetworkSettings.Networks[kit.network]?.IPAddress ?? "";
@@ -71,6 +88,7 @@ async function main(): Promise<void> {
   const { service, connections } = kit;
   const sandbox = figures();
   const bare = figures();
+  const hard = figures();
   const phases = { create: [] as number[], start: [] as number[], ready: [] as number[] };
   try {
     for (let i = 0; i < USERS; i++) {
@@ -95,37 +113,43 @@ async function main(): Promise<void> {
       await service.ensure(userId);
       sandbox.wake.push(performance.now() - t);
 
-      const b = await bareNode(kit, i);
-      bare.cold.push(b.cold);
-      bare.idle.push(mib(b.idle));
-      bare.frozen.push(b.frozen);
-      bare.wake.push(b.wake);
+      const b = await bareNode(kit, i, false);
+      const hb = await bareNode(kit, i, true);
+      for (const [into, from] of [[bare, b], [hard, hb]] as const) {
+        into.cold.push(from.cold);
+        into.idle.push(mib(from.idle));
+        into.frozen.push(from.frozen);
+        into.wake.push(from.wake);
+      }
       const f = (x: number, d = 0) => x.toFixed(d);
       process.stderr.write(
         `  sandbox ${i + 1}/${USERS}: cold ${f(sandbox.cold[i]!)} ms, idle ${f(sandbox.idle[i]!, 1)} MiB, frozen->answer ${f(sandbox.frozen[i]!)} ms, wake ${f(sandbox.wake[i]!)} ms` +
-          ` | bare: cold ${f(b.cold)} ms, idle ${f(mib(b.idle), 1)} MiB, unpause->answer ${f(b.frozen)} ms, wake ${f(b.wake)} ms\n`,
+          ` | bare: cold ${f(b.cold)} ms, idle ${f(mib(b.idle), 1)} MiB, unpause->answer ${f(b.frozen)} ms, wake ${f(b.wake)} ms` +
+          ` | hardened bare: cold ${f(hb.cold)} ms, wake ${f(hb.wake)} ms\n`,
       );
     }
   } finally {
     await kit.cleanup();
   }
-  const row = (label: string, a: number[], b: number[], unit: string, goal: string, digits = 0) =>
-    `| ${label} | ${median(a).toFixed(digits)} ${unit} | ${median(b).toFixed(digits)} ${unit} | ${(median(a) / median(b)).toFixed(2)}× | ${goal} |`;
+  const row = (label: string, a: number[], b: number[], h: number[], unit: string, goal: string, digits = 0) =>
+    `| ${label} | ${median(a).toFixed(digits)} ${unit} | ${median(b).toFixed(digits)} ${unit} | ${(median(a) / median(b)).toFixed(2)}× | ${goal} | ${median(h).toFixed(digits)} ${unit} (${(median(a) / median(h)).toFixed(2)}×) |`;
   process.stdout.write(
     [
       "",
       `coldstart: ${USERS} sandbox(es) of ${IMAGE}, limits ${LIMITS.cpus} CPU / ${LIMITS.memoryMb} MiB / ${LIMITS.pids} pids; floor: bare \`docker run\` of ${BASE} with the same limits`,
       "",
-      "| median per sandbox | concierge sandbox | bare node floor | ratio | goal |",
-      "|---|---|---|---|---|",
-      row("cold start (create + start + handshake)", sandbox.cold, bare.cold, "ms", "≤ 1.3×"),
-      row("wake from stopped (start + handshake)", sandbox.wake, bare.wake, "ms", "≤ 1.3×"),
-      row("wake from frozen (thaw + first answered request)", sandbox.frozen, bare.frozen, "ms", "≤ 50 ms"),
-      row("idle memory", sandbox.idle, bare.idle, "MiB", "≤ 2×", 1),
+      "| median per sandbox | concierge sandbox | bare node floor | ratio | goal | hardened bare node (ratio) |",
+      "|---|---|---|---|---|---|",
+      row("cold start (create + start + handshake)", sandbox.cold, bare.cold, hard.cold, "ms", "≤ 1.3×"),
+      row("wake from stopped (start + handshake)", sandbox.wake, bare.wake, hard.wake, "ms", "≤ 1.3×"),
+      row("wake from frozen (thaw + first answered request)", sandbox.frozen, bare.frozen, hard.frozen, "ms", "≤ 50 ms"),
+      row("idle memory", sandbox.idle, bare.idle, hard.idle, "MiB", "≤ 2×", 1),
       "",
       `cold start split (medians): create ${median(phases.create).toFixed(0)} ms, docker start ${median(phases.start).toFixed(0)} ms, port + signed handshake ${median(phases.ready).toFixed(0)} ms`,
       "ready: the agent answered the signed handshake (sandbox); the port accepted a connection (bare node). Frozen: docker pause, then",
       "the time from ensure() to the answer of a `status` request on the kept socket (sandbox), from unpause to an HTTP answer (bare).",
+      "hardened bare node: the same bare container with the sandbox's hardening (read-only root, tmpfs, no capabilities,",
+      "no-new-privileges, an init, non-root, a named volume): what the daemon charges for it, without the agent.",
       "",
     ].join("\n"),
   );
