@@ -7,7 +7,14 @@ const swcKeepImport = ["@swc/jest", { jsc: { target: "es2022", parser: { syntax:
 module.exports = {
   testEnvironment: "node",
   transform: { "kube-client\\.ts$": swcKeepImport, "^.+\\.ts$": swc },
-  moduleNameMapper: { "^@concierge/protocol$": "<rootDir>/protocol/src/index.ts" },
+  moduleNameMapper: {
+    "^@concierge/protocol$": "<rootDir>/protocol/src/index.ts",
+    // Another Node than the host's (CI's Node 24 pass): a better-sqlite3 built for it, see
+    // test-support/sqlite-redirect.js.
+    ...(process.env.AGENT_SQLITE_DIR ? { "^better-sqlite3$": process.env.AGENT_SQLITE_DIR } : {}),
+  },
+  // The agent's tests against its esbuild bundle instead of its sources (test-support/bundle-resolver.js).
+  ...(process.env.AGENT_UNDER_TEST === "bundle" ? { resolver: "<rootDir>/test-support/bundle-resolver.js" } : {}),
   testMatch: ["<rootDir>/*/src/**/*.test.ts", "<rootDir>/*/test/**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
   globalSetup: "<rootDir>/test-support/global-setup.js",

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 /**
- * Prepares the agent image's build context from this checkout: compiled agent and protocol, the
- * agent's production dependency closure copied from the repo's node_modules (including the
- * better-sqlite3 binary built on this host), and workspace-templates. Offline: it copies what
+ * Prepares the agent image's build context from this checkout: the agent bundled into one file
+ * (sandbox-image/bundle/main.js, from bundle.js; shipped as sandbox-image/dist/main.js), the
+ * closure of the packages the bundle leaves outside (better-sqlite3 and what it loads) copied from
+ * the repo's node_modules, workspace-templates, and the image's smoke test. Offline: it copies what
  * `npm install` already put on disk instead of asking a registry.
  *
- *   node sandbox-image/build-context.js <repo-root> <out-dir>
+ *   node sandbox-image/build-context.js <repo-root> <out-dir> [<better_sqlite3.node>]
+ *
+ * The optional third argument replaces better-sqlite3's native binary (the host's is built for the
+ * host's Node; the image runs another: scripts/node-runtime.sh sqlite builds one for it).
  *
  * Layout under <out-dir>/app mirrors the repo, so main.js finds ../../workspace-templates the same
  * way in the image as in a checkout.
@@ -14,7 +18,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 
-const [root, out] = process.argv.slice(2).map((p) => path.resolve(p));
+const [root, out, sqliteBinary] = process.argv.slice(2).map((p) => path.resolve(p));
 if (!root || !out) throw new Error("usage: build-context.js <repo-root> <out-dir>");
 const app = path.join(out, "app");
 
@@ -40,13 +44,13 @@ function findPackage(name, fromDir) {
   }
 }
 
-/** The runtime dependency closure of the agent, resolved the way Node resolves it. */
-function closure(start) {
+/** The runtime dependency closure of `names` (required from `start`), resolved the way Node resolves it. */
+function closure(start, names) {
   const found = new Map(); // path in the repo -> package name
-  const visit = (dir) => {
+  const visit = (dir, only) => {
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
     const optional = pkg.optionalDependencies ?? {};
-    for (const name of Object.keys({ ...pkg.dependencies, ...optional })) {
+    for (const name of only ?? Object.keys({ ...pkg.dependencies, ...optional })) {
       if (INSTALL_ONLY.has(name)) continue;
       const at = findPackage(name, dir);
       if (!at) {
@@ -58,7 +62,7 @@ function closure(start) {
       visit(at);
     }
   };
-  visit(start);
+  visit(start, names);
   return found;
 }
 
@@ -83,25 +87,19 @@ function copyPackage(src, dest, name) {
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(app, { recursive: true });
 
-// The agent itself and the protocol: compiled JavaScript only.
-const jsOnly = (dir) => (file) => fs.statSync(file).isDirectory() || (file.endsWith(".js") && !file.endsWith(".test.js")) || file === dir;
-fs.mkdirSync(path.join(app, "sandbox-image"));
+// The agent: its bundle (the protocol and every pure-JS dependency are inside it).
+const bundle = path.join(root, "sandbox-image/bundle/main.js");
+if (!fs.existsSync(bundle)) throw new Error("no sandbox-image/bundle/main.js: run node sandbox-image/bundle.js first");
+fs.mkdirSync(path.join(app, "sandbox-image/dist"), { recursive: true });
 fs.copyFileSync(path.join(root, "sandbox-image/package.json"), path.join(app, "sandbox-image/package.json"));
-fs.cpSync(path.join(root, "sandbox-image/dist"), path.join(app, "sandbox-image/dist"), { recursive: true, filter: jsOnly(path.join(root, "sandbox-image/dist")) });
+fs.copyFileSync(bundle, path.join(app, "sandbox-image/dist/main.js"));
 fs.cpSync(path.join(root, "workspace-templates"), path.join(app, "workspace-templates"), { recursive: true });
+fs.copyFileSync(path.join(root, "sandbox-image/image-smoke.js"), path.join(out, "image-smoke.js"));
 
 let count = 0;
-for (const [at, name] of closure(path.join(root, "sandbox-image"))) {
-  const rel = path.relative(root, at);
-  const dest = path.join(app, rel);
-  if (name.startsWith("@concierge/")) {
-    const real = fs.realpathSync(at);
-    fs.mkdirSync(dest, { recursive: true });
-    fs.copyFileSync(path.join(real, "package.json"), path.join(dest, "package.json"));
-    fs.cpSync(path.join(real, "dist"), path.join(dest, "dist"), { recursive: true, filter: jsOnly(path.join(real, "dist")) });
-  } else {
-    copyPackage(at, dest, name);
-  }
+for (const [at, name] of closure(path.join(root, "sandbox-image"), JSON.parse(fs.readFileSync(path.join(root, "sandbox-image/bundle/external.json"), "utf8")))) {
+  copyPackage(at, path.join(app, path.relative(root, at)), name);
+  if (name === "better-sqlite3" && sqliteBinary) fs.copyFileSync(sqliteBinary, path.join(app, path.relative(root, at), "build/Release/better_sqlite3.node"));
   count++;
 }
 // The image's /data mount point, handed to the runtime user by the Dockerfile.

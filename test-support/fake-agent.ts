@@ -99,6 +99,12 @@ export class FakeAgent {
     for (const ws of this.sockets) (ws as any)._socket?.pause();
   }
 
+  /** Answers again, starting with whatever arrived while frozen (as a thawed container does). */
+  thaw(): void {
+    this.frozen = false;
+    for (const ws of this.sockets) (ws as any)._socket?.resume();
+  }
+
   async stop(): Promise<void> {
     this.dropAll();
     const wss = this.wss;

@@ -59,6 +59,8 @@ export interface HarnessOptions {
   image?: string;
   clock?: Clock;
   idleMinutes?: number;
+  /** The culler's frozen tier (SANDBOX_FREEZE_MINUTES); off when absent. */
+  freezeMinutes?: number;
   testDb?: TestDatabase;
   dataDir?: string;
   /** Share one Docker network between harnesses of one test file. */
@@ -126,6 +128,7 @@ export async function createSandboxHarness(opts: HarnessOptions): Promise<Sandbo
     },
     waitReady: (target, o) => connections.connect(target, o),
     disconnect: (sandboxId) => connections.close(sandboxId),
+    suspendPings: (sandboxId, suspended) => (suspended ? connections.freeze(sandboxId) : connections.thaw(sandboxId)),
     exportData: (target) => connections.request(target, "data.export", {}),
     logger,
     clock: opts.clock,
@@ -135,7 +138,7 @@ export async function createSandboxHarness(opts: HarnessOptions): Promise<Sandbo
   };
   const service = new SandboxService(base);
   const reconciler = new Reconciler({ db, runtime, service, logger, clock: opts.clock, waitReady: base.waitReady, crashBackoff: { baseMs: 0, maxMs: 0 }, metrics: sandboxMetrics });
-  const culler = new IdleCuller({ db, service, idleMinutes: opts.idleMinutes ?? 15, logger, clock: opts.clock });
+  const culler = new IdleCuller({ db, service, idleMinutes: opts.idleMinutes ?? 15, freezeMinutes: opts.freezeMinutes, logger, clock: opts.clock });
   return {
     kind: opts.kind,
     testDb,

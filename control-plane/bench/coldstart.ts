@@ -1,142 +1,155 @@
 /**
- * `npm run bench -- coldstart [--users=N] [--image=concierge-agent:latest] [--base=node:20-bookworm-slim]`
+ * `npm run bench -- coldstart [--users=N] [--image=concierge-agent:latest] [--base=node:24-bookworm-slim]`
  *
  * Per sandbox, on the real Docker daemon through the real SandboxService (hardened container,
  * private network, signed handshake with the real agent):
  *   - cold start: ensure() for a new user -> container created and started, the agent answered the handshake
- *   - wake: ensure() for a stopped sandbox -> started, handshake answered
  *   - idle memory: what the daemon reports for the idle agent a few seconds after start
- * Beside each, in the same run, the same figure for a bare `docker run` of a minimal Node container
- * from the local base image (an HTTP server that listens at once), with the same CPU and memory
- * limits, measured until its port accepts a connection. The difference is what the agent costs.
+ *   - wake from frozen: ensure() + a `status` request for a frozen (paused) sandbox -> answered
+ *   - wake from stopped: ensure() for a stopped sandbox -> started, handshake answered
+ * Beside each, in the same run, the floor: a bare `docker run` of a minimal Node container from the
+ * base image (an HTTP server that listens at once) with the same limits, measured until its port
+ * accepts a connection (cold, wake) or until it answers a request after `docker unpause` (frozen).
+ * Where the sandbox's cold start goes is split by the service's provisioning steps.
  *
  * Everything it creates is labelled concierge.test-run=bench-<id> and removed at the end.
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import Dockerode from "dockerode";
-import { createLogger } from "../src/logger";
-import { users } from "../src/db/schema";
-import { openDatabase, migrateDatabase } from "../src/db/database";
-import { ConnectionManager } from "../src/connections/connection-manager";
-import { loadCredentials } from "../src/sandboxes/credentials";
-import { DockerRuntime } from "../src/sandboxes/docker-runtime";
-import { SandboxService } from "../src/sandboxes/sandbox-service";
-import { LABEL } from "../src/sandboxes/container-spec";
+import { request } from "node:http";
+import type Dockerode from "dockerode";
+import { LABEL, containerName } from "../src/sandboxes/container-spec";
 import { waitForPort } from "../src/sandboxes/port-probe";
+import { LIMITS, arg, createBenchKit, median, mib, sleep, type BenchKit } from "./sandbox-kit";
 
-const arg = (name: string, def: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? def;
 const USERS = Math.max(1, Math.min(20, Number(arg("users", "3"))));
 const IMAGE = arg("image", process.env.SANDBOX_IMAGE ?? "concierge-agent:latest");
-const BASE = arg("base", "node:20-bookworm-slim");
-const LIMITS = { memoryMb: 256, cpus: 0.5, pids: 128 };
-const RUN = `bench-${randomBytes(4).toString("hex")}`;
-const NETWORK = `concierge-${RUN}`;
+const BASE = arg("base", "node:24-bookworm-slim");
+const FAR_FUTURE = new Date(Date.now() + 365 * 24 * 3600_000);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const mib = (b: number | null) => (b == null ? NaN : b / 1024 / 1024);
+type Figures = { cold: number[]; idle: number[]; frozen: number[]; wake: number[] };
+const figures = (): Figures => ({ cold: [], idle: [], frozen: [], wake: [] });
 
-async function memoryOf(docker: Dockerode, name: string): Promise<number | null> {
-  const s = (await docker.getContainer(name).stats({ stream: false, "one-shot": true } as never)) as unknown as {
-    memory_stats?: { usage?: number; stats?: { inactive_file?: number; total_inactive_file?: number } };
-  };
-  const m = s.memory_stats;
-  return m?.usage ? m.usage - (m.stats?.inactive_file ?? m.stats?.total_inactive_file ?? 0) : null;
+function get(ip: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: ip, port: 8080, path: "/", timeout: 10_000 }, (res) => res.resume().on("end", () => resolve()));
+    req.on("error", reject).end();
+  });
 }
 
-async function bareNode(docker: Dockerode, i: number): Promise<{ cold: number; wake: number; idle: number | null }> {
-  const name = `concierge-${RUN}-bare-${i}`;
+/** The same hardening as a sandbox (container-spec.ts), for the floor that pays what the daemon charges for it. */
+const HARDENED = {
+  ReadonlyRootfs: true,
+  CapDrop: ["ALL"],
+  SecurityOpt: ["no-new-privileges"],
+  Tmpfs: { "/tmp": "rw,noexec,nosuid,nodev,size=64m" },
+  Init: true,
+};
+
+async function bareNode(kit: BenchKit, i: number, hardened: boolean): Promise<{ cold: number; idle: number | null; frozen: number; wake: number }> {
+  const name = `concierge-${kit.run}-bare-${hardened ? "hardened-" : ""}${i}`;
+  const volume = hardened ? (await kit.docker.createVolume({ Name: `${name}-data`, Labels: { [LABEL.testRun]: kit.run } })).name : undefined;
   const t0 = performance.now();
-  const c = await docker.createContainer({
+  const c: Dockerode.Container = await kit.docker.createContainer({
     name,
     Image: BASE,
     Cmd: ["node", "-e", "require('http').createServer((q, s) => s.end('ok')).listen(8080, '0.0.0.0')"],
-    Labels: { [LABEL.testRun]: RUN },
-    HostConfig: { NetworkMode: NETWORK, Memory: LIMITS.memoryMb * 1024 * 1024, NanoCpus: LIMITS.cpus * 1e9, PidsLimit: LIMITS.pids },
+    Labels: { [LABEL.testRun]: kit.run },
+    User: hardened ? "10001:10001" : undefined,
+    HostConfig: {
+      NetworkMode: kit.network,
+      Memory: LIMITS.memoryMb * 1024 * 1024,
+      NanoCpus: LIMITS.cpus * 1e9,
+      PidsLimit: LIMITS.pids,
+      ...(hardened ? { ...HARDENED, Mounts: [{ Type: "volume" as const, Source: volume!, Target: "/data" }] } : {}),
+    },
   });
   await c.start();
-  const ip = async () => ((await c.inspect()).NetworkSettings.Networks[NETWORK]?.IPAddress ?? "");
+  const ip = async () => (await c.inspect()).NetworkSettings.Networks[kit.network]?.IPAddress ?? "";
   if (!(await waitForPort(`ws://${await ip()}:8080`, { timeoutMs: 30_000, intervalMs: 10 }))) throw new Error("bare node never listened");
   const cold = performance.now() - t0;
   await sleep(3000);
-  const idle = await memoryOf(docker, name);
-  await c.stop({ t: 5 });
+  const idle = await kit.memoryOf(name);
+  await c.pause();
   const t1 = performance.now();
+  await c.unpause();
+  await get(await ip());
+  const frozen = performance.now() - t1;
+  await c.stop({ t: 5 });
+  const t2 = performance.now();
   await c.start();
   if (!(await waitForPort(`ws://${await ip()}:8080`, { timeoutMs: 30_000, intervalMs: 10 }))) throw new Error("bare node never listened after start");
-  const wake = performance.now() - t1;
-  return { cold, wake, idle };
+  return { cold, idle, frozen, wake: performance.now() - t2 };
 }
 
 async function main(): Promise<void> {
-  const logger = createLogger({ level: "warn" });
-  const docker = new Dockerode();
   execFileSync("docker", ["image", "inspect", IMAGE], { stdio: "pipe" });
   execFileSync("docker", ["image", "inspect", BASE], { stdio: "pipe" });
-  const database = await openDatabase({ dataDir: ":memory:" });
-  await migrateDatabase(database);
-  const credentials = await loadCredentials(database.db);
-  const runtime = new DockerRuntime({ docker, network: NETWORK, logger, testRunId: RUN, instanceId: credentials.instanceId });
-  const connections = new ConnectionManager({ signingPrivateKeyPem: credentials.privateKeyPem, logger, connectTimeoutMs: 30_000 });
-  const service = new SandboxService({
-    db: database.db,
-    runtime,
-    credentials,
-    settings: { image: IMAGE, limits: LIMITS, gatewayPort: () => 3001 },
-    waitReady: (t, o) => connections.connect(t, o),
-    disconnect: (id) => connections.close(id),
-    logger,
-    readyTimeoutMs: 60_000,
-  });
-  const sandbox = { cold: [] as number[], wake: [] as number[], idle: [] as number[] };
-  const bare = { cold: [] as number[], wake: [] as number[], idle: [] as number[] };
+  const kit = await createBenchKit(IMAGE);
+  const { service, connections } = kit;
+  const sandbox = figures();
+  const bare = figures();
+  const hard = figures();
+  const phases = { create: [] as number[], start: [] as number[], ready: [] as number[] };
   try {
-    await runtime.ensureNetwork();
     for (let i = 0; i < USERS; i++) {
-      const [u] = await database.db.insert(users).values({ name: `bench ${i}` }).returning({ id: users.id });
-      const userId = u!.id;
+      const userId = await kit.createUser(`bench ${i}`);
       let t = performance.now();
       await service.ensure(userId);
       sandbox.cold.push(performance.now() - t);
+      const s = kit.steps.get(userId)!;
+      phases.create.push(s.created! - t);
+      phases.start.push(s.started! - s.created!);
+      phases.ready.push(s.ready! - s.started!);
       await sleep(3000);
-      sandbox.idle.push(mib(await runtime.memoryUsage({ userId })));
+      sandbox.idle.push(mib(await kit.memoryOf(containerName(userId))));
+
+      if (!(await service.freezeIfIdle(userId, FAR_FUTURE))) throw new Error("the sandbox could not be frozen");
+      t = performance.now();
+      await connections.request(await service.ensure(userId), "status", {});
+      sandbox.frozen.push(performance.now() - t);
+
       await service.stop(userId);
       t = performance.now();
       await service.ensure(userId);
       sandbox.wake.push(performance.now() - t);
 
-      const b = await bareNode(docker, i);
-      bare.cold.push(b.cold);
-      bare.wake.push(b.wake);
-      bare.idle.push(mib(b.idle));
-      process.stderr.write(`  sandbox ${i + 1}/${USERS}: cold ${sandbox.cold[i]!.toFixed(0)} ms, wake ${sandbox.wake[i]!.toFixed(0)} ms, idle ${sandbox.idle[i]!.toFixed(1)} MiB | bare node: cold ${b.cold.toFixed(0)} ms, wake ${b.wake.toFixed(0)} ms, idle ${mib(b.idle).toFixed(1)} MiB\n`);
+      const b = await bareNode(kit, i, false);
+      const hb = await bareNode(kit, i, true);
+      for (const [into, from] of [[bare, b], [hard, hb]] as const) {
+        into.cold.push(from.cold);
+        into.idle.push(mib(from.idle));
+        into.frozen.push(from.frozen);
+        into.wake.push(from.wake);
+      }
+      const f = (x: number, d = 0) => x.toFixed(d);
+      process.stderr.write(
+        `  sandbox ${i + 1}/${USERS}: cold ${f(sandbox.cold[i]!)} ms, idle ${f(sandbox.idle[i]!, 1)} MiB, frozen->answer ${f(sandbox.frozen[i]!)} ms, wake ${f(sandbox.wake[i]!)} ms` +
+          ` | bare: cold ${f(b.cold)} ms, idle ${f(mib(b.idle), 1)} MiB, unpause->answer ${f(b.frozen)} ms, wake ${f(b.wake)} ms` +
+          ` | hardened bare: cold ${f(hb.cold)} ms, wake ${f(hb.wake)} ms\n`,
+      );
     }
   } finally {
-    await connections.closeAll();
-    const filters = { label: [`${LABEL.testRun}=${RUN}`] };
-    for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-    for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => undefined);
-    await docker.getNetwork(NETWORK).remove().catch(() => undefined);
-    await database.close();
+    await kit.cleanup();
   }
-  const row = (label: string, a: number[], b: number[], unit: string, digits = 0) =>
-    `| ${label} | ${median(a).toFixed(digits)} ${unit} | ${median(b).toFixed(digits)} ${unit} | ${(median(a) - median(b)).toFixed(digits)} ${unit} |`;
+  const row = (label: string, a: number[], b: number[], h: number[], unit: string, goal: string, digits = 0) =>
+    `| ${label} | ${median(a).toFixed(digits)} ${unit} | ${median(b).toFixed(digits)} ${unit} | ${(median(a) / median(b)).toFixed(2)}× | ${goal} | ${median(h).toFixed(digits)} ${unit} (${(median(a) / median(h)).toFixed(2)}×) |`;
   process.stdout.write(
     [
       "",
-      `coldstart: ${USERS} sandbox(es) of ${IMAGE}, limits ${LIMITS.cpus} CPU / ${LIMITS.memoryMb} MiB / ${LIMITS.pids} pids; baseline: bare \`docker run\` of ${BASE} with the same limits`,
+      `coldstart: ${USERS} sandbox(es) of ${IMAGE}, limits ${LIMITS.cpus} CPU / ${LIMITS.memoryMb} MiB / ${LIMITS.pids} pids; floor: bare \`docker run\` of ${BASE} with the same limits`,
       "",
-      "| median per sandbox | concierge sandbox | bare node container | difference |",
-      "|---|---|---|---|",
-      row("cold start (create + start + ready)", sandbox.cold, bare.cold, "ms"),
-      row("wake (start a stopped one + ready)", sandbox.wake, bare.wake, "ms"),
-      row("idle memory", sandbox.idle, bare.idle, "MiB", 1),
+      "| median per sandbox | concierge sandbox | bare node floor | ratio | goal | hardened bare node (ratio) |",
+      "|---|---|---|---|---|---|",
+      row("cold start (create + start + handshake)", sandbox.cold, bare.cold, hard.cold, "ms", "≤ 1.3×"),
+      row("wake from stopped (start + handshake)", sandbox.wake, bare.wake, hard.wake, "ms", "≤ 1.3×"),
+      row("wake from frozen (thaw + first answered request)", sandbox.frozen, bare.frozen, hard.frozen, "ms", "≤ 50 ms"),
+      row("idle memory", sandbox.idle, bare.idle, hard.idle, "MiB", "≤ 2×", 1),
       "",
-      "ready: the agent answered the signed handshake (sandbox); the port accepted a connection (bare node).",
+      `cold start split (medians): create ${median(phases.create).toFixed(0)} ms, docker start ${median(phases.start).toFixed(0)} ms, port + signed handshake ${median(phases.ready).toFixed(0)} ms`,
+      "ready: the agent answered the signed handshake (sandbox); the port accepted a connection (bare node). Frozen: docker pause, then",
+      "the time from ensure() to the answer of a `status` request on the kept socket (sandbox), from unpause to an HTTP answer (bare).",
+      "hardened bare node: the same bare container with the sandbox's hardening (read-only root, tmpfs, no capabilities,",
+      "no-new-privileges, an init, non-root, a named volume): what the daemon charges for it, without the agent.",
       "",
     ].join("\n"),
   );

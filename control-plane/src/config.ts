@@ -80,7 +80,8 @@ export const ENV: Record<string, VarSpec> = {
   SANDBOX_MEMORY_MB: { schema: int(256, 64, 65536), doc: "Memory limit per sandbox in MiB (default 256)" },
   SANDBOX_CPUS: { schema: num(0.5, 0.05, 64), doc: "CPU limit per sandbox (default 0.5)" },
   SANDBOX_PIDS: { schema: int(128, 16, 100000), doc: "Process limit per sandbox (default 128)" },
-  SANDBOX_IDLE_MINUTES: { schema: num(15, 0.05, 100000), doc: "Stop a sandbox idle this long; the next event wakes it (default 15)" },
+  SANDBOX_IDLE_MINUTES: { schema: num(15, 0.05, 100000), doc: "Stop a sandbox (running or frozen) idle this long; the next event starts it again (default 15)" },
+  SANDBOX_FREEZE_MINUTES: { schema: num(2, 0, 100000), doc: "Freeze a running sandbox idle this long (Docker pause: no CPU, memory kept, woken in tens of ms) before it is stopped; 0 turns the frozen tier off, as does a runtime that cannot freeze (default 2)" },
   AGENT_REQUEST_TIMEOUT_MS: { schema: int(120_000, 1000, 3_600_000), doc: "How long the control plane waits for one agent request (default 120000)" },
 
   INBOX_CONCURRENCY: { schema: int(1000, 1, 100000), doc: "Turns in flight at once per control-plane process, one per user at most (default 1000); idle database load does not grow with it" },
@@ -163,6 +164,7 @@ export interface Config {
     cpus: number;
     pids: number;
     idleMinutes: number;
+    freezeMinutes: number;
     requestTimeoutMs: number;
   };
   kube: {
@@ -284,6 +286,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       cpus: e.SANDBOX_CPUS,
       pids: e.SANDBOX_PIDS,
       idleMinutes: e.SANDBOX_IDLE_MINUTES,
+      freezeMinutes: e.SANDBOX_FREEZE_MINUTES,
       requestTimeoutMs: e.AGENT_REQUEST_TIMEOUT_MS,
     },
     kube: {

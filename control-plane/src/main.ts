@@ -127,6 +127,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       },
       waitReady: (target, o) => connections.connect(target, o),
       disconnect: (sandboxId) => connections.close(sandboxId),
+      suspendPings: (sandboxId, suspended) => (suspended ? connections.freeze(sandboxId) : connections.thaw(sandboxId)),
       onDeleted: (sandboxId) => llmGateway.authenticator.forget(sandboxId),
       onTokenRevoked: (sandboxId) => llmGateway.authenticator.forget(sandboxId),
       exportData: (target) => connections.request(target, "data.export", {}),
@@ -154,7 +155,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     await reconciler.runOnce().catch((err) => logger.error({ err }, "start-up reconciliation failed"));
     reconciler.start({ immediately: false });
     onStop("reconciler", () => reconciler.stop());
-    const culler = new IdleCuller({ db: database.db, service: sandboxes, idleMinutes: config.sandbox.idleMinutes, logger, clock });
+    const culler = new IdleCuller({ db: database.db, service: sandboxes, idleMinutes: config.sandbox.idleMinutes, freezeMinutes: config.sandbox.freezeMinutes, logger, clock });
     culler.start();
     onStop("idle-culler", () => culler.stop());
     const admin = await resolveAdminToken({ configured: config.adminToken, dataDir: config.dataDir });

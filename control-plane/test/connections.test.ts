@@ -131,6 +131,22 @@ describe("ConnectionManager", () => {
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
+  it("keeps a frozen sandbox's socket open without pinging it, and answers on that socket once thawed", async () => {
+    await mgr.connect(target);
+    mgr.freeze("sbx-1");
+    agent.freeze();
+    await sleep(800); // four ping intervals: a pinged socket would have been dropped (the test above)
+    expect(mgr.openCount).toBe(1);
+    expect(mgr.isFrozen("sbx-1")).toBe(true);
+    const r = mgr.request(target, "chat.send", { idempotencyKey: "f1", channel: "whatsapp", text: "hi" });
+    agent.thaw();
+    mgr.thaw("sbx-1");
+    await expect(r).resolves.toEqual({ reply: "echo: hi", llmCalls: 0 });
+    expect(agent.handshakes).toBe(1);
+    await sleep(500); // pinged again, and answering
+    expect(mgr.openCount).toBe(1);
+  });
+
   it("close(sandbox) fails its in-flight requests with AgentUnavailableError", async () => {
     agent.handlers["chat.send"] = async () => {
       await sleep(5000);

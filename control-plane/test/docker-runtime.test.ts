@@ -58,6 +58,7 @@ describeDocker("DockerRuntime against the real daemon", () => {
     const info = await docker.getContainer(containerName(userId)).inspect();
     const hc = info.HostConfig;
     expect(info.Config.User).toBe("10001:10001");
+    expect(info.Config.Healthcheck?.Test).toEqual(["NONE"]);
     expect(hc.CapDrop).toEqual(["ALL"]);
     expect(hc.CapAdd ?? []).toEqual([]);
     expect(hc.Privileged).toBe(false);

@@ -6,8 +6,7 @@ import { AgentError } from "./agent-error";
 import { isProviderUnavailable } from "./brain/provider-errors";
 import { fireDueReminders, nextAlarmAt } from "./alarms/reminder-store";
 import { ConversationHistory } from "./brain/conversation-history";
-import { LlmBrain } from "./brain/llm-brain";
-import { LlmClient } from "./brain/llm-client";
+import type { BrainOptions, LlmBrain } from "./brain/llm-brain";
 import { OfflineBrain } from "./brain/offline-brain";
 import { LIMITED_VOICE_PROMPT, LimitedCallHistories, toolsForTrust } from "./calls/call-trust";
 import { handleCallTurn, type CallBrains } from "./calls/call-turn";
@@ -71,8 +70,10 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   const db = openDatabase(dbFile);
   const readonlyDb = openReadonly(dbFile);
   const workspace = new Workspace(join(opts.dataDir, "workspace"));
+  // Seeding is one existsSync when the workspace was seeded before; only a workspace that could not be
+  // seeded (no templates) is walked, to warn.
   if (workspace.initFrom(opts.templatesDir)) log.info("workspace created from templates");
-  else if (workspace.list().length === 0) log.warn({ templatesDir: opts.templatesDir }, "workspace is empty and no templates were found");
+  else if (!workspace.initialized() && workspace.list().length === 0) log.warn({ templatesDir: opts.templatesDir }, "workspace is empty and no templates were found");
   if (opts.userName && !getProfile(db).name) updateProfile(db, { name: opts.userName }, clock());
   const idempotency = new IdempotencyStore(db);
   idempotency.prune(clock());
@@ -115,10 +116,10 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       style,
     });
   const systemPrompt = (style: PromptStyle) => joinPrompt(promptParts(style));
-  const llmClient = opts.llm ? new LlmClient(opts.llm, log.child({ component: "llm" })) : null;
-  const brain = llmClient
-    ? new LlmBrain({ llm: llmClient, tools, toolContext, history, systemPrompt: promptParts, log: log.child({ component: "brain" }) })
-    : null;
+  // The model client (and the openai package behind it) is loaded only when a model is configured:
+  // an offline agent never pays for it at start.
+  const makeBrain = opts.llm ? modelBrains(opts.llm, log) : null;
+  const brain = makeBrain ? makeBrain({ tools, toolContext, history, systemPrompt: promptParts, log: log.child({ component: "brain" }) }) : null;
   const offline = new OfflineBrain(tools, toolContext);
   // A caller the control plane could not verify gets its own brain: the limited tools, a prompt
   // with nothing of the user in it, and a history of that call alone.
@@ -127,8 +128,8 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
   const limitedOffline = new OfflineBrain(limitedTools, toolContext);
   const limitedCall = (callSid: string): CallBrains => {
     const history = limitedHistories.for(callSid);
-    const limitedBrain = llmClient
-      ? new LlmBrain({ llm: llmClient, tools: limitedTools, toolContext, history, systemPrompt: () => ({ stable: LIMITED_VOICE_PROMPT, now: nowPart(now(), timezone()) }), log: log.child({ component: "brain", trust: "limited" }) })
+    const limitedBrain = makeBrain
+      ? makeBrain({ tools: limitedTools, toolContext, history, systemPrompt: () => ({ stable: LIMITED_VOICE_PROMPT, now: nowPart(now(), timezone()) }), log: log.child({ component: "brain", trust: "limited" }) })
       : null;
     return { brain: limitedBrain, offline: limitedOffline, history };
   };
@@ -306,4 +307,12 @@ export async function createAgent(opts: AgentOptions): Promise<Agent> {
       log.info("agent closed");
     },
   };
+}
+
+/** One model client for the agent, and a maker of brains on it (the full one, a limited call's). */
+function modelBrains(llm: LlmOptions, log: Logger): (o: Omit<BrainOptions, "llm">) => LlmBrain {
+  const { LlmBrain } = require("./brain/llm-brain") as typeof import("./brain/llm-brain");
+  const { LlmClient } = require("./brain/llm-client") as typeof import("./brain/llm-client");
+  const client = new LlmClient(llm, log.child({ component: "llm" }));
+  return (o) => new LlmBrain({ llm: client, ...o });
 }

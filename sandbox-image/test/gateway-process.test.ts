@@ -7,7 +7,8 @@ import { generateSigningKeyPair } from "@concierge/protocol";
 import { AgentEnvError, parseAgentEnv } from "../src/env";
 import { AgentClient } from "../../test-support/agent-client";
 
-const MAIN = path.resolve(__dirname, "../dist/main.js");
+/** The compiled agent, or its esbuild bundle when the suite runs against the bundle. */
+const MAIN = path.resolve(__dirname, process.env.AGENT_UNDER_TEST === "bundle" ? "../bundle/main.js" : "../dist/main.js");
 const keys = generateSigningKeyPair();
 const token = `sbx_${randomBytes(24).toString("base64url")}`;
 const baseEnv = {
@@ -87,6 +88,9 @@ async function until<T>(fn: () => T | undefined, timeoutMs: number, what: string
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** How the test run itself was started (CI's Node 24 pass preloads its better-sqlite3 redirect). */
+const inherited = Object.fromEntries(["NODE_OPTIONS", "AGENT_SQLITE_DIR"].filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
+
 describe("agent process (node sandbox-image/dist/main.js)", () => {
   let dataDir: string;
   let child: ChildProcess | undefined;
@@ -102,7 +106,7 @@ describe("agent process (node sandbox-image/dist/main.js)", () => {
 
   it("starts from its environment, accepts the control plane, logs JSON without the token, and exits 0 on SIGTERM", async () => {
     child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, ...baseEnv, AGENT_HOST: "127.0.0.1", AGENT_PORT: "0", AGENT_DATA_DIR: dataDir, LOG_LEVEL: "debug" },
+      env: { PATH: process.env.PATH, ...inherited, ...baseEnv, AGENT_HOST: "127.0.0.1", AGENT_PORT: "0", AGENT_DATA_DIR: dataDir, LOG_LEVEL: "debug" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const io = collect(child);
@@ -126,7 +130,7 @@ describe("agent process (node sandbox-image/dist/main.js)", () => {
 
   it("refuses to start on a bad environment with one message naming the problem, not the value", async () => {
     child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, ...baseEnv, SANDBOX_TOKEN: "tiny-secret", AGENT_DATA_DIR: dataDir },
+      env: { PATH: process.env.PATH, ...inherited, ...baseEnv, SANDBOX_TOKEN: "tiny-secret", AGENT_DATA_DIR: dataDir },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const io = collect(child);

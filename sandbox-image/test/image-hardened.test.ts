@@ -26,6 +26,18 @@ describeDocker("agent image, hardened container", () => {
     expect(size).toBeLessThan(300 * 1024 * 1024);
   });
 
+  it("runs the bundled agent: only better-sqlite3 and what it loads are left in node_modules", async () => {
+    const modules = JSON.parse(await docker(["exec", name, "node", "-p", "JSON.stringify(require('fs').readdirSync('/app/node_modules').sort())"]));
+    expect(modules).toEqual(["better-sqlite3", "bindings", "file-uri-to-path"]);
+  });
+
+  it("runs Node 24 LTS, with better-sqlite3 built for its ABI", async () => {
+    const probe = await docker(["exec", name, "node", "-p", "JSON.stringify({ version: process.version, sqlite: new (require('/app/node_modules/better-sqlite3'))(':memory:').prepare('select sqlite_version() v').get().v })"]);
+    const { version, sqlite } = JSON.parse(probe);
+    expect(version).toMatch(/^v24\./);
+    expect(sqlite).toMatch(/^3\./);
+  });
+
   it("answers the signed handshake over its private bridge IP, with no published port", async () => {
     const client = await site.connect(ip);
     try {
@@ -85,6 +97,8 @@ describeDocker("agent image, hardened container", () => {
   it("logs JSON without the token, and stops cleanly on SIGTERM", async () => {
     const logs = await docker(["logs", name]);
     expect(logs).toContain("agent process ready");
+    // A new volume is a copy of the image's /data, where the build did the first boot: nothing to seed.
+    expect(logs).not.toContain("workspace created from templates");
     expect(logs).not.toContain(site.creds.token);
     for (const line of logs.split("\n").filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
     await docker(["stop", "-t", "10", name]);

@@ -35,7 +35,7 @@ export function sandboxOpenApi(): Record<string, unknown> {
           type: "object",
           properties: {
             id: { type: "string" },
-            state: { type: "string", enum: ["provisioning", "running", "stopping", "stopped", "error", "deleted"] },
+            state: { type: "string", enum: ["provisioning", "running", "frozen", "stopping", "stopped", "error", "deleted"] },
             runtime: { type: "string", enum: ["docker", "process"] },
             image: { type: "string", nullable: true },
             configHash: { type: "string", nullable: true },

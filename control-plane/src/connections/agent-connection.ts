@@ -54,6 +54,7 @@ export class AgentConnection {
   private readonly pending = new Map<string, Pending>();
   private closed = false;
   private alive = true;
+  private pingsPaused = false;
   private pingTimer?: { cancel(): void };
   private readonly log: Logger;
   hello?: HelloFrame;
@@ -216,8 +217,27 @@ export class AgentConnection {
     this.shutdown(new AgentUnavailableError(`agent ${this.target.sandboxId} broke the protocol: ${why}`));
   }
 
+  /**
+   * The sandbox is frozen (it cannot answer): stop pinging, keep the socket. A request sent
+   * meanwhile waits in the socket's buffers until it is thawed.
+   */
+  pausePings(): void {
+    this.pingsPaused = true;
+    this.pingTimer?.cancel();
+    this.pingTimer = undefined;
+  }
+
+  /** Thawed: pinging resumes from now, the silence while frozen counted against nobody. */
+  resumePings(): void {
+    if (!this.pingsPaused) return;
+    this.pingsPaused = false;
+    this.alive = true;
+    if (!this.closed && this.hello) this.startPing();
+  }
+
   /** Ping every interval; a socket that did not pong since the last ping is dead (half-open TCP). */
   private startPing(): void {
+    if (this.pingsPaused) return;
     const tick = () => {
       if (this.closed) return;
       if (!this.alive) {

@@ -35,6 +35,8 @@ interface Slot {
   failures: number;
   /** Bumped by close(): a dial that started before it must not install its socket afterwards. */
   generation: number;
+  /** The sandbox is frozen: its socket stays open and is not pinged (it could not answer). */
+  frozen?: boolean;
 }
 
 /**
@@ -115,6 +117,27 @@ export class ConnectionManager {
     slot.conn?.close(new AgentUnavailableError(`sandbox ${sandboxId} was stopped`));
   }
 
+  /** The sandbox is being frozen: keep its socket, stop pinging it (a frozen agent cannot pong). */
+  freeze(sandboxId: string): void {
+    const slot = this.slots.get(sandboxId);
+    if (!slot) return;
+    slot.frozen = true;
+    slot.conn?.pausePings();
+  }
+
+  /** The sandbox was thawed: pings resume. */
+  thaw(sandboxId: string): void {
+    const slot = this.slots.get(sandboxId);
+    if (!slot?.frozen) return;
+    slot.frozen = false;
+    slot.conn?.resumePings();
+  }
+
+  /** Whether pings to this sandbox are suspended (for tests and metrics). */
+  isFrozen(sandboxId: string): boolean {
+    return this.slots.get(sandboxId)?.frozen === true;
+  }
+
   async closeAll(): Promise<void> {
     await Promise.all([...this.slots.keys()].map((id) => this.close(id)));
   }
@@ -186,6 +209,7 @@ export class ConnectionManager {
       }
       slot.failures = 0;
       slot.conn = conn;
+      if (slot.frozen) conn.pausePings();
       return conn;
     }
   }

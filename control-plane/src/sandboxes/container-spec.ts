@@ -84,6 +84,10 @@ export function buildContainerSpec({ spec, network, extraLabels = {} }: Containe
       User: SANDBOX_USER,
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       Labels: labels,
+      // The image's HEALTHCHECK (for running it by hand) spawns a Node process every 15 s: across
+      // hundreds of sandboxes that is cores of CPU, and it would wake frozen ones. The control plane
+      // already knows each agent's health from its socket (handshake, pings), so it is off here.
+      Healthcheck: { Test: ["NONE"] },
       // No ExposedPorts and no PortBindings: the agent is reached on the private network only.
       HostConfig: {
         CapDrop: ["ALL"],

@@ -132,6 +132,26 @@ export class DockerRuntime implements SandboxRuntime {
     }
   }
 
+  async pause({ userId, signal }: OpOptions): Promise<void> {
+    try {
+      await this.docker.getContainer(containerName(userId)).pause({ abortSignal: this.signal(signal) });
+    } catch (err) {
+      throw new RuntimeError(`cannot freeze ${containerName(userId)}: ${(err as Error).message}`, err);
+    }
+  }
+
+  async unpause({ userId, signal }: OpOptions): Promise<boolean> {
+    try {
+      await this.docker.getContainer(containerName(userId)).unpause({ abortSignal: this.signal(signal) });
+      return true;
+    } catch (err) {
+      // Not paused: the daemon says so with a 500 (some versions 409); 404: gone.
+      const code = statusCode(err);
+      if (code === 404 || code === 409 || /is not paused/i.test((err as Error).message)) return false;
+      throw new RuntimeError(`cannot thaw ${containerName(userId)}: ${(err as Error).message}`, err);
+    }
+  }
+
   async remove({ userId, signal, removeData = false }: OpOptions & { removeData?: boolean }): Promise<void> {
     try {
       await this.docker.getContainer(containerName(userId)).remove({ force: true, v: false, abortSignal: this.signal(signal) });
@@ -162,7 +182,8 @@ export class DockerRuntime implements SandboxRuntime {
   private toInstance(info: Dockerode.ContainerInspectInfo): RuntimeInstance {
     const labels = info.Config.Labels ?? {};
     const ip = info.NetworkSettings.Networks?.[this.opts.network]?.IPAddress;
-    const running = info.State.Running && !info.State.Restarting;
+    const running = info.State.Running && !info.State.Restarting && !info.State.Paused;
+    const frozen = info.State.Paused;
     const error = info.State.OOMKilled ? "out of memory (OOMKilled)" : info.State.Error || undefined;
     return {
       id: info.Id,
@@ -174,7 +195,7 @@ export class DockerRuntime implements SandboxRuntime {
       status: info.State.Status as InstanceStatus,
       running,
       exitCode: running ? null : info.State.ExitCode,
-      endpoint: running && ip ? `ws://${ip}:${AGENT_PORT}` : null,
+      endpoint: (running || frozen) && ip ? `ws://${ip}:${AGENT_PORT}` : null,
       startedAt: info.State.StartedAt && !info.State.StartedAt.startsWith("0001") ? new Date(info.State.StartedAt) : null,
       error,
     };
@@ -210,7 +231,7 @@ export class DockerRuntime implements SandboxRuntime {
       status,
       running,
       exitCode: running ? null : exit ? Number(exit[1]) : null,
-      endpoint: running && ip ? `ws://${ip}:${AGENT_PORT}` : null,
+      endpoint: (running || status === "paused") && ip ? `ws://${ip}:${AGENT_PORT}` : null,
       startedAt: null,
     };
   }

@@ -139,9 +139,24 @@ export class Reconciler {
           return;
         }
         if (inst.status === "restarting") return; // the daemon's own restart policy is at work
+        if (inst.status === "paused") {
+          // Frozen by a control plane that died before it recorded so: record it.
+          await svc.setState(row.userId, "frozen");
+          return;
+        }
         await this.handleCrash(row, inst, report);
         return;
       }
+      case "frozen":
+        // Still paused: as it should be. Thawed behind our back: running again. Gone or exited:
+        // stopped (the next ensure() starts it; its volume is kept).
+        if (inst?.status === "paused") return;
+        if (inst?.running) await svc.setState(row.userId, "running", { endpoint: inst.endpoint, lastActivityAt: now });
+        else {
+          await svc.setState(row.userId, "stopped", { endpoint: null });
+          report.markedStopped.push(row.userId);
+        }
+        return;
       case "stopped":
       case "error":
         if (inst?.running && row.state === "stopped") {

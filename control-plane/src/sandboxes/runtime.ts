@@ -38,9 +38,10 @@ export interface RuntimeInstance {
   configHash: string;
   image: string;
   status: InstanceStatus;
+  /** Running and not frozen: a frozen (status paused) sandbox is not running, but keeps its endpoint. */
   running: boolean;
   exitCode: number | null;
-  /** ws://host:port where the agent listens, when running. */
+  /** ws://host:port where the agent listens, when running or frozen. */
   endpoint: string | null;
   startedAt: Date | null;
   /** Why it last stopped, when the backend says (OOMKilled, a signal). */
@@ -60,6 +61,16 @@ export interface SandboxRuntime {
   start(opts: OpOptions): Promise<RuntimeInstance>;
   /** Stops it gracefully, killing after timeoutSeconds. Stopping what is gone or stopped is success. */
   stop(opts: OpOptions & { timeoutSeconds?: number }): Promise<void>;
+  /**
+   * Freezes it: no CPU, its memory and sockets kept (Docker: pause, the cgroup freezer). Optional:
+   * a runtime without it (process, Kubernetes) skips the frozen tier and idle sandboxes are stopped.
+   */
+  pause?(opts: OpOptions): Promise<void>;
+  /**
+   * Thaws a frozen one, keeping its endpoint: true when it was frozen and runs again, false when it
+   * was not frozen (thawed already, stopped, gone: inspect says which).
+   */
+  unpause?(opts: OpOptions): Promise<boolean>;
   /** Removes it; with removeData also its volume. Removing what is gone is success. */
   remove(opts: OpOptions & { removeData?: boolean }): Promise<void>;
   /** null when there is none. */

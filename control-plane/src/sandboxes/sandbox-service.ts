@@ -19,6 +19,9 @@ export interface SandboxTarget extends AgentTarget {
   userId: string;
 }
 
+/** How ensure() found the sandbox: answering, frozen (thawed), stopped (started) or absent (created). */
+type EnsurePath = "ready" | "thaw" | "wake" | "create";
+
 /** Points in provisioning where a fault test may kill the process (hooks.onStep). */
 export type ProvisionStep = "row" | "created" | "started" | "ready";
 
@@ -42,6 +45,8 @@ export interface SandboxServiceOptions {
   waitReady: (target: AgentTarget, opts: { timeoutMs: number }) => Promise<void>;
   /** Drops the control plane's socket to a sandbox being stopped (ConnectionManager.close). */
   disconnect?: (sandboxId: string) => Promise<void>;
+  /** Suspends (true) or resumes the control plane's pings to a sandbox being frozen or thawed (ConnectionManager.freeze/thaw). */
+  suspendPings?: (sandboxId: string, suspended: boolean) => void;
   /** Called once a sandbox's rows are gone, so caches keyed by it (the LLM gateway's token cache) drop it at once. */
   onDeleted?: (sandboxId: string) => void;
   /** Called when a sandbox's token stops being valid (it was stopped or re-keyed), for the same caches. */
@@ -90,7 +95,7 @@ export class SandboxService {
     const inFlight = this.ensuring.get(userId);
     if (inFlight) return inFlight;
     const started = Date.now();
-    const timed = { path: "create" as "ready" | "wake" | "create" };
+    const timed = { path: "create" as EnsurePath };
     const p = this.withLock(userId, () => this.doEnsure(userId, timed))
       .then(
         (t) => {
@@ -147,13 +152,44 @@ export class SandboxService {
     await this.withLock(userId, () => this.doStop(userId));
   }
 
-  /** Stops it only if it is still running and idle since before cutoff (another replica may have woken it). */
+  /** Whether the runtime offers the frozen tier (Docker does; the others stop idle sandboxes instead). */
+  get canFreeze(): boolean {
+    return typeof this.runtime.pause === "function" && typeof this.runtime.unpause === "function";
+  }
+
+  /**
+   * Freezes it only if it is still running and idle since before cutoff: the container is paused,
+   * the control plane's socket to it stays open and is no longer pinged. The next ensure() thaws it.
+   */
+  async freezeIfIdle(userId: string, cutoff: Date): Promise<boolean> {
+    if (!this.canFreeze) return false;
+    return this.withLock(userId, async () => {
+      const [claimed] = await this.db
+        .update(sandboxes)
+        .set({ state: "frozen", updatedAt: this.clock.now() })
+        .where(and(eq(sandboxes.userId, userId), eq(sandboxes.state, "running"), lt(sandboxes.lastActivityAt, cutoff)))
+        .returning({ id: sandboxes.id });
+      if (!claimed) return false;
+      this.opts.suspendPings?.(claimed.id, true);
+      try {
+        await this.runtime.pause!({ userId });
+      } catch (err) {
+        this.opts.suspendPings?.(claimed.id, false);
+        await this.setState(userId, "running");
+        throw err;
+      }
+      this.log.info({ userId, sandboxId: claimed.id }, "sandbox frozen");
+      return true;
+    });
+  }
+
+  /** Stops it only if it is still running or frozen, idle since before cutoff (another replica may have woken it). */
   async stopIfIdle(userId: string, cutoff: Date): Promise<boolean> {
     return this.withLock(userId, async () => {
       const claimed = await this.db
         .update(sandboxes)
         .set({ state: "stopping", updatedAt: this.clock.now() })
-        .where(and(eq(sandboxes.userId, userId), eq(sandboxes.state, "running"), lt(sandboxes.lastActivityAt, cutoff)))
+        .where(and(eq(sandboxes.userId, userId), inArray(sandboxes.state, ["running", "frozen"]), lt(sandboxes.lastActivityAt, cutoff)))
         .returning({ id: sandboxes.id });
       if (claimed.length === 0) return false;
       await this.doStop(userId);
@@ -166,7 +202,7 @@ export class SandboxService {
    * this machine's control plane and should not outlive `npm start`; containers do outlive it).
    */
   async stopAll(): Promise<void> {
-    const running = await this.db.select({ userId: sandboxes.userId }).from(sandboxes).where(inArray(sandboxes.state, ["running", "provisioning"]));
+    const running = await this.db.select({ userId: sandboxes.userId }).from(sandboxes).where(inArray(sandboxes.state, ["running", "frozen", "provisioning"]));
     await Promise.all(
       running.map(({ userId }) => this.stop(userId).catch((err) => this.log.warn({ userId, err: (err as Error).message }, "could not stop sandbox"))),
     );
@@ -250,11 +286,20 @@ export class SandboxService {
     await this.opts.hooks?.onStep?.(step, userId);
   }
 
-  private async doEnsure(userId: string, timed?: { path: "ready" | "wake" | "create" }): Promise<SandboxTarget> {
+  private async doEnsure(userId: string, timed?: { path: EnsurePath }): Promise<SandboxTarget> {
     const [user] = await this.db.select().from(users).where(eq(users.id, userId));
     if (!user) throw new UserNotFoundError(userId);
     let row = await this.upsertRow(userId);
     const log = this.log.child({ userId, sandboxId: row.id });
+
+    // Frozen: thawed in place, its socket still open (tens of ms); if that fails, started below.
+    if (row.state === "frozen") {
+      const thawed = await this.thaw(row, log);
+      if (thawed) {
+        if (timed) timed.path = "thaw";
+        return thawed;
+      }
+    }
 
     // Fast path: running and answering. A running agent that does not answer is restarted below.
     if (row.state === "running" && row.endpoint) {
@@ -285,6 +330,8 @@ export class SandboxService {
         if (attempt > 1) row = (await this.get(userId)) ?? row;
         let spec = await this.desiredSpec(row, user);
         let inst = await this.runtime.inspect({ userId });
+        // Paused behind the row's back (a control plane that died while freezing): thaw, then judge.
+        if (inst?.status === "paused" && (await this.runtime.unpause?.({ userId }))) inst = await this.runtime.inspect({ userId });
         if (inst && (inst.sandboxId !== row.id || (!inst.running && inst.configHash !== spec.configHash))) {
           // A leftover of an earlier sandbox, or a stopped one whose image or config changed:
           // recreate it. The volume (the user's data) is kept.
@@ -338,11 +385,32 @@ export class SandboxService {
     throw new SandboxUnavailableError(`the assistant's sandbox could not be started: ${reason}`);
   }
 
+  /**
+   * Unpauses a frozen sandbox and checks it answers on its kept socket (one daemon call, no
+   * inspect: a frozen container keeps its address); null when it was not frozen or does not answer.
+   */
+  private async thaw(row: Sandbox, log: Logger): Promise<SandboxTarget | null> {
+    try {
+      const thawed = this.runtime.unpause ? await this.runtime.unpause({ userId: row.userId }) : false;
+      this.opts.suspendPings?.(row.id, false);
+      if (!thawed || !row.endpoint) return null;
+      const target = this.targetOf(row, row.endpoint);
+      await this.opts.waitReady(target, { timeoutMs: Math.min(this.readyTimeoutMs, 5_000) });
+      await this.setState(row.userId, "running", { lastActivityAt: this.clock.now() });
+      return target;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "frozen sandbox did not thaw; starting it");
+      return null;
+    }
+  }
+
   private async doStop(userId: string): Promise<void> {
     const row = await this.get(userId);
     if (!row) throw new SandboxNotFoundError(userId);
     await this.setState(userId, "stopping");
     await this.opts.disconnect?.(row.id).catch(() => undefined);
+    // A frozen agent could not handle SIGTERM: thaw it first so it stops gracefully.
+    if (this.runtime.unpause && (await this.runtime.inspect({ userId }))?.status === "paused") await this.runtime.unpause({ userId });
     await this.runtime.stop({ userId });
     await this.setState(userId, "stopped", { endpoint: null, crashCount: 0, error: null });
     this.opts.onTokenRevoked?.(row.id);

@@ -1,4 +1,4 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai/core/error";
 
 export type ProviderFailure = "rate_limited" | "budget_exhausted" | "provider_down" | "timeout" | "unreachable" | "rejected" | "unknown";
 

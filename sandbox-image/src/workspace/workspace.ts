@@ -17,9 +17,14 @@ export class Workspace {
     this.root = realpathSync(root);
   }
 
+  /** Whether the templates were copied once (on an earlier boot or this one). */
+  initialized(): boolean {
+    return existsSync(join(this.root, MARKER));
+  }
+
   /** Copies the templates on first boot. Returns true when it did. */
   initFrom(templatesDir: string): boolean {
-    if (existsSync(join(this.root, MARKER))) return false;
+    if (this.initialized()) return false;
     // Without templates (a misconfigured path) leave no marker, so a fixed boot still copies them.
     if (!existsSync(templatesDir)) return false;
     // force:false: a file already there (a restored backup) wins over the template.

@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm";
 import { index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { users } from "./users";
 
-export const SANDBOX_STATES = ["provisioning", "running", "stopping", "stopped", "error", "deleted"] as const;
+/** frozen: idle, its container paused (no CPU, memory and socket kept); between running and stopped. */
+export const SANDBOX_STATES = ["provisioning", "running", "frozen", "stopping", "stopped", "error", "deleted"] as const;
 export type SandboxState = (typeof SANDBOX_STATES)[number];
 
 export const sandboxes = pgTable(

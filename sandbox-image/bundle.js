@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * Bundles the agent into one file, sandbox-image/bundle/main.js (esbuild): at start Node then reads,
+ * compiles and runs one script instead of resolving and loading ~200 modules from disk. Only
+ * better-sqlite3 stays outside (its native binding is loaded by path). `npm run sandbox:image` calls
+ * this and ships the bundle as the image's sandbox-image/dist/main.js.
+ *
+ *   node sandbox-image/bundle.js
+ *
+ * The bundle also exposes every agent module under `__modules` (by its path under src/, without
+ * extension), so the agent's own tests can run against the bundle instead of the sources
+ * (AGENT_UNDER_TEST=bundle, see test-support/bundle-resolver.js). It writes one small shim per
+ * module under bundle/modules/ that the resolver hands to jest.
+ */
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+const esbuild = require("esbuild");
+
+const here = __dirname;
+const src = path.join(here, "src");
+const out = path.join(here, "bundle");
+/** Packages loaded from node_modules at run time, not bundled. */
+const EXTERNAL = ["better-sqlite3"];
+
+function modules(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const abs = path.join(dir, e.name);
+    if (e.isDirectory()) return modules(abs);
+    return e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") && !e.name.endsWith(".test.ts") ? [path.relative(src, abs).slice(0, -3).split(path.sep).join("/")] : [];
+  });
+}
+
+const names = modules(src).sort();
+// main first: it is the program (it runs when the bundle is the process's main module).
+const entry = [
+  `export * from "./main";`,
+  `export const __modules = {`,
+  ...names.map((n) => `  get ${JSON.stringify(n)}() { return require(${JSON.stringify(`./${n}`)}); },`),
+  `};`,
+].join("\n");
+
+fs.rmSync(out, { recursive: true, force: true });
+const result = esbuild.buildSync({
+  stdin: { contents: entry, resolveDir: src, sourcefile: "bundle-entry.ts", loader: "ts" },
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  outfile: path.join(out, "main.js"),
+  external: EXTERNAL,
+  // Source files, not the compiled dist of the protocol: one TypeScript program, one pass.
+  alias: { "@concierge/protocol": path.join(here, "../protocol/src/index.ts") },
+  legalComments: "none",
+  // Less source for V8 to hold and parse; identifiers kept, so stack traces still read.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  metafile: true,
+  logLevel: "warning",
+});
+
+for (const n of names) {
+  const shim = path.join(out, "modules", `${n}.js`);
+  fs.mkdirSync(path.dirname(shim), { recursive: true });
+  const rel = path.relative(path.dirname(shim), path.join(out, "main.js")).split(path.sep).join("/");
+  fs.writeFileSync(shim, `module.exports = require(${JSON.stringify(rel.startsWith(".") ? rel : `./${rel}`)}).__modules[${JSON.stringify(n)}];\n`);
+}
+// What the bundle requires from node_modules at run time: build-context.js ships exactly these.
+fs.writeFileSync(path.join(out, "external.json"), `${JSON.stringify(EXTERNAL)}\n`);
+const bytes = fs.statSync(path.join(out, "main.js")).size;
+const inputs = Object.keys(result.metafile.inputs).length;
+process.stdout.write(`bundle: ${inputs} files -> ${path.relative(process.cwd(), path.join(out, "main.js"))} (${(bytes / 1024).toFixed(0)} KiB)\n`);
