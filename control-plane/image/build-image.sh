@@ -3,8 +3,8 @@
 # control plane, prepares a build context from this checkout (control-plane/image/build-context.js)
 # and runs `docker build -t ${CONTROL_PLANE_IMAGE:-concierge-control-plane:latest}`.
 #
-# The base is the node:20-bookworm-slim that `npm run sandbox:image` makes locally from this
-# machine's Node when it is not on the daemon: that script runs first when the base is missing.
+# The base is the agent's: node:24-bookworm-slim, made offline from the npm registry's Node 24
+# package by scripts/node-runtime.sh when it is not on the daemon.
 # Skipped when the image already carries the context's content hash (scripts/docker-build-cached.sh).
 set -euo pipefail
 
@@ -22,10 +22,8 @@ flock 9
 log "compiling the control plane"
 (cd "$root" && npx --no-install tsc -b control-plane)
 
-if ! docker image inspect "$base" >/dev/null 2>&1; then
-  log "$base is not on this daemon: making it (and the agent image) with npm run sandbox:image"
-  (cd "$root" && bash sandbox-image/build-image.sh)
-fi
+made="$("$root/scripts/node-runtime.sh" base)"
+[ "$made" = "$base" ] || { log "control-plane/Dockerfile is FROM $base but scripts/node-runtime.sh makes $made"; exit 1; }
 
 log "preparing the build context"
 ctx="$work/context"
