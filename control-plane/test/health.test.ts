@@ -27,7 +27,7 @@ describeEachDriver("control plane process", (driver) => {
     expect(await ready.json()).toEqual({ ok: true });
   });
 
-  it("serves Prometheus metrics to the bearer of METRICS_TOKEN only", async () => {
+  it("audit 15.13: serves Prometheus metrics to the bearer of METRICS_TOKEN only", async () => {
     const res = await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("concierge_process_cpu_seconds_total");
@@ -38,7 +38,7 @@ describeEachDriver("control plane process", (driver) => {
     }
   });
 
-  it("serves sandboxes /llm/v1 on a listener of their own, and nothing else there", async () => {
+  it("audit 15.4: serves sandboxes /llm/v1 on a listener of their own, and nothing else there", async () => {
     expect(new URL(cp.sandboxUrl).port).not.toBe(new URL(cp.url).port);
     // Reachable: a request without a sandbox token is refused by the gateway itself.
     expect((await fetch(`${cp.sandboxUrl}/llm/v1/models`)).status).toBe(401);

@@ -114,7 +114,7 @@ describeDocker("production topology: the control plane as a container, sandboxes
     expect(net.Options[ICC_OPTION]).toBe("false");
   }, 180_000);
 
-  it("lets a sandbox reach /llm/v1 and nothing else: not the admin API, metrics, webhooks, nor another sandbox", async () => {
+  it("audit 15.4: lets a sandbox reach /llm/v1 and nothing else: not the admin API, metrics, webhooks, nor another sandbox", async () => {
     // A second user's sandbox, provisioned by the operator.
     expect((await admin("/sandbox", { method: "POST", body: JSON.stringify({ phone: "+44 7700 900123", name: "Other" }) })).status).toBe(201);
     const sandboxes = await docker.listContainers({ filters: { network: [network], label: [`${LABEL.managed}=true`] } });
