@@ -38,24 +38,4 @@ ctx="$work/context"
 node "$here/build-context.js" "$root" "$ctx" "$sqlite/build/Release/better_sqlite3.node" >&2
 cp "$here/Dockerfile" "$here/.dockerignore" "$ctx/"
 
-# Content hash of everything the image is made of, plus the base it is made on.
-hash="$( (cd "$ctx" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; docker image inspect --format '{{.Id}}' "$base") | sha256sum | cut -c1-32)"
-current="$(docker image inspect --format '{{index .Config.Labels "org.concierge.context-hash"}}' "$image" 2>/dev/null || true)"
-if [ "$current" = "$hash" ]; then
-  log "$image is up to date ($hash)"
-  exit 0
-fi
-
-log "building $image"
-previous="$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
-if ! docker build --label "org.concierge.context-hash=$hash" -t "$image" "$ctx" >"$work/build.log" 2>&1; then
-  cat "$work/build.log" >&2
-  log "docker build failed (log above)"
-  exit 1
-fi
-# The image it replaced is now untagged: drop it unless a container still uses it.
-if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "$image")" ]; then
-  docker image rm "$previous" >/dev/null 2>&1 || true
-fi
-size="$(docker image inspect --format '{{.Size}}' "$image")"
-log "built $image ($((size / 1024 / 1024)) MiB, context $hash)"
+bash "$root/scripts/docker-build-cached.sh" "$image" "$ctx" "$base" sandbox:image
