@@ -36,19 +36,15 @@ function streamContains(cmd: string, args: string[], needle: Buffer, timeoutMs =
   });
 }
 
-// Runs inside the sandbox with the agent's own `openai` client, configured only from the
-// container's environment, exactly as the agent is.
-const IN_SANDBOX_CALL = `
-const OpenAI = require(require.resolve("openai", { paths: ["/app/sandbox-image"] })).default;
-const client = new OpenAI({ baseURL: process.env.LLM_BASE_URL, apiKey: process.env.SANDBOX_TOKEN, maxRetries: 0, timeout: 20000 });
-(async () => {
-  const stream = await client.chat.completions.create({ messages: [{ role: "user", content: "hi" }], stream: true });
-  let text = "";
-  for await (const c of stream) text += c.choices[0]?.delta?.content ?? "";
-  let status = 0;
-  try { await client.chat.completions.create({ model: "x/forbidden", messages: [] }); } catch (e) { status = e.status; }
-  process.stdout.write(JSON.stringify({ text, forbidden: status }));
-})().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
+// Runs inside the sandbox, configured only from the container's environment: a model the gateway
+// does not allow. (The agent's own client is bundled into its one file, so the allowed call below
+// goes through the agent itself.)
+const IN_SANDBOX_FORBIDDEN = `
+fetch(process.env.LLM_BASE_URL + "/chat/completions", {
+  method: "POST",
+  headers: { authorization: "Bearer " + process.env.SANDBOX_TOKEN, "content-type": "application/json" },
+  body: JSON.stringify({ model: "x/forbidden", messages: [] }),
+}).then((r) => process.stdout.write(JSON.stringify({ forbidden: r.status })), (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
 `;
 
 describeDocker("LLM gateway with a real sandbox container", () => {
@@ -101,8 +97,12 @@ describeDocker("LLM gateway with a real sandbox container", () => {
 
   it("answers the agent's own openai client inside the container, with the provider key added only on the way out", async () => {
     gh.upstream.enqueue({ kind: "sse", events: chatChunks(["Hello ", "Grace"]) });
-    const { stdout } = await run("docker", ["exec", containerName(userId), "node", "-e", IN_SANDBOX_CALL], { timeout: 60_000 });
-    expect(JSON.parse(stdout)).toEqual({ text: "Hello Grace", forbidden: 400 });
+    // A chat turn of the real agent in the container: its bundled openai client, streaming through the gateway.
+    const target = await sh.service.ensure(userId);
+    const turn = await sh.connections.request(target, "chat.send", { idempotencyKey: `gw-${TEST_RUN_ID}`, channel: "whatsapp", text: "hi" });
+    expect(turn.reply).toBe("Hello Grace");
+    const { stdout } = await run("docker", ["exec", containerName(userId), "node", "-e", IN_SANDBOX_FORBIDDEN], { timeout: 60_000 });
+    expect(JSON.parse(stdout)).toEqual({ forbidden: 400 });
     const seen = gh.upstream.requests.at(-1)!;
     expect(seen.headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
     expect(seen.json).toMatchObject({ model: "test/chat-model", stream: true });
