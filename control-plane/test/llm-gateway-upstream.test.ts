@@ -7,17 +7,11 @@ import { llmUsage } from "../src/db/schema";
 import { describeEachDriver } from "../../test-support/db";
 import { chatChunks, chatCompletion, openAIError } from "../../test-support/fake-llm-upstream";
 import { apiError, PROVIDER_KEY, startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
+import { waitFor } from "../../test-support/wait-for";
 
 const messages = [{ role: "user" as const, content: "Remind me to call mum" }];
 const TIMEOUT_MS = 2_500;
 
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describeEachDriver("LLM gateway and a failing provider", (driver) => {
   let h: GatewayHarness;
@@ -119,7 +113,7 @@ describeEachDriver("LLM gateway and a failing provider", (driver) => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
     // Generous upper bound: a loaded CI machine must not make this flaky; without a deadline it would hang to jest's limit.
     expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 10_000);
-    await waitFor(() => h.upstream.disconnects > disconnects);
+    await waitFor(() => h.upstream.disconnects > disconnects, 10_000);
     expect(await latestRow()).toMatchObject({ status: "timeout", httpStatus: 504 });
   });
 
@@ -144,7 +138,8 @@ describeEachDriver("LLM gateway and a failing provider", (driver) => {
     expect(text).toBe("partial answer ");
     expect(caught).toBeInstanceOf(APIError);
     expect((caught as APIError).code).toBe("upstream_timeout");
-    expect(await latestRow()).toMatchObject({ status: "timeout", estimated: true });
+    // The row is written once the gateway has closed the stream, which may be just after the client gave up.
+    expect(await waitFor(async () => { const r = await latestRow(); return r.status === "timeout" && r; }, 5000, "the timeout's usage row")).toMatchObject({ status: "timeout", estimated: true });
   });
 
   it("aborts the provider's stream when the sandbox hangs up", async () => {
@@ -161,7 +156,7 @@ describeEachDriver("LLM gateway and a failing provider", (driver) => {
     } catch {
       // the client's own abort
     }
-    await waitFor(() => h.upstream.disconnects > disconnects);
+    await waitFor(() => h.upstream.disconnects > disconnects, 10_000);
     expect(h.upstream.streams.at(-1)!.finished).toBe(false);
     let row = await latestRow();
     for (let i = 0; i < 50 && row.status !== "aborted"; i++) {

@@ -124,16 +124,7 @@ export function useEmptiedWhatsAppWorld(driver: DriverName): () => WhatsAppWorld
   return () => w!;
 }
 
-/** Polls until the check passes; bounded in time so a broken feature fails instead of hanging. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs = 5000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitFor } from "../../test-support/wait-for";
 
 export async function counts(w: WhatsAppWorld): Promise<{ users: number; messages: number; inbox: number; outbox: number }> {
   const [r] = await w.q<{ users: number; messages: number; inbox: number; outbox: number }>(sql`

@@ -90,15 +90,7 @@ export async function startZoomWorld(
   };
 }
 
-export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitFor } from "../../test-support/wait-for";
 
 /** Zoom's meeting webhook bodies, as Zoom documents them (ids and times made up). */
 export function meetingEvent(event: string, o: { uuid: string; hostId: string; topic?: string; eventTs: number; participant?: { user_name: string; email?: string } }) {
