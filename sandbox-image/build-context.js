@@ -17,6 +17,7 @@
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
+const { copyPackage, dependencyClosure } = require("../scripts/package-closure");
 
 const [root, out, sqliteBinary] = process.argv.slice(2).map((p) => path.resolve(p));
 if (!root || !out) throw new Error("usage: build-context.js <repo-root> <out-dir>");
@@ -25,9 +26,8 @@ const app = path.join(out, "app");
 /** Needed only to install better-sqlite3 (it fetches or builds the binary); never at run time. */
 const INSTALL_ONLY = new Set(["prebuild-install"]);
 
-/** Files no CommonJS program loads: types, maps, sources, ESM builds, docs. Licenses always stay. */
+/** Files no CommonJS program loads: types, maps, sources, ESM builds, docs (licenses always stay). */
 const DROP_FILE = /\.(d\.[mc]?ts|[mc]?ts|map|mjs|md|markdown)$/i;
-const KEEP_FILE = /^(licen[cs]e|notice|copying)/i;
 const DROP_TOP_DIR = new Set([".github", "docs", "doc", "example", "examples", "test", "tests", "__tests__", "benchmark", "benchmarks", "src"]);
 /** Per package: only these top-level paths survive (prefix match), for the few heavy ones. */
 const ONLY = {
@@ -35,54 +35,6 @@ const ONLY = {
   luxon: ["package.json", "LICENSE.md", "build/node"],
   "chrono-node": ["package.json", "LICENSE", "dist/cjs"],
 };
-
-function findPackage(name, fromDir) {
-  for (let dir = fromDir; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, "node_modules", name);
-    if (fs.existsSync(path.join(candidate, "package.json"))) return candidate;
-    if (path.dirname(dir) === dir) return undefined;
-  }
-}
-
-/** The runtime dependency closure of `names` (required from `start`), resolved the way Node resolves it. */
-function closure(start, names) {
-  const found = new Map(); // path in the repo -> package name
-  const visit = (dir, only) => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
-    const optional = pkg.optionalDependencies ?? {};
-    for (const name of only ?? Object.keys({ ...pkg.dependencies, ...optional })) {
-      if (INSTALL_ONLY.has(name)) continue;
-      const at = findPackage(name, dir);
-      if (!at) {
-        if (name in optional) continue;
-        throw new Error(`${pkg.name} needs ${name}, which is not installed: run npm ci first`);
-      }
-      if (found.has(at)) continue;
-      found.set(at, name);
-      visit(at);
-    }
-  };
-  visit(start, names);
-  return found;
-}
-
-function copyPackage(src, dest, name) {
-  const only = ONLY[name];
-  fs.cpSync(src, dest, {
-    recursive: true,
-    dereference: true,
-    filter(file) {
-      const rel = path.relative(src, file).split(path.sep).join("/");
-      if (rel === "") return true;
-      // Nested node_modules are copied as packages of their own, only if something needs them.
-      if (rel === "node_modules" || rel.startsWith("node_modules/")) return false;
-      if (only) return only.some((keep) => keep === rel || keep.startsWith(`${rel}/`) || rel.startsWith(`${keep}/`));
-      const base = path.basename(file);
-      if (!rel.includes("/") && DROP_TOP_DIR.has(base) && fs.statSync(file).isDirectory()) return false;
-      return KEEP_FILE.test(base) || !DROP_FILE.test(base);
-    },
-  });
-}
 
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(app, { recursive: true });
@@ -97,8 +49,9 @@ fs.cpSync(path.join(root, "workspace-templates"), path.join(app, "workspace-temp
 fs.copyFileSync(path.join(root, "sandbox-image/image-smoke.js"), path.join(out, "image-smoke.js"));
 
 let count = 0;
-for (const [at, name] of closure(path.join(root, "sandbox-image"), JSON.parse(fs.readFileSync(path.join(root, "sandbox-image/bundle/external.json"), "utf8")))) {
-  copyPackage(at, path.join(app, path.relative(root, at)), name);
+const external = JSON.parse(fs.readFileSync(path.join(root, "sandbox-image/bundle/external.json"), "utf8"));
+for (const [at, name] of dependencyClosure(path.join(root, "sandbox-image"), { skip: INSTALL_ONLY, names: external })) {
+  copyPackage(at, path.join(app, path.relative(root, at)), { dropFile: DROP_FILE, dropTopDir: DROP_TOP_DIR, only: ONLY[name] });
   if (name === "better-sqlite3" && sqliteBinary) fs.copyFileSync(sqliteBinary, path.join(app, path.relative(root, at), "build/Release/better_sqlite3.node"));
   count++;
 }
