@@ -68,6 +68,9 @@ export function sandboxServiceSuite(kind: RuntimeName): void {
     await h.service.ensure(userId);
     writeOnVolume(h, userId, "marker.txt", "still here");
     killSandbox(h, userId);
+    // A kubelet reports a dead container a moment later (Docker's kill returns once it is dead):
+    // the next ensure comes after the cluster has seen it, as it would for a real user's message.
+    if (h.kind === "kubernetes") await waitUntil(async () => !(await h.runtime.inspect({ userId }))?.running);
     const target = await h.service.ensure(userId);
     await h.connections.connect(target, { timeoutMs: 5000 });
     expect(readOnVolume(h, userId, "marker.txt")).toBe("still here");
