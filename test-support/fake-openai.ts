@@ -8,15 +8,14 @@ import type { AddressInfo } from "node:net";
  * body. Errors come back with the provider's JSON error shape and status. Every request is
  * recorded so tests can count model calls exactly.
  */
-export type Scripted =
+export type ScriptedAnswer =
   | { text: string; tokens?: number; delayMs?: number }
   | { toolCalls: { name: string; arguments: unknown; id?: string }[]; text?: string; tokens?: number; fragments?: number }
   | { status: number; message?: string; code?: string }
   /** Never answers (until the server closes): for timeouts. */
-  | { hang: true }
-  | ((body: ChatRequestBody) => ScriptedAnswer);
-/** One scripted answer as it is sent, after a function step has chosen it. */
-export type ScriptedAnswer = Exclude<Scripted, (b: ChatRequestBody) => unknown>;
+  | { hang: true };
+/** An answer, or a function of the request that picks one. */
+export type Scripted = ScriptedAnswer | ((body: ChatRequestBody) => ScriptedAnswer);
 
 export interface ChatRequestBody {
   model: string;
