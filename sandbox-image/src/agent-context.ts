@@ -48,7 +48,6 @@ export interface AgentContext {
   remindersChanged(): void;
   toolContext: ToolContext;
   toolsFor(trust: CallTrust): ToolRegistry;
-  history: ConversationHistory;
   systemPrompt(style: PromptStyle): string;
   brains: Brains;
   heartbeatModel?: string;
@@ -124,7 +123,6 @@ export function createAgentContext(opts: AgentOptions): AgentContext {
     remindersChanged,
     toolContext,
     toolsFor: (trust) => byTrust[trust],
-    history,
     systemPrompt: (style) => joinPrompt(promptParts(style)),
     brains: createBrains({ llm: opts.llm, db, tools, limitedTools: byTrust.limited, toolContext, history, systemPrompt: promptParts, log }),
     heartbeatModel: opts.llm?.heartbeatModel,

@@ -13,7 +13,7 @@ import { OfflineBrain } from "./offline-brain";
 /** The agent's brains: the user's own, and those of a caller the control plane could not verify. */
 export interface Brains extends CallBrains {
   /** A limited caller's: the limited tools, a prompt with nothing of the user in it, and a history of that call alone. */
-  limitedCall(callSid: string): CallBrains;
+  limited(callSid: string): CallBrains;
 }
 
 export interface BrainsInput {
@@ -40,7 +40,7 @@ export function createBrains(o: BrainsInput): Brains {
     brain: makeBrain?.({ tools: o.tools, toolContext: o.toolContext, history: o.history, systemPrompt: o.systemPrompt, log: o.log.child({ component: "brain" }) }) ?? null,
     offline: new OfflineBrain(o.tools, o.toolContext),
     history: o.history,
-    limitedCall(callSid) {
+    limited(callSid) {
       const history = limitedHistories.for(callSid);
       const brain =
         makeBrain?.({

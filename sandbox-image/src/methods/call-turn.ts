@@ -8,7 +8,6 @@ export const callTurn: MethodHandler<"call.turn"> = (ctx, p) =>
     const out = await handleCallTurn(
       {
         ...ctx.brains,
-        limited: ctx.brains.limitedCall,
         log: ctx.log.child({ component: "call" }),
         userName: () => getProfile(ctx.db).name,
         voicePrompt: () => ctx.systemPrompt("voice"),
