@@ -8,13 +8,14 @@ import type { AddressInfo } from "node:net";
  * body. Errors come back with the provider's JSON error shape and status. Every request is
  * recorded so tests can count model calls exactly.
  */
-export type Scripted =
+export type ScriptedAnswer =
   | { text: string; tokens?: number; delayMs?: number }
   | { toolCalls: { name: string; arguments: unknown; id?: string }[]; text?: string; tokens?: number; fragments?: number }
   | { status: number; message?: string; code?: string }
   /** Never answers (until the server closes): for timeouts. */
-  | { hang: true }
-  | ((body: ChatRequestBody) => Exclude<Scripted, (b: ChatRequestBody) => unknown>);
+  | { hang: true };
+/** An answer, or a function of the request that picks one. */
+export type Scripted = ScriptedAnswer | ((body: ChatRequestBody) => ScriptedAnswer);
 
 export interface ChatRequestBody {
   model: string;
@@ -50,9 +51,10 @@ export class FakeOpenAI {
     return this.requests.length;
   }
 
-  static async start(): Promise<FakeOpenAI> {
+  /** `host`: where it listens; a container reaches the host only on its bridge's gateway address. */
+  static async start(host = "127.0.0.1"): Promise<FakeOpenAI> {
     const f = new FakeOpenAI();
-    await f.listen();
+    await f.listen(host);
     return f;
   }
 
@@ -65,11 +67,14 @@ export class FakeOpenAI {
     return this.queue.length;
   }
 
-  private async listen(): Promise<void> {
+  private async listen(host: string): Promise<void> {
     this.server = createServer((req, res) => void this.onRequest(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(0, host, resolve);
+    });
     const { port } = this.server.address() as AddressInfo;
-    this.baseURL = `http://127.0.0.1:${port}/v1`;
+    this.baseURL = `http://${host}:${port}/v1`;
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { z } from "zod";
 import { AGENT_PORT, AgentEnv } from "@concierge/protocol";
-import type { LlmOptions } from "./agent";
+import type { LlmOptions } from "./brain/llm-options";
 
 /** Everything the agent process takes from its environment, checked once at start-up. */
 export interface AgentConfig {

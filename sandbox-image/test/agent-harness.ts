@@ -21,6 +21,16 @@ export interface Harness {
   close(): void;
 }
 
+/** A fresh directory under the OS's temp dir for `fn`, removed afterwards whatever happens. */
+export async function withTempDir<T>(prefix: string, fn: (dir: string) => T | Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 let seq = 0;
 export function key(prefix = "k"): string {
   return `${prefix}-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
@@ -72,6 +82,11 @@ export async function startAgent(o: { timezone?: string; now?: string; llm?: Fak
 export async function say(h: Harness, text: string, channel: "whatsapp" | "voice" | "console" = "whatsapp"): Promise<string> {
   const r = await h.call("chat.send", { idempotencyKey: key("chat"), channel, text });
   return r.reply;
+}
+
+/** Says each line in turn and checks its reply exactly; a mismatch names the line that was said. */
+export async function expectReplies(h: Harness, turns: [said: string, reply: string][]): Promise<void> {
+  for (const [said, reply] of turns) expect({ said, reply: await say(h, said) }).toEqual({ said, reply });
 }
 
 export function alarmEvents(h: Harness): (string | null)[] {

@@ -1,12 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { openDatabase, listTables } from "../src/db/open-database";
 import { getProfile } from "../src/db/profile-store";
 import { buildSystemPrompt } from "../src/workspace/system-prompt";
 import { Workspace } from "../src/workspace/workspace";
-import { key, startAgent, TEMPLATES, type Harness } from "./agent-harness";
+import { key, startAgent, TEMPLATES, withTempDir, type Harness } from "./agent-harness";
 
 /** SCHEMA.md's tables: "## `name`" headings followed by "| `column` | TYPE | ... |" rows. */
 function documentedSchema(md: string): Map<string, { name: string; type: string }[]> {
@@ -26,25 +25,20 @@ function documentedSchema(md: string): Map<string, { name: string; type: string 
 }
 
 describe("SCHEMA.md", () => {
-  it("describes exactly the live database: every table and column, with its type", () => {
-    const dir = mkdtempSync(join(tmpdir(), "agent-schema-"));
-    try {
+  it("describes exactly the live database: every table and column, with its type", () =>
+    withTempDir("agent-schema-", (dir) => {
       const db = openDatabase(join(dir, "agent.db"));
       const live = new Map(listTables(db).map((t) => [t, (db.pragma(`table_info("${t}")`) as { name: string; type: string }[]).map((c) => ({ name: c.name, type: c.type }))]));
       db.close();
       const documented = documentedSchema(readFileSync(join(TEMPLATES, "SCHEMA.md"), "utf8"));
       expect([...documented.keys()].sort()).toEqual([...live.keys()].sort());
       for (const [table, columns] of live) expect({ table, columns: documented.get(table) }).toEqual({ table, columns });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe("database", () => {
-  it("runs in WAL mode with foreign keys and records its schema version", () => {
-    const dir = mkdtempSync(join(tmpdir(), "agent-db-"));
-    try {
+  it("runs in WAL mode with foreign keys and records its schema version", () =>
+    withTempDir("agent-db-", (dir) => {
       const db = openDatabase(join(dir, "agent.db"));
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
       expect(db.pragma("foreign_keys", { simple: true })).toBe(1);
@@ -53,10 +47,7 @@ describe("database", () => {
       const again = openDatabase(join(dir, "agent.db"));
       expect(again.prepare("SELECT version, name FROM schema_version").all()).toEqual([{ version: 1, name: "initial" }]);
       again.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe("workspace", () => {
@@ -77,19 +68,18 @@ describe("workspace", () => {
     await expect(h.call("workspace.read", { path: "MEMORY.md" })).rejects.toMatchObject({ code: "not_found" });
   });
 
-  it("copies the templates on a later boot if they were missing on the first", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "agent-late-"));
-    try {
-      const first = await startAgent({ dataDir, templatesDir: join(dataDir, "nowhere") });
-      expect((await first.call("workspace.list", {})).files).toEqual([]);
-      first.agent.close();
-      h = await startAgent({ dataDir });
-      expect((await h.call("workspace.read", { path: "SOUL.md" })).content).toContain("# Soul");
-    } finally {
-      h?.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  });
+  it("copies the templates on a later boot if they were missing on the first", () =>
+    withTempDir("agent-late-", async (dataDir) => {
+      try {
+        const first = await startAgent({ dataDir, templatesDir: join(dataDir, "nowhere") });
+        expect((await first.call("workspace.list", {})).files).toEqual([]);
+        first.agent.close();
+        h = await startAgent({ dataDir });
+        expect((await h.call("workspace.read", { path: "SOUL.md" })).content).toContain("# Soul");
+      } finally {
+        h?.close();
+      }
+    }));
 
   it("reads, writes and lists files inside the workspace", async () => {
     h = await startAgent();
@@ -102,8 +92,7 @@ describe("workspace", () => {
 
   it("refuses traversal, absolute paths, hidden files and symlinks that lead out", async () => {
     h = await startAgent();
-    const outside = mkdtempSync(join(tmpdir(), "outside-"));
-    try {
+    await withTempDir("outside-", async (outside) => {
       writeFileSync(join(outside, "secret.txt"), "top secret");
       const ws = join(h.dataDir, "workspace");
       symlinkSync(join(outside, "secret.txt"), join(ws, "link.md"));
@@ -118,16 +107,13 @@ describe("workspace", () => {
       expect(existsSync(join(outside, "new.md"))).toBe(false);
       const { files } = await h.call("workspace.list", {});
       expect(files.map((f) => f.path)).not.toContain("link.md");
-    } finally {
-      rmSync(outside, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe("system prompt", () => {
-  it("caps each file and the total, and always includes memory facts and the local time", () => {
-    const dir = mkdtempSync(join(tmpdir(), "agent-prompt-"));
-    try {
+  it("caps each file and the total, and always includes memory facts and the local time", () =>
+    withTempDir("agent-prompt-", (dir) => {
       const ws = new Workspace(dir);
       ws.write("SOUL.md", "S".repeat(5000));
       ws.write("AGENTS.md", "A".repeat(5000));
@@ -154,10 +140,7 @@ describe("system prompt", () => {
       expect(prompt).toContain("The user's name: Sam.");
       expect(prompt).toContain("This is a phone call");
       db.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe("data.export and status", () => {

@@ -1,7 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { AgentClient } from "../../test-support/agent-client";
 import { describeDocker } from "../../test-support/docker";
+import { FakeOpenAI, type ChatRequestBody, type ScriptedAnswer } from "../../test-support/fake-openai";
 import { TestSandboxSite, buildImage, docker } from "./image-fixture";
 
 /**
@@ -9,11 +8,10 @@ import { TestSandboxSite, buildImage, docker } from "./image-fixture";
  * and a fake LLM, holds a conversation over the protocol that creates a task, a reminder, an event
  * and an expense in its own SQLite on its volume, and keeps them across a container restart.
  *
- * The fake LLM speaks the OpenAI chat-completions wire format the agent's real `openai` client
- * uses (SSE stream, tool calls with their arguments streamed in pieces). It listens on the test
- * bridge's gateway address, the host's own address on that network, which is the only way a
- * container on it reaches the host. It is stateless: a user turn gets the tool call its words ask
- * for; a turn that ends in a tool result gets a short confirmation.
+ * The fake LLM (test-support/fake-openai.ts) speaks the OpenAI chat-completions wire format the
+ * agent's real `openai` client uses (SSE stream, tool calls with their arguments streamed in
+ * pieces). It listens on the test bridge's gateway address, the host's own address on that
+ * network, which is the only way a container on it reaches the host.
  */
 const TOOL_FOR: [RegExp, string, Record<string, unknown>][] = [
   [/buy milk/, "add_task", { title: "buy milk" }],
@@ -22,87 +20,27 @@ const TOOL_FOR: [RegExp, string, Record<string, unknown>][] = [
   [/lunch/, "log_expense", { amount: 12.5, currency: "EUR", category: "food", description: "lunch" }],
 ];
 
-interface LlmRequest {
-  authorization?: string;
-  body: { model: string; stream?: boolean; messages: { role: string; content: unknown }[] };
-}
-
-class ScriptedLlm {
-  readonly requests: LlmRequest[] = [];
-  private constructor(private readonly server: Server) {}
-
-  static async start(host: string): Promise<ScriptedLlm> {
-    const server = createServer();
-    const llm = new ScriptedLlm(server);
-    server.on("request", (req, res) => void llm.answer(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, host, () => resolve());
-    });
-    return llm;
-  }
-
-  get baseURL(): string {
-    const a = this.server.address() as AddressInfo;
-    return `http://${a.address}:${a.port}/v1`;
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    if (req.method !== "POST" || !req.url?.endsWith("/chat/completions")) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "not found", type: "invalid_request_error" } }));
-      return;
-    }
-    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as LlmRequest["body"];
-    this.requests.push({ authorization: req.headers.authorization, body });
-    const last = body.messages[body.messages.length - 1];
-    const userText = JSON.stringify([...body.messages].reverse().find((m) => m.role === "user")?.content ?? "").toLowerCase();
-    const tool = last?.role === "tool" ? undefined : TOOL_FOR.find(([re]) => re.test(userText));
-    const base = { id: `chatcmpl-${this.requests.length}`, object: "chat.completion.chunk", created: 1_767_225_600, model: body.model };
-    const events: unknown[] = [];
-    if (tool) {
-      const [, name, args] = tool;
-      const json = JSON.stringify(args);
-      const half = Math.floor(json.length / 2);
-      const callId = `call_${this.requests.length}`;
-      events.push({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: null, tool_calls: [{ index: 0, id: callId, type: "function", function: { name, arguments: "" } }] }, finish_reason: null }] });
-      // Arguments arrive in two pieces, as real providers stream them.
-      events.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: json.slice(0, half) } }] }, finish_reason: null }] });
-      events.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: json.slice(half) } }] }, finish_reason: null }] });
-      events.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] });
-    } else {
-      events.push({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
-      events.push({ ...base, choices: [{ index: 0, delta: { content: "Done, " }, finish_reason: null }] });
-      events.push({ ...base, choices: [{ index: 0, delta: { content: "it's noted." }, finish_reason: null }] });
-      events.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
-    }
-    events.push({ ...base, choices: [], usage: { prompt_tokens: 50, completion_tokens: 10, total_tokens: 60 } });
-    if (!body.stream) {
-      res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "this fake only streams", type: "invalid_request_error" } }));
-      return;
-    }
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-    for (const e of events) res.write(`data: ${JSON.stringify(e)}\n\n`);
-    res.end("data: [DONE]\n\n");
-  }
+/** Stateless: a user turn gets the tool call its words ask for; a turn that ends in a tool result, a confirmation. */
+function answer(body: ChatRequestBody): ScriptedAnswer {
+  // The agent streams every chat turn: a request that does not is refused, so a change shows here.
+  if (!body.stream) return { status: 400, message: "this fake only streams" };
+  const userText = JSON.stringify([...body.messages].reverse().find((m) => m.role === "user")?.content ?? "").toLowerCase();
+  const tool = body.messages.at(-1)?.role === "tool" ? undefined : TOOL_FOR.find(([re]) => re.test(userText));
+  // Arguments arrive in two pieces, as real providers stream them.
+  return tool ? { toolCalls: [{ name: tool[1], arguments: tool[2] }], fragments: 2, tokens: 60 } : { text: "Done, it's noted.", tokens: 60 };
 }
 
 describeDocker("agent image: a conversation that survives a container restart", () => {
   const site = new TestSandboxSite();
-  let llm: ScriptedLlm;
+  let llm: FakeOpenAI;
   let name: string;
   let client: AgentClient | undefined;
 
   beforeAll(async () => {
     await buildImage();
     await site.create();
-    llm = await ScriptedLlm.start(await site.gatewayIp());
+    llm = await FakeOpenAI.start(await site.gatewayIp());
+    llm.fallback = answer;
     ({ name } = await site.startAgent({ LLM_BASE_URL: llm.baseURL, LLM_MODEL: "test/chat-model", USER_TIMEZONE: "Europe/Berlin" }));
   }, 600_000);
   afterAll(async () => {

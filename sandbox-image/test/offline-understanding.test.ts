@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { FakeOpenAI } from "../../test-support/fake-openai";
@@ -7,7 +5,7 @@ import { OfflineBrain } from "../src/brain/offline-brain";
 import { openDatabase } from "../src/db/open-database";
 import { ALL_TOOLS, ToolRegistry } from "../src/tools/registry";
 import type { ToolContext } from "../src/tools/tool";
-import { key, say, startAgent, type Harness } from "./agent-harness";
+import { key, say, startAgent, withTempDir, type Harness } from "./agent-harness";
 
 async function rows(h: Harness, sql: string): Promise<Record<string, unknown>[]> {
   const r = await h.call("tool.call", { trust: "full", idempotencyKey: key(), name: "query_database", arguments: JSON.stringify({ sql }) });
@@ -118,26 +116,26 @@ describe("offline and model paths write the same rows", () => {
 
 describe("offline understanding over a filtered tool registry", () => {
   it("uses only the tools it is given, and says kindly what it cannot do", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "offline-filtered-"));
-    const db = openDatabase(join(dir, "agent.db"));
-    try {
-      const ctx: ToolContext = {
-        db,
-        readonlyDb: db,
-        now: () => new Date("2026-11-21T09:00:00Z"),
-        timezone: () => "Europe/Berlin",
-        currency: () => "EUR",
-        log: pino({ level: "silent" }),
-        emit: () => undefined,
-        remindersChanged: () => undefined,
-      };
-      const brain = new OfflineBrain(new ToolRegistry(ALL_TOOLS.filter((t) => t.name !== "log_expense")), ctx);
-      expect(brain.reply("lunch was 9,80 € and add task buy milk")).toBe("That isn't something I can do from here.\nAdded task #1: buy milk.");
-      expect(db.prepare("SELECT COUNT(*) AS n FROM expenses").get()).toEqual({ n: 0 });
-      expect(db.prepare("SELECT title FROM tasks").all()).toEqual([{ title: "buy milk" }]);
-    } finally {
-      db.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await withTempDir("offline-filtered-", (dir) => {
+      const db = openDatabase(join(dir, "agent.db"));
+      try {
+        const ctx: ToolContext = {
+          db,
+          readonlyDb: db,
+          now: () => new Date("2026-11-21T09:00:00Z"),
+          timezone: () => "Europe/Berlin",
+          currency: () => "EUR",
+          log: pino({ level: "silent" }),
+          emit: () => undefined,
+          remindersChanged: () => undefined,
+        };
+        const brain = new OfflineBrain(new ToolRegistry(ALL_TOOLS.filter((t) => t.name !== "log_expense")), ctx);
+        expect(brain.reply("lunch was 9,80 € and add task buy milk")).toBe("That isn't something I can do from here.\nAdded task #1: buy milk.");
+        expect(db.prepare("SELECT COUNT(*) AS n FROM expenses").get()).toEqual({ n: 0 });
+        expect(db.prepare("SELECT title FROM tasks").all()).toEqual([{ title: "buy milk" }]);
+      } finally {
+        db.close();
+      }
+    });
   });
 });

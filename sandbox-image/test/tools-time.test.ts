@@ -9,25 +9,15 @@ async function tool(h: Harness, name: string, args: Record<string, unknown>): Pr
 }
 
 describe("natural times in the user's timezone", () => {
-  it('resolves "tomorrow at 17:00" for Asia/Kolkata to 11:30 UTC', () => {
-    const r = resolveTime("tomorrow at 17:00", "Asia/Kolkata", new Date("2026-11-21T10:00:00Z"));
-    expect(r!.at.toISO()).toBe("2026-11-22T11:30:00.000Z");
-  });
-
-  it("uses the offset of the target date, not of today, across a DST change", () => {
+  // [the test's name, the words, the user's zone, now, the instant they mean]
+  it.each([
+    ['resolves "tomorrow at 17:00" for Asia/Kolkata to 11:30 UTC', "tomorrow at 17:00", "Asia/Kolkata", "2026-11-21T10:00:00Z", "2026-11-22T11:30:00.000Z"],
     // New York leaves DST on 1 Nov 2026: Monday 2 Nov 09:00 is EST (UTC-5), while "now" is EDT.
-    const r = resolveTime("next monday at 9am", "America/New_York", new Date("2026-10-30T12:00:00Z"));
-    expect(r!.at.toISO()).toBe("2026-11-02T14:00:00.000Z");
-  });
-
-  it("moves a time already past today to tomorrow", () => {
-    const r = resolveTime("at 5pm", "Europe/London", new Date("2026-11-21T18:30:00Z"));
-    expect(r!.at.toISO()).toBe("2026-11-22T17:00:00.000Z");
-  });
-
-  it("treats 'in 2 hours' as a duration from now", () => {
-    const r = resolveTime("in 2 hours", "Asia/Tokyo", new Date("2026-11-21T10:00:00Z"));
-    expect(r!.at.toISO()).toBe("2026-11-21T12:00:00.000Z");
+    ["uses the offset of the target date, not of today, across a DST change", "next monday at 9am", "America/New_York", "2026-10-30T12:00:00Z", "2026-11-02T14:00:00.000Z"],
+    ["moves a time already past today to tomorrow", "at 5pm", "Europe/London", "2026-11-21T18:30:00Z", "2026-11-22T17:00:00.000Z"],
+    ["treats 'in 2 hours' as a duration from now", "in 2 hours", "Asia/Tokyo", "2026-11-21T10:00:00Z", "2026-11-21T12:00:00.000Z"],
+  ])("%s", (_title, text, zone, now, at) => {
+    expect(resolveTime(text, zone, new Date(now))!.at.toISO()).toBe(at);
   });
 
   it("takes ISO input without offset as local wall time and with offset as given", () => {

@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions";
 import type { Logger } from "pino";
-import type { LlmOptions } from "../agent";
+import type { LlmOptions } from "./llm-options";
 
 export type ChatMessage = ChatCompletionMessageParam;
 

@@ -1,4 +1,4 @@
-import { DateTime } from "luxon";
+import { DateTime, type DurationLikeObject } from "luxon";
 
 export const PERIODS = ["today", "yesterday", "tomorrow", "this_week", "last_week", "next_7_days", "this_month", "last_month", "this_year"] as const;
 export type Period = (typeof PERIODS)[number];
@@ -11,45 +11,25 @@ export interface Range {
   label: string;
 }
 
+/** Each period as two offsets from the start of a unit of local time ("now": from this instant). */
+const SPANS: Record<Period, { anchor: "now" | "day" | "week" | "month" | "year"; from?: DurationLikeObject; to: DurationLikeObject; label: string }> = {
+  today: { anchor: "day", to: { days: 1 }, label: "today" },
+  yesterday: { anchor: "day", from: { days: -1 }, to: {}, label: "yesterday" },
+  tomorrow: { anchor: "day", from: { days: 1 }, to: { days: 2 }, label: "tomorrow" },
+  this_week: { anchor: "week", to: { weeks: 1 }, label: "this week" },
+  last_week: { anchor: "week", from: { weeks: -1 }, to: {}, label: "last week" },
+  next_7_days: { anchor: "now", to: { days: 7 }, label: "the next 7 days" },
+  this_month: { anchor: "month", to: { months: 1 }, label: "this month" },
+  last_month: { anchor: "month", from: { months: -1 }, to: {}, label: "last month" },
+  this_year: { anchor: "year", to: { years: 1 }, label: "this year" },
+};
+
 /** A named period as a UTC range of the user's local days (weeks start on Monday). */
 export function periodRange(period: Period, zone: string, now: Date): Range {
   const n = DateTime.fromJSDate(now).setZone(zone);
-  const day = n.startOf("day");
-  const r = (from: DateTime, to: DateTime, label: string): Range => ({
-    from: from.toUTC().toISO()!,
-    to: to.toUTC().toISO()!,
-    label,
-  });
-  switch (period) {
-    case "today":
-      return r(day, day.plus({ days: 1 }), "today");
-    case "yesterday":
-      return r(day.minus({ days: 1 }), day, "yesterday");
-    case "tomorrow":
-      return r(day.plus({ days: 1 }), day.plus({ days: 2 }), "tomorrow");
-    case "this_week": {
-      const w = n.startOf("week");
-      return r(w, w.plus({ weeks: 1 }), "this week");
-    }
-    case "last_week": {
-      const w = n.startOf("week");
-      return r(w.minus({ weeks: 1 }), w, "last week");
-    }
-    case "next_7_days":
-      return r(n, n.plus({ days: 7 }), "the next 7 days");
-    case "this_month": {
-      const m = n.startOf("month");
-      return r(m, m.plus({ months: 1 }), "this month");
-    }
-    case "last_month": {
-      const m = n.startOf("month");
-      return r(m.minus({ months: 1 }), m, "last month");
-    }
-    case "this_year": {
-      const y = n.startOf("year");
-      return r(y, y.plus({ years: 1 }), "this year");
-    }
-  }
+  const span = SPANS[period];
+  const start = span.anchor === "now" ? n : n.startOf(span.anchor);
+  return { from: start.plus(span.from ?? {}).toUTC().toISO()!, to: start.plus(span.to).toUTC().toISO()!, label: span.label };
 }
 
 /** Number of local days a range spans (for daily averages). */

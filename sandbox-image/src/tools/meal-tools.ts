@@ -1,8 +1,9 @@
 import { DateTime } from "luxon";
 import { z } from "zod/v4";
-import { daysIn, PERIODS, periodRange } from "../time/periods";
-import { PAST_DEFAULT_HOUR, resolveTime, toIso } from "../time/resolve-time";
-import { defineTool, ToolError, type ToolContext } from "./tool";
+import { daysIn, periodRange, type Period } from "../time/periods";
+import { toIso } from "../time/resolve-time";
+import { defineTool, type ToolContext } from "./tool";
+import { periodTool, toolTime } from "./tool-parts";
 
 export type MealType = "breakfast" | "lunch" | "dinner" | "snack";
 const NUTRIENTS = ["calories", "protein_g", "carbs_g", "fat_g"] as const;
@@ -20,11 +21,7 @@ export function insertMeal(
   a: { description: string; mealType?: MealType; calories?: number; proteinG?: number; carbsG?: number; fatG?: number; when?: string },
 ) {
   let eaten: DateTime = DateTime.fromJSDate(ctx.now()).setZone(ctx.timezone());
-  if (a.when) {
-    const r = resolveTime(a.when, ctx.timezone(), ctx.now(), { forwardDate: false, defaultHour: PAST_DEFAULT_HOUR });
-    if (!r) throw new ToolError(`I could not understand the time "${a.when}".`);
-    eaten = r.local;
-  }
+  if (a.when) eaten = toolTime(ctx, a.when, "time", { past: true }).local;
   const mealType = a.mealType ?? mealTypeAt(eaten);
   const info = ctx.db
     .prepare(
@@ -65,7 +62,7 @@ export const setNutritionGoal = defineTool({
   },
 });
 
-export function nutritionSummary(ctx: ToolContext, period: (typeof PERIODS)[number]) {
+export function nutritionSummary(ctx: ToolContext, period: Period) {
   const range = periodRange(period, ctx.timezone(), ctx.now());
   const totals = ctx.db
     .prepare(
@@ -85,11 +82,6 @@ export function nutritionSummary(ctx: ToolContext, period: (typeof PERIODS)[numb
   };
 }
 
-export const nutritionSummaryTool = defineTool({
-  name: "nutrition_summary",
-  description: "Meals, calories and macros in a period, against the daily goals.",
-  schema: z.object({ period: z.enum(PERIODS).default("today") }),
-  run: (ctx, a) => nutritionSummary(ctx, a.period),
-});
+export const nutritionSummaryTool = periodTool("nutrition_summary", "Meals, calories and macros in a period, against the daily goals.", "today", nutritionSummary);
 
 export const MEAL_TOOLS = [logMeal, setNutritionGoal, nutritionSummaryTool];

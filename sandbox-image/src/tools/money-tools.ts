@@ -1,8 +1,9 @@
 import { z } from "zod/v4";
-import { PERIODS, periodRange } from "../time/periods";
-import { PAST_DEFAULT_HOUR, resolveTime, toIso } from "../time/resolve-time";
+import { periodRange, type Period } from "../time/periods";
+import { toIso } from "../time/resolve-time";
 import { formatMoney, toMinor } from "./format";
 import { defineTool, ToolError, type ToolContext } from "./tool";
+import { periodTool, toolTime } from "./tool-parts";
 
 const Currency = z
   .string()
@@ -11,30 +12,20 @@ const Currency = z
   .optional()
   .describe("ISO 4217 code; defaults to the user's currency");
 
-function when(ctx: ToolContext, text: string | undefined): string {
-  if (!text) return ctx.now().toISOString();
-  const r = resolveTime(text, ctx.timezone(), ctx.now(), { forwardDate: false, defaultHour: PAST_DEFAULT_HOUR });
-  if (!r) throw new ToolError(`I could not understand the date "${text}".`);
-  return toIso(r.at);
-}
+/** Money spent and money received are one kind of record, in two tables with their own column names. */
+const LEDGERS = {
+  expense: { table: "expenses", kind: "category", at: "spent_at" },
+  income: { table: "income", kind: "source", at: "received_at" },
+} as const;
 
-export function insertExpense(ctx: ToolContext, a: { amount: number; currency?: string; category?: string; description?: string; date?: string }) {
+function insertEntry(ctx: ToolContext, ledger: (typeof LEDGERS)[keyof typeof LEDGERS], a: { amount: number; currency?: string; kind?: string; description?: string; date?: string }) {
   const currency = a.currency ?? ctx.currency();
   const minor = toMinor(a.amount, currency);
   if (minor <= 0) throw new ToolError("The amount has to be more than zero.");
+  const at = a.date ? toIso(toolTime(ctx, a.date, "date", { past: true }).at) : ctx.now().toISOString();
   const info = ctx.db
-    .prepare("INSERT INTO expenses (amount_minor, currency, category, description, spent_at, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-    .run(minor, currency, (a.category ?? "other").toLowerCase(), a.description ?? null, when(ctx, a.date), ctx.now().toISOString());
-  return { id: Number(info.lastInsertRowid), amountMinor: minor, currency, formatted: formatMoney(minor, currency) };
-}
-
-export function insertIncome(ctx: ToolContext, a: { amount: number; currency?: string; source?: string; description?: string; date?: string }) {
-  const currency = a.currency ?? ctx.currency();
-  const minor = toMinor(a.amount, currency);
-  if (minor <= 0) throw new ToolError("The amount has to be more than zero.");
-  const info = ctx.db
-    .prepare("INSERT INTO income (amount_minor, currency, source, description, received_at, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-    .run(minor, currency, (a.source ?? "other").toLowerCase(), a.description ?? null, when(ctx, a.date), ctx.now().toISOString());
+    .prepare(`INSERT INTO ${ledger.table} (amount_minor, currency, ${ledger.kind}, description, ${ledger.at}, created_at) VALUES (?, ?, ?, ?, ?, ?)`)
+    .run(minor, currency, (a.kind ?? "other").toLowerCase(), a.description ?? null, at, ctx.now().toISOString());
   return { id: Number(info.lastInsertRowid), amountMinor: minor, currency, formatted: formatMoney(minor, currency) };
 }
 
@@ -48,7 +39,7 @@ export const logExpense = defineTool({
     description: z.string().max(300).optional(),
     date: z.string().optional().describe("when, if not now"),
   }),
-  run: (ctx, a) => ({ expense: insertExpense(ctx, a) }),
+  run: (ctx, a) => ({ expense: insertEntry(ctx, LEDGERS.expense, { ...a, kind: a.category }) }),
 });
 
 export const logIncome = defineTool({
@@ -61,7 +52,7 @@ export const logIncome = defineTool({
     description: z.string().max(300).optional(),
     date: z.string().optional(),
   }),
-  run: (ctx, a) => ({ income: insertIncome(ctx, a) }),
+  run: (ctx, a) => ({ income: insertEntry(ctx, LEDGERS.income, { ...a, kind: a.source }) }),
 });
 
 export interface SpendingSummary {
@@ -71,7 +62,7 @@ export interface SpendingSummary {
   expenseCount: number;
 }
 
-export function spendingSummary(ctx: ToolContext, period: (typeof PERIODS)[number]): SpendingSummary {
+export function spendingSummary(ctx: ToolContext, period: Period): SpendingSummary {
   const range = periodRange(period, ctx.timezone(), ctx.now());
   const cats = ctx.db
     .prepare(
@@ -102,11 +93,6 @@ export function spendingSummary(ctx: ToolContext, period: (typeof PERIODS)[numbe
   };
 }
 
-export const spendingSummaryTool = defineTool({
-  name: "spending_summary",
-  description: "Totals spent and earned in a period, per currency and category.",
-  schema: z.object({ period: z.enum(PERIODS).default("this_week") }),
-  run: (ctx, a) => spendingSummary(ctx, a.period),
-});
+export const spendingSummaryTool = periodTool("spending_summary", "Totals spent and earned in a period, per currency and category.", "this_week", spendingSummary);
 
 export const MONEY_TOOLS = [logExpense, logIncome, spendingSummaryTool];

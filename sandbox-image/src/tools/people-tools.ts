@@ -1,5 +1,6 @@
 import { z } from "zod/v4";
 import { defineTool, ToolError, type ToolContext } from "./tool";
+import { ById } from "./tool-parts";
 
 /** LIKE patterns from user text: escape the wildcards so "50%" means 50%. */
 function likePattern(s: string): string {
@@ -71,7 +72,7 @@ export const recall = defineTool({
 export const forget = defineTool({
   name: "forget",
   description: "Delete a stored fact by id.",
-  schema: z.object({ id: z.number().int().positive() }),
+  schema: ById,
   run(ctx, a) {
     const r = ctx.db.prepare("DELETE FROM memory_facts WHERE id = ?").run(a.id);
     if (r.changes === 0) throw new ToolError(`There is no fact #${a.id}.`, "not_found");

@@ -1,16 +1,18 @@
 import { z } from "zod/v4";
 import type { ReminderRow } from "../alarms/reminder-store";
 import { nextOccurrenceIndex, occurrence } from "../time/recurrence";
-import { resolveTime, toIso, wallTime } from "../time/resolve-time";
+import { toIso, wallTime } from "../time/resolve-time";
 import { defineTool, ToolError, type ToolContext } from "./tool";
+import { ById, rowById, toolTime } from "./tool-parts";
+
+const reminderById = (ctx: ToolContext, id: number | bigint, visible?: (row: ReminderRow) => boolean) => rowById(ctx, "reminders", "reminder", id, visible);
 
 export function insertReminder(
   ctx: ToolContext,
   a: { text: string; when: string; recurrence?: "daily" | "weekly" | "monthly"; urgent?: boolean },
 ): ReminderRow {
   const zone = ctx.timezone();
-  const r = resolveTime(a.when, zone, ctx.now());
-  if (!r) throw new ToolError(`I could not understand the time "${a.when}".`);
+  const r = toolTime(ctx, a.when, "time");
   if (!a.recurrence && r.at.toMillis() <= ctx.now().getTime()) {
     throw new ToolError(`${r.local.toFormat("ccc d LLL HH:mm")} has already passed.`);
   }
@@ -20,12 +22,12 @@ export function insertReminder(
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(a.text.trim(), toIso(r.at), zone, wallTime(r.local), a.recurrence ?? null, a.urgent ? 1 : 0, ctx.now().toISOString());
-  let row = ctx.db.prepare("SELECT * FROM reminders WHERE id = ?").get(info.lastInsertRowid) as ReminderRow;
+  let row = reminderById(ctx, info.lastInsertRowid);
   // A recurring reminder first set for a time already past today starts at its next occurrence.
   if (row.recurrence && Date.parse(row.due_at) <= ctx.now().getTime()) {
     const n = nextOccurrenceIndex(row.anchor_local, zone, row.recurrence, 0, ctx.now());
     ctx.db.prepare("UPDATE reminders SET due_at = ?, fire_count = ? WHERE id = ?").run(toIso(occurrence(row.anchor_local, zone, row.recurrence, n)), n, row.id);
-    row = ctx.db.prepare("SELECT * FROM reminders WHERE id = ?").get(row.id) as ReminderRow;
+    row = reminderById(ctx, row.id);
   }
   ctx.remindersChanged();
   return row;
@@ -59,10 +61,9 @@ export const listReminders = defineTool({
 export const cancelReminder = defineTool({
   name: "cancel_reminder",
   description: "Cancel a pending reminder by its id.",
-  schema: z.object({ id: z.number().int().positive() }),
+  schema: ById,
   run(ctx, a) {
-    const row = ctx.db.prepare("SELECT * FROM reminders WHERE id = ?").get(a.id) as ReminderRow | undefined;
-    if (!row || row.status === "cancelled") throw new ToolError(`There is no reminder #${a.id}.`, "not_found");
+    const row = reminderById(ctx, a.id, (r) => r.status !== "cancelled");
     ctx.db.prepare("UPDATE reminders SET status = 'cancelled' WHERE id = ?").run(a.id);
     ctx.remindersChanged();
     return { cancelled: { ...row, status: "cancelled" } };

@@ -3,6 +3,7 @@ import { PERIODS, periodRange } from "../time/periods";
 import { resolveTime, toIso } from "../time/resolve-time";
 import { localLabel, localTimeLabel } from "./format";
 import { defineTool, ToolError, type ToolContext } from "./tool";
+import { ById, deleteByIdTool, rowById, toolTime } from "./tool-parts";
 
 export interface EventRow {
   id: number;
@@ -13,6 +14,8 @@ export interface EventRow {
   notes: string | null;
   created_at: string;
 }
+
+const eventById = (ctx: ToolContext, id: number | bigint) => rowById<EventRow>(ctx, "schedule_events", "event", id);
 
 /** Events overlapping [start, end), except `excludeId`. Touching end-to-start is not a conflict. */
 export function conflictsWith(ctx: ToolContext, startsAt: string, endsAt: string, excludeId?: number): EventRow[] {
@@ -27,16 +30,8 @@ function describeConflicts(ctx: ToolContext, rows: EventRow[]): string {
 }
 
 function resolveSpan(ctx: ToolContext, start: string, end: string | undefined, durationMinutes: number | undefined) {
-  const s = resolveTime(start, ctx.timezone(), ctx.now());
-  if (!s) throw new ToolError(`I could not understand the start time "${start}".`);
-  let endsAt: string;
-  if (end) {
-    const e = resolveTime(end, ctx.timezone(), s.at.toJSDate(), { forwardDate: true });
-    if (!e) throw new ToolError(`I could not understand the end time "${end}".`);
-    endsAt = toIso(e.at);
-  } else {
-    endsAt = toIso(s.at.plus({ minutes: durationMinutes ?? 60 }));
-  }
+  const s = toolTime(ctx, start, "start time");
+  const endsAt = toIso(end ? toolTime(ctx, end, "end time", { after: s.at.toJSDate() }).at : s.at.plus({ minutes: durationMinutes ?? 60 }));
   const startsAt = toIso(s.at);
   if (endsAt <= startsAt) throw new ToolError("The event has to end after it starts.");
   return { startsAt, endsAt };
@@ -64,7 +59,7 @@ export const addEvent = defineTool({
     const info = ctx.db
       .prepare("INSERT INTO schedule_events (title, starts_at, ends_at, location, notes, created_at) VALUES (?, ?, ?, ?, ?, ?)")
       .run(a.title.trim(), startsAt, endsAt, a.location ?? null, a.notes ?? null, ctx.now().toISOString());
-    const event = ctx.db.prepare("SELECT * FROM schedule_events WHERE id = ?").get(info.lastInsertRowid) as EventRow;
+    const event = eventById(ctx, info.lastInsertRowid);
     return { created: true, event, conflicts };
   },
 });
@@ -106,8 +101,7 @@ export const moveEvent = defineTool({
     allowConflict: z.boolean().default(false),
   }),
   run(ctx, a) {
-    const ev = ctx.db.prepare("SELECT * FROM schedule_events WHERE id = ?").get(a.id) as EventRow | undefined;
-    if (!ev) throw new ToolError(`There is no event #${a.id}.`, "not_found");
+    const ev = eventById(ctx, a.id);
     const minutes = (Date.parse(ev.ends_at) - Date.parse(ev.starts_at)) / 60_000;
     const { startsAt, endsAt } = resolveSpan(ctx, a.start, undefined, minutes);
     const conflicts = conflictsWith(ctx, startsAt, endsAt, ev.id);
@@ -119,16 +113,6 @@ export const moveEvent = defineTool({
   },
 });
 
-export const deleteEvent = defineTool({
-  name: "delete_event",
-  description: "Delete an event by id.",
-  schema: z.object({ id: z.number().int().positive() }),
-  run(ctx, a) {
-    const ev = ctx.db.prepare("SELECT * FROM schedule_events WHERE id = ?").get(a.id) as EventRow | undefined;
-    if (!ev) throw new ToolError(`There is no event #${a.id}.`, "not_found");
-    ctx.db.prepare("DELETE FROM schedule_events WHERE id = ?").run(a.id);
-    return { deleted: ev };
-  },
-});
+export const deleteEvent = deleteByIdTool("delete_event", "Delete an event by id.", "schedule_events", "event");
 
 export const SCHEDULE_TOOLS = [addEvent, listEvents, moveEvent, deleteEvent];

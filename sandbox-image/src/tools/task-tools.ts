@@ -1,6 +1,7 @@
 import { z } from "zod/v4";
-import { resolveTime, toIso } from "../time/resolve-time";
-import { defineTool, ToolError, type ToolContext } from "./tool";
+import { toIso } from "../time/resolve-time";
+import { defineTool, type ToolContext } from "./tool";
+import { ById, deleteByIdTool, rowById, toolTime } from "./tool-parts";
 
 export interface TaskRow {
   id: number;
@@ -16,23 +17,14 @@ export interface TaskRow {
 
 /** Shared by the task tool, the offline parser and meeting action items. */
 export function insertTask(ctx: ToolContext, t: { title: string; notes?: string; owner?: string; due?: string; source?: string }): TaskRow {
-  let dueAt: string | null = null;
-  if (t.due) {
-    const r = resolveTime(t.due, ctx.timezone(), ctx.now());
-    if (!r) throw new ToolError(`I could not understand the due time "${t.due}".`);
-    dueAt = toIso(r.at);
-  }
+  const dueAt = t.due ? toIso(toolTime(ctx, t.due, "due time").at) : null;
   const info = ctx.db
     .prepare("INSERT INTO tasks (title, notes, owner, due_at, source, created_at) VALUES (?, ?, ?, ?, ?, ?)")
     .run(t.title.trim(), t.notes ?? null, t.owner ?? null, dueAt, t.source ?? "chat", ctx.now().toISOString());
-  return getTask(ctx, Number(info.lastInsertRowid));
+  return getTask(ctx, info.lastInsertRowid);
 }
 
-function getTask(ctx: ToolContext, id: number): TaskRow {
-  const row = ctx.db.prepare("SELECT * FROM tasks WHERE id = ?").get(id) as TaskRow | undefined;
-  if (!row) throw new ToolError(`There is no task #${id}.`, "not_found");
-  return row;
-}
+const getTask = (ctx: ToolContext, id: number | bigint) => rowById<TaskRow>(ctx, "tasks", "task", id);
 
 export const addTask = defineTool({
   name: "add_task",
@@ -62,7 +54,7 @@ export const listTasks = defineTool({
 export const completeTask = defineTool({
   name: "complete_task",
   description: "Mark a task done by its id.",
-  schema: z.object({ id: z.number().int().positive() }),
+  schema: ById,
   run(ctx, a) {
     const task = getTask(ctx, a.id);
     if (task.status === "done") return { task, alreadyDone: true };
@@ -71,15 +63,6 @@ export const completeTask = defineTool({
   },
 });
 
-export const deleteTask = defineTool({
-  name: "delete_task",
-  description: "Delete a task by id.",
-  schema: z.object({ id: z.number().int().positive() }),
-  run(ctx, a) {
-    const task = getTask(ctx, a.id);
-    ctx.db.prepare("DELETE FROM tasks WHERE id = ?").run(a.id);
-    return { deleted: task };
-  },
-});
+export const deleteTask = deleteByIdTool("delete_task", "Delete a task by id.", "tasks", "task");
 
 export const TASK_TOOLS = [addTask, listTasks, completeTask, deleteTask];

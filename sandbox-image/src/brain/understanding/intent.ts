@@ -15,6 +15,20 @@ export interface Intent {
   run(act: Act): string;
 }
 
+/**
+ * An intent on one item the user named (a task, an event, a reminder). `find` answers the item, or
+ * the sentence to say instead (none matched, or which one?); `then` acts on the item.
+ */
+export function onNamed<T>(domain: Domain, find: (act: Act) => T | string, then: (act: Act, item: T) => string): Intent {
+  return {
+    domain,
+    run(act) {
+      const item = find(act);
+      return typeof item === "string" ? item : then(act, item);
+    },
+  };
+}
+
 /** One request's clause in, an intent out, or null when this recogniser does not know it. */
 export type Recogniser = (clause: string, act: Act) => Intent | null;
 

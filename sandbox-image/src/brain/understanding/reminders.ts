@@ -1,6 +1,6 @@
 import type { ReminderRow } from "../../alarms/reminder-store";
 import { localLabel, localTimeLabel } from "../../tools/format";
-import type { Act, Intent, Recogniser } from "./intent";
+import { onNamed, type Act, type Intent, type Recogniser } from "./intent";
 import { pickByName } from "./match-by-name";
 import { timeIn } from "./when";
 
@@ -50,23 +50,19 @@ function pending(act: Act): ReminderRow[] {
   return act.call<{ reminders: ReminderRow[] }>("list_reminders", {}).reminders;
 }
 
+/** A reminder named by its number ("#3") or by words from its text. */
+function find(act: Act, which: string): ReminderRow | string {
+  const id = which.match(/^#?(\d+)$/);
+  if (id) return { id: Number(id[1]) } as ReminderRow;
+  const name = which.replace(/^(?:to|about|for|that)\s+/i, "");
+  return pickByName(pending(act), name, (r) => r.text, (r) => `#${r.id} ${r.text}`, `I couldn't find a reminder about "${name}". Say "list reminders" to see them.`);
+}
+
 function cancel(which: string): Intent {
-  return {
-    domain: "reminders",
-    run(act) {
-      const id = which.match(/^#?(\d+)$/);
-      let target: ReminderRow | undefined;
-      if (id) target = { id: Number(id[1]) } as ReminderRow;
-      else {
-        const name = which.replace(/^(?:to|about|for|that)\s+/i, "");
-        const found = pickByName(pending(act), name, (r) => r.text, (r) => `#${r.id} ${r.text}`, `I couldn't find a reminder about "${name}". Say "list reminders" to see them.`);
-        if (typeof found === "string") return found;
-        target = found;
-      }
-      const { cancelled } = act.call<{ cancelled: ReminderRow }>("cancel_reminder", { id: target!.id });
-      return `Cancelled the reminder to ${cancelled.text}.`;
-    },
-  };
+  return onNamed("reminders", (act) => find(act, which), (act, target) => {
+    const { cancelled } = act.call<{ cancelled: ReminderRow }>("cancel_reminder", { id: target.id });
+    return `Cancelled the reminder to ${cancelled.text}.`;
+  });
 }
 
 const list: Intent = {

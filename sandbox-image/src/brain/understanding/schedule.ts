@@ -1,7 +1,7 @@
 import { DateTime } from "luxon";
 import { localLabel, localTimeLabel } from "../../tools/format";
 import type { EventRow } from "../../tools/schedule-tools";
-import type { Act, Intent, Recogniser } from "./intent";
+import { onNamed, type Act, type Intent, type Recogniser } from "./intent";
 import { pickByName } from "./match-by-name";
 import { askedDays, timeIn, wall } from "./when";
 
@@ -55,33 +55,23 @@ function pick(act: Act, name: string): EventRow | string {
 }
 
 function remove(name: string): Intent {
-  return {
-    domain: "schedule",
-    run(act) {
-      const e = pick(act, name);
-      if (typeof e === "string") return e;
-      act.call("delete_event", { id: e.id });
-      return `Removed from your schedule: ${e.title}, ${localLabel(e.starts_at, act.zone)}.`;
-    },
-  };
+  return onNamed("schedule", (act) => pick(act, name), (act, e) => {
+    act.call("delete_event", { id: e.id });
+    return `Removed from your schedule: ${e.title}, ${localLabel(e.starts_at, act.zone)}.`;
+  });
 }
 
 function move(name: string, to: string): Intent {
-  return {
-    domain: "schedule",
-    run(act) {
-      const e = pick(act, name);
-      if (typeof e === "string") return e;
-      // "move the dentist to 4pm" keeps the dentist's day; "to friday at 4" names its own.
-      const t = timeIn(act, to);
-      const namesDay = /\b(?:today|tomorrow|tonight|next|mon|tue|wed|thu|fri|sat|sun|\d{1,2}(?:st|nd|rd|th)|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/i.test(to);
-      const day = DateTime.fromISO(e.starts_at, { zone: "utc" }).setZone(act.zone);
-      const start = t && !namesDay ? wall(day.set({ hour: t.resolved.local.hour, minute: t.resolved.local.minute, second: 0, millisecond: 0 })) : to;
-      const out = act.call<{ moved: boolean; event?: EventRow; message?: string }>("move_event", { id: e.id, start });
-      if (!out.moved) return `${out.message} Should I move it anyway?`;
-      return `Moved ${e.title} to ${localLabel(out.event!.starts_at, act.zone)}-${localTimeLabel(out.event!.ends_at, act.zone)}.`;
-    },
-  };
+  return onNamed("schedule", (act) => pick(act, name), (act, e) => {
+    // "move the dentist to 4pm" keeps the dentist's day; "to friday at 4" names its own.
+    const t = timeIn(act, to);
+    const namesDay = /\b(?:today|tomorrow|tonight|next|mon|tue|wed|thu|fri|sat|sun|\d{1,2}(?:st|nd|rd|th)|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/i.test(to);
+    const day = DateTime.fromISO(e.starts_at, { zone: "utc" }).setZone(act.zone);
+    const start = t && !namesDay ? wall(day.set({ hour: t.resolved.local.hour, minute: t.resolved.local.minute, second: 0, millisecond: 0 })) : to;
+    const out = act.call<{ moved: boolean; event?: EventRow; message?: string }>("move_event", { id: e.id, start });
+    if (!out.moved) return `${out.message} Should I move it anyway?`;
+    return `Moved ${e.title} to ${localLabel(out.event!.starts_at, act.zone)}-${localTimeLabel(out.event!.ends_at, act.zone)}.`;
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { localLabel } from "../../tools/format";
 import type { TaskRow } from "../../tools/task-tools";
-import type { Act, Intent, Recogniser } from "./intent";
+import { onNamed, type Act, type Intent, type Recogniser } from "./intent";
 import { pickByName } from "./match-by-name";
 import { timeIn } from "./when";
 
@@ -51,28 +51,18 @@ function find(act: Act, which: string): TaskRow | string {
 }
 
 function complete(which: string): Intent {
-  return {
-    domain: "tasks",
-    run(act) {
-      const t = find(act, which);
-      if (typeof t === "string") return t;
-      const { task, alreadyDone } = act.call<{ task: TaskRow; alreadyDone: boolean }>("complete_task", { id: t.id });
-      return alreadyDone ? `Task #${task.id} (${task.title}) was already done.` : `Done: ${task.title}. ✓`;
-    },
-  };
+  return onNamed("tasks", (act) => find(act, which), (act, t) => {
+    const { task, alreadyDone } = act.call<{ task: TaskRow; alreadyDone: boolean }>("complete_task", { id: t.id });
+    return alreadyDone ? `Task #${task.id} (${task.title}) was already done.` : `Done: ${task.title}. ✓`;
+  });
 }
 
 function remove(which: string): Intent {
-  return {
-    domain: "tasks",
-    run(act) {
-      if (/^(?:everything|all|all (?:my |the )?(?:tasks|to[- ]?dos))$/i.test(which)) return "I only delete one task at a time: tell me which (a number or its name).";
-      const t = find(act, which);
-      if (typeof t === "string") return t;
-      const { deleted } = act.call<{ deleted: TaskRow }>("delete_task", { id: t.id });
-      return `Deleted task #${deleted.id}: ${deleted.title}.`;
-    },
-  };
+  if (/^(?:everything|all|all (?:my |the )?(?:tasks|to[- ]?dos))$/i.test(which)) return { domain: "tasks", run: () => "I only delete one task at a time: tell me which (a number or its name)." };
+  return onNamed("tasks", (act) => find(act, which), (act, t) => {
+    const { deleted } = act.call<{ deleted: TaskRow }>("delete_task", { id: t.id });
+    return `Deleted task #${deleted.id}: ${deleted.title}.`;
+  });
 }
 
 const list: Intent = {
