@@ -31,7 +31,7 @@ describeEachDriver("heartbeats", (driver) => {
     expect(localHHmm(runs[0]!.params.now)).toBe("07:00");
     expect(localHHmm(runs.at(-1)!.params.now)).toBe("22:30");
     expect(runs.every((r) => { const h = localHHmm(r.params.now); return h >= "07:00" && h < "23:00"; })).toBe(true);
-    expect(await world.inbox.sent(ada.id)).toEqual([]);
+    expect(await world.sent(ada.id)).toEqual([]);
     expect(ada.brain.state.llmCalls).toBe(0);
     expect(await world.counter("concierge_heartbeats_run_total")).toBe(32);
     expect(await world.counter("concierge_heartbeat_llm_calls_total")).toBe(0);
@@ -43,11 +43,11 @@ describeEachDriver("heartbeats", (driver) => {
     world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T06:00").toISOString() }).start();
     const ben = await world.addUser({ timezone: "Europe/Berlin" });
     await world.runUntil(berlin("2026-07-01T13:59"));
-    expect(await world.inbox.sent(ben.id)).toEqual([]);
+    expect(await world.sent(ben.id)).toEqual([]);
     expect(await world.counter("concierge_heartbeat_llm_calls_total")).toBe(0);
 
     await world.runUntil(berlin("2026-07-02T00:00"));
-    const sent = await world.inbox.sent(ben.id);
+    const sent = await world.sent(ben.id);
     expect(sent.map((s) => [s.body, localHHmm(s.sentAt), s.proactive, s.source])).toEqual([
       ["You haven't logged lunch today. Did you eat?", "14:00", true, "heartbeat"],
     ]);
@@ -59,7 +59,7 @@ describeEachDriver("heartbeats", (driver) => {
     // The next day, lunch logged: silence.
     ben.brain.logLunch("2026-07-02");
     await world.runUntil(berlin("2026-07-03T00:00"));
-    expect((await world.inbox.sent(ben.id)).length).toBe(1);
+    expect((await world.sent(ben.id)).length).toBe(1);
   });
 
   it("never lets 'all is well' reach the user, whatever the agent says", async () => {
@@ -74,7 +74,7 @@ describeEachDriver("heartbeats", (driver) => {
     cy.agent.handlers["heartbeat.run"] = () => answers[i++ % answers.length];
     await world.runUntil(berlin("2026-07-01T11:10"));
     expect(i).toBe(3);
-    expect(await world.inbox.sent(cy.id)).toEqual([]);
+    expect(await world.sent(cy.id)).toEqual([]);
   });
 
   it("caps proactive heartbeat messages per local day", async () => {
@@ -83,7 +83,7 @@ describeEachDriver("heartbeats", (driver) => {
     let n = 0;
     di.agent.handlers["heartbeat.run"] = () => ({ send: true, text: `Idea number ${++n}`, due: ["ideas"], llmCalls: 1, tokens: 10 });
     await world.runUntil(berlin("2026-07-02T12:00"));
-    const sent = await world.inbox.sent(di.id);
+    const sent = await world.sent(di.id);
     expect(sent.map((s) => [DateTime.fromJSDate(s.sentAt, { zone: "Europe/Berlin" }).toISODate(), localHHmm(s.sentAt)])).toEqual([
       ["2026-07-01", "07:00"],
       ["2026-07-01", "07:30"],
@@ -107,7 +107,7 @@ describeEachDriver("heartbeats", (driver) => {
     await world.store.recordHeartbeatReport(ed.id, berlin("2026-07-01T14:00"));
     await world.runUntil(berlin("2026-07-01T14:10"));
     expect(world.wakes).toBe(1);
-    expect((await world.inbox.sent(ed.id)).map((s) => localHHmm(s.sentAt))).toEqual(["14:00"]);
+    expect((await world.sent(ed.id)).map((s) => localHHmm(s.sentAt))).toEqual(["14:00"]);
   });
 
   it("drops heartbeats missed while the control plane was down instead of replaying them", async () => {

@@ -31,14 +31,14 @@ describeEachDriver("exact-time reminders", (driver) => {
     // The scheduler sleeps exactly until the reminder (its poll here is an hour): on the minute.
     expect(world.scheduler.nextWakeAt?.toISOString()).toBe("2026-03-11T11:30:00.000Z");
     await world.runUntil("2026-03-11T11:29:59.999Z");
-    expect(await world.inbox.sent(ada.id)).toEqual([]);
+    expect(await world.sent(ada.id)).toEqual([]);
 
     await world.runUntil("2026-03-13T00:00:00Z");
-    const sent = (await world.inbox.sent(ada.id)).filter((s) => s.source === "reminder");
+    const sent = (await world.sent(ada.id)).filter((s) => s.source === "reminder");
     expect(sent.map((s) => [s.body, s.sentAt.toISOString(), s.proactive, s.source])).toEqual([
       ["Call the bank", "2026-03-11T11:30:00.000Z", true, "reminder"],
     ]);
-    expect((await world.inbox.events("alarm")).length).toBe(1);
+    expect((await world.events("alarm")).length).toBe(1);
     expect(ada.brain.state.runs.alarm).toBe(1);
     // The agent said nothing else is due: the alarm row is cleared, not left to re-fire.
     expect((await world.store.get(ada.id, "alarm"))?.nextRunAt).toBeNull();
@@ -51,7 +51,7 @@ describeEachDriver("exact-time reminders", (driver) => {
     await world.remind(ben, "Take your vitamins", first, { dailyAt: "08:00" });
 
     await world.runUntil("2026-03-31T12:00:00Z");
-    const sent = (await world.inbox.sent(ben.id)).filter((s) => s.source === "reminder");
+    const sent = (await world.sent(ben.id)).filter((s) => s.source === "reminder");
     // Clocks go forward on 2026-03-29: 07:00Z before, 06:00Z after; always 08:00 in Berlin.
     expect(sent.map((s) => s.sentAt.toISOString())).toEqual([
       "2026-03-27T07:00:00.000Z",
@@ -70,7 +70,7 @@ describeEachDriver("exact-time reminders", (driver) => {
     const cy = await world.addUser({ timezone: "Europe/Berlin", activeHours: ["09:00", "21:00"], sandboxState: "stopped" });
     await world.remind(cy, "Leave for the airport", DateTime.fromISO("2026-05-05T06:00", { zone: "Europe/Berlin" }).toJSDate(), { urgent: true });
     await world.runUntil("2026-05-05T06:00:00Z");
-    const sent = (await world.inbox.sent(cy.id)).filter((s) => s.source === "reminder");
+    const sent = (await world.sent(cy.id)).filter((s) => s.source === "reminder");
     expect(sent.map((s) => [s.body, s.sentAt.toISOString()])).toEqual([["Leave for the airport", "2026-05-05T04:00:00.000Z"]]);
     expect(world.wakes).toBe(1);
     // Urgent: the phone rings too, once.
@@ -85,7 +85,7 @@ describeEachDriver("exact-time reminders", (driver) => {
     world.clock.set("2026-06-01T11:17:00Z");
     world.scheduler.start();
     await world.runUntil("2026-06-02T12:00:00Z");
-    const sent = (await world.inbox.sent(di.id)).filter((s) => s.source === "reminder");
+    const sent = (await world.sent(di.id)).filter((s) => s.source === "reminder");
     expect(sent.map((s) => [s.body, s.sentAt.toISOString()])).toEqual([["Water the plants", "2026-06-01T11:17:00.000Z"]]);
   });
 
@@ -98,9 +98,9 @@ describeEachDriver("exact-time reminders", (driver) => {
     await world.store.setAlarm(ed.id, new Date("2026-06-01T08:30:00Z"));
     await world.scheduler.tick();
     await world.runUntil("2026-06-01T10:00:00Z");
-    expect((await world.inbox.sent(ed.id)).filter((s) => s.source === "reminder").map((s) => s.body)).toEqual(["Standup"]);
+    expect((await world.sent(ed.id)).filter((s) => s.source === "reminder").map((s) => s.body)).toEqual(["Standup"]);
     expect(ed.brain.state.reminders.map((r) => r.done)).toEqual([true]);
     // The re-announced slot deduped to the first inbox row: one event for 08:30.
-    expect((await world.inbox.events("alarm")).filter((e) => e.providerId.endsWith("08:30:00.000Z")).length).toBe(1);
+    expect((await world.events("alarm")).filter((e) => e.providerId.endsWith("08:30:00.000Z")).length).toBe(1);
   });
 });
