@@ -2,10 +2,11 @@ import { sql } from "drizzle-orm";
 import pino from "pino";
 import { generateSigningKeyPair, type MethodName, type MethodParams, type MethodResult } from "@concierge/protocol";
 import { systemClock } from "../control-plane/src/clock";
-import { rows, type Database } from "../control-plane/src/db/database";
+import { rows, type Database, type DriverName } from "../control-plane/src/db/database";
 import { ConnectionManager } from "../control-plane/src/connections/connection-manager";
 import { FakeAgent } from "./fake-agent";
 import { ProactiveBrain } from "./scheduler-agent-brain";
+import { useTestDatabase } from "./db";
 import { ProactiveStack } from "./proactive-stack";
 import { waitFor } from "./wait-for";
 
@@ -21,6 +22,15 @@ export interface WorldUser {
   agent: FakeAgent;
 }
 
+export interface SchedulerWorldOptions {
+  start: string;
+  intervalMinutes?: number;
+  dailyCap?: number;
+  /** false: the voice channel is not configured (urgent reminders ring no phone). */
+  placeCall?: boolean;
+  pollMs?: number;
+}
+
 export class SchedulerWorld extends ProactiveStack {
   readonly connections: ConnectionManager;
   readonly users = new Map<string, WorldUser>();
@@ -28,7 +38,7 @@ export class SchedulerWorld extends ProactiveStack {
   wakes = 0;
   private readonly keys = generateSigningKeyPair();
 
-  constructor(database: Database, opts: { start: string; intervalMinutes?: number; dailyCap?: number; placeCall?: boolean; pollMs?: number }) {
+  constructor(database: Database, opts: SchedulerWorldOptions) {
     const calls: { userId: string; text: string }[] = [];
     super(database, { ...opts, placeCall: opts.placeCall === false ? undefined : async (userId, text) => void calls.push({ userId, text }) });
     this.calls = calls;
@@ -98,7 +108,17 @@ export class SchedulerWorld extends ProactiveStack {
   }
 }
 
-/** Empties what a SchedulerWorld wrote, so one database serves a whole test file. */
-export async function resetSchedulerTables(database: Database): Promise<void> {
-  await database.db.execute(sql`TRUNCATE users CASCADE`);
+/**
+ * Worlds for a describe block's tests, one at a time on one database: after each test its world
+ * stops and what it wrote is emptied (every row hangs off a user).
+ */
+export function useSchedulerWorlds(driver: DriverName): (opts: SchedulerWorldOptions) => Promise<SchedulerWorld> {
+  const t = useTestDatabase(driver);
+  let world: SchedulerWorld | undefined;
+  afterEach(async () => {
+    await world?.stop();
+    world = undefined;
+    await t.database.db.execute(sql`TRUNCATE users CASCADE`);
+  });
+  return (opts) => (world = new SchedulerWorld(t.database, opts)).start();
 }

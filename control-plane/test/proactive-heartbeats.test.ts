@@ -1,27 +1,15 @@
 import { DateTime } from "luxon";
-import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
-import { SchedulerWorld, resetSchedulerTables } from "../../test-support/scheduler-world";
+import { describeEachDriver } from "../../test-support/db";
+import { useSchedulerWorlds } from "../../test-support/scheduler-world";
 
 const berlin = (iso: string) => DateTime.fromISO(iso, { zone: "Europe/Berlin" }).toJSDate();
 const localHHmm = (at: string | Date, zone = "Europe/Berlin") => DateTime.fromJSDate(new Date(at), { zone }).toFormat("HH:mm");
 
 describeEachDriver("heartbeats", (driver) => {
-  let t: TestDatabase;
-  let world: SchedulerWorld | undefined;
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterEach(async () => {
-    await world?.stop();
-    world = undefined;
-    await resetSchedulerTables(t.database);
-  });
-  afterAll(async () => {
-    await t.cleanup();
-  });
+  const startWorld = useSchedulerWorlds(driver);
 
   it("runs only inside active hours, and a day with nothing due sends nothing and makes no LLM call", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T00:00").toISOString() }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T00:00").toISOString() });
     const ada = await world.addUser({ timezone: "Europe/Berlin", activeHours: ["07:00", "23:00"] });
     ada.brain.logLunch("2026-07-01");
     await world.runUntil(berlin("2026-07-02T00:00"));
@@ -40,7 +28,7 @@ describeEachDriver("heartbeats", (driver) => {
   });
 
   it("nudges once when lunch is unlogged at 14:00, and not again that day", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T06:00").toISOString() }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T06:00").toISOString() });
     const ben = await world.addUser({ timezone: "Europe/Berlin" });
     await world.runUntil(berlin("2026-07-01T13:59"));
     expect(await world.sent(ben.id)).toEqual([]);
@@ -63,7 +51,7 @@ describeEachDriver("heartbeats", (driver) => {
   });
 
   it("never lets 'all is well' reach the user, whatever the agent says", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T09:50").toISOString() }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T09:50").toISOString() });
     const cy = await world.addUser({ timezone: "Europe/Berlin" });
     const answers = [
       { send: false, text: "All is well", due: [] },
@@ -78,7 +66,7 @@ describeEachDriver("heartbeats", (driver) => {
   });
 
   it("caps proactive heartbeat messages per local day", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T06:00").toISOString(), dailyCap: 3 }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T06:00").toISOString(), dailyCap: 3 });
     const di = await world.addUser({ timezone: "Europe/Berlin" });
     let n = 0;
     di.agent.handlers["heartbeat.run"] = () => ({ send: true, text: `Idea number ${++n}`, due: ["ideas"], llmCalls: 1, tokens: 10 });
@@ -96,7 +84,7 @@ describeEachDriver("heartbeats", (driver) => {
   });
 
   it("does not wake a stopped sandbox unless the agent's last report says something is due", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T08:00").toISOString() }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T08:00").toISOString() });
     const ed = await world.addUser({ timezone: "Europe/Berlin", sandboxState: "stopped" });
     await world.runUntil(berlin("2026-07-01T12:00"));
     expect(world.wakes).toBe(0);
@@ -111,7 +99,7 @@ describeEachDriver("heartbeats", (driver) => {
   });
 
   it("drops heartbeats missed while the control plane was down instead of replaying them", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T08:00").toISOString() }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T08:00").toISOString() });
     const fay = await world.addUser({ timezone: "Europe/Berlin" });
     fay.brain.logLunch("2026-07-01");
     await world.runUntil(berlin("2026-07-01T09:00"));

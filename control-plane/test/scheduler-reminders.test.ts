@@ -1,25 +1,13 @@
 import { DateTime } from "luxon";
-import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
-import { SchedulerWorld, resetSchedulerTables } from "../../test-support/scheduler-world";
+import { describeEachDriver } from "../../test-support/db";
+import { useSchedulerWorlds } from "../../test-support/scheduler-world";
 
 describeEachDriver("exact-time reminders", (driver) => {
-  let t: TestDatabase;
-  let world: SchedulerWorld | undefined;
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterEach(async () => {
-    await world?.stop();
-    world = undefined;
-    await resetSchedulerTables(t.database);
-  });
-  afterAll(async () => {
-    await t.cleanup();
-  });
+  const startWorld = useSchedulerWorlds(driver);
 
   it("fires a reminder for 'tomorrow at 17:00' in Asia/Kolkata at 11:30 UTC, once", async () => {
     // 2026-03-10 14:30 in Kolkata; "tomorrow at 17:00" there is 2026-03-11T11:30:00Z.
-    world = await new SchedulerWorld(t.database, { start: "2026-03-10T09:00:00Z", pollMs: 24 * 3600_000 }).start();
+    const world = await startWorld({ start: "2026-03-10T09:00:00Z", pollMs: 24 * 3600_000 });
     // Heartbeats only at 07:00 local, so nothing else wakes the scheduler near 17:00.
     const ada = await world.addUser({ timezone: "Asia/Kolkata", activeHours: ["07:00", "07:30"] });
     const due = DateTime.fromISO("2026-03-11T17:00", { zone: "Asia/Kolkata" }).toJSDate();
@@ -45,7 +33,7 @@ describeEachDriver("exact-time reminders", (driver) => {
   });
 
   it("fires a daily reminder at the same local time across the DST change in Europe/Berlin", async () => {
-    world = await new SchedulerWorld(t.database, { start: "2026-03-26T12:00:00Z" }).start();
+    const world = await startWorld({ start: "2026-03-26T12:00:00Z" });
     const ben = await world.addUser({ timezone: "Europe/Berlin", activeHours: ["20:00", "20:30"] });
     const first = DateTime.fromISO("2026-03-27T08:00", { zone: "Europe/Berlin" }).toJSDate();
     await world.remind(ben, "Take your vitamins", first, { dailyAt: "08:00" });
@@ -66,7 +54,7 @@ describeEachDriver("exact-time reminders", (driver) => {
   });
 
   it("fires a reminder due at 06:00, outside active hours, at 06:00, and wakes a stopped sandbox for it", async () => {
-    world = await new SchedulerWorld(t.database, { start: "2026-05-04T20:00:00Z" }).start();
+    const world = await startWorld({ start: "2026-05-04T20:00:00Z" });
     const cy = await world.addUser({ timezone: "Europe/Berlin", activeHours: ["09:00", "21:00"], sandboxState: "stopped" });
     await world.remind(cy, "Leave for the airport", DateTime.fromISO("2026-05-05T06:00", { zone: "Europe/Berlin" }).toJSDate(), { urgent: true });
     await world.runUntil("2026-05-05T06:00:00Z");
@@ -78,7 +66,7 @@ describeEachDriver("exact-time reminders", (driver) => {
   });
 
   it("fires late, once, when the scheduler was down at the due time", async () => {
-    world = await new SchedulerWorld(t.database, { start: "2026-06-01T08:00:00Z" }).start();
+    const world = await startWorld({ start: "2026-06-01T08:00:00Z" });
     const di = await world.addUser({ timezone: "UTC", activeHours: ["20:00", "20:30"] });
     await world.remind(di, "Water the plants", new Date("2026-06-01T09:00:00Z"));
     await world.scheduler.stop();
@@ -90,7 +78,7 @@ describeEachDriver("exact-time reminders", (driver) => {
   });
 
   it("never fires one occurrence twice, even when the alarm is claimed again before the agent answers", async () => {
-    world = await new SchedulerWorld(t.database, { start: "2026-06-01T08:00:00Z" }).start();
+    const world = await startWorld({ start: "2026-06-01T08:00:00Z" });
     const ed = await world.addUser({ timezone: "UTC", activeHours: ["20:00", "20:30"] });
     await world.remind(ed, "Standup", new Date("2026-06-01T08:30:00Z"));
     // The agent re-announces the same due time (a reboot does): same slot, same inbox row.

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { calls } from "../src/db/schema";
-import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
+import { describeEachDriver, useTestDatabase } from "../../test-support/db";
 import { FakeRealtime } from "../../test-support/fake-realtime";
 import { recordedCall, TwilioMediaPlayer } from "../../test-support/twilio-media-player";
 import { parseTwiml } from "../../test-support/twilio-webhook";
@@ -10,14 +10,10 @@ import { waitFor } from "../../test-support/wait-for";
 const TOOLS = [{ name: "add_task", description: "Add a task to the list", parameters: { type: "object", properties: { title: { type: "string" } }, required: ["title"] } }];
 
 describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
-  let shared: TestDatabase;
+  const shared = useTestDatabase(driver);
   let realtime: FakeRealtime;
   let h: VoiceHarness;
 
-  beforeAll(async () => {
-    shared = await createTestDatabase(driver);
-  });
-  afterAll(() => shared.cleanup());
   beforeEach(async () => {
     realtime = await new FakeRealtime("sk-realtime-test").start();
     h = await new VoiceHarness({
