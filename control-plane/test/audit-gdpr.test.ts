@@ -2,10 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
-import { loadConfig } from "../src/config";
 import { rows } from "../src/db/database";
-import { createLogger } from "../src/logger";
-import { startControlPlane, type ControlPlane } from "../src/main";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
 import { waitFor } from "../../test-support/wait-for";
 
 const ADMIN = "audit-gdpr-admin-token-0123456789";
@@ -19,8 +18,7 @@ describe("audit 15.16: GDPR export holds only agent data", () => {
     fetch(`${cp.url}${p}`, { ...init, headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json", ...init.headers } });
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), "concierge-gdpr-"));
-    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, SANDBOX_RUNTIME: "process", LOG_LEVEL: "silent" });
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
+    cp = await startTestControlPlane({ DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN });
   }, 60_000);
   afterAll(async () => {
     await cp?.stop();
