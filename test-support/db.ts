@@ -48,6 +48,36 @@ export async function createTestDatabase(driver: DriverName = process.env.DATABA
   };
 }
 
+/**
+ * One migrated database for the enclosing describe block, created before its first test and
+ * dropped after its last (after every afterEach, so per-test teardown may still use it). Its
+ * fields are read inside hooks and tests, while it exists.
+ */
+export function useTestDatabase(driver?: DriverName): TestDatabase {
+  let current: TestDatabase | undefined;
+  const get = () => current ?? failOutsideTests();
+  beforeAll(async () => {
+    current = await createTestDatabase(driver);
+  });
+  afterAll(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+  return {
+    get database() {
+      return get().database;
+    },
+    get url() {
+      return get().url;
+    },
+    cleanup: () => get().cleanup(),
+  };
+}
+
+function failOutsideTests(): never {
+  throw new Error("the test database exists only while the describe block's hooks and tests run");
+}
+
 /** Runs a describe block once per available driver: the same suite on PGlite and PostgreSQL. */
 export function describeEachDriver(name: string, fn: (driver: DriverName) => void): void {
   for (const driver of testDrivers()) describe(`${name} [${driver}]`, () => fn(driver));

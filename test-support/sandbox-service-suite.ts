@@ -11,6 +11,7 @@ import {
   type SandboxHarness,
 } from "./sandbox-harness";
 import { TEST_RUN_ID } from "./docker";
+import { waitFor } from "./wait-for";
 
 /**
  * The SandboxService behaviours every runtime must have, run once per runtime
@@ -70,7 +71,7 @@ export function sandboxServiceSuite(kind: RuntimeName): void {
     killSandbox(h, userId);
     // A kubelet reports a dead container a moment later (Docker's kill returns once it is dead):
     // the next ensure comes after the cluster has seen it, as it would for a real user's message.
-    if (h.kind === "kubernetes") await waitUntil(async () => !(await h.runtime.inspect({ userId }))?.running);
+    if (h.kind === "kubernetes") await waitFor(async () => !(await h.runtime.inspect({ userId }))?.running, 20_000, "the cluster to see the sandbox dead", 100);
     const target = await h.service.ensure(userId);
     await h.connections.connect(target, { timeoutMs: 5000 });
     expect(readOnVolume(h, userId, "marker.txt")).toBe("still here");
@@ -81,11 +82,11 @@ export function sandboxServiceSuite(kind: RuntimeName): void {
     const userId = await h.createUser();
     await h.service.ensure(userId);
     killSandbox(h, userId);
-    await waitUntil(async () => !(await h.runtime.inspect({ userId }))?.running || (await h.runtime.inspect({ userId }))?.status === "restarting");
+    await waitFor(async () => !(await h.runtime.inspect({ userId }))?.running || (await h.runtime.inspect({ userId }))?.status === "restarting", 20_000, "the runtime to see the crash", 100);
     // Docker's own restart policy may bring it back first; either way it ends up running.
     let report = await h.reconciler.runOnce();
     report = await h.reconciler.runOnce();
-    await waitUntil(async () => (await h.runtime.inspect({ userId }))?.running === true);
+    await waitFor(async () => (await h.runtime.inspect({ userId }))?.running === true, 20_000, "the sandbox to run again", 100);
     expect((await rowOf(userId))!.state).toBe("running");
     void report;
 
@@ -93,7 +94,7 @@ export function sandboxServiceSuite(kind: RuntimeName): void {
     for (let i = 0; i < 8 && (await rowOf(userId))!.state !== "error"; i++) {
       const inst = await h.runtime.inspect({ userId });
       if (inst?.running) killSandbox(h, userId);
-      await waitUntil(async () => (await h.runtime.inspect({ userId }))?.running !== true);
+      await waitFor(async () => (await h.runtime.inspect({ userId }))?.running !== true, 20_000, "the runtime to see the crash", 100);
       await h.reconciler.runOnce();
       await h.reconciler.runOnce();
     }
@@ -204,11 +205,3 @@ function settingsOf(h: SandboxHarness) {
   return (h.service as unknown as { opts: { settings: import("../control-plane/src/sandboxes/sandbox-service").SandboxSettings } }).opts.settings;
 }
 
-export async function waitUntil(cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; Date.now() < deadline && i < 1000; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("condition not met in time");
-}

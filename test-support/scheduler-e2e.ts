@@ -4,33 +4,24 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import pino from "pino";
-import { Registry } from "prom-client";
-import { generateSigningKeyPair, type EventName, type EventPayload } from "@concierge/protocol";
-import { ManualClock, systemClock } from "../control-plane/src/clock";
+import { generateSigningKeyPair, type EventName, type EventPayload, type MethodName, type MethodParams, type MethodResult } from "@concierge/protocol";
+import { systemClock } from "../control-plane/src/clock";
 import { rows, type Database } from "../control-plane/src/db/database";
 import { ConnectionManager, type AgentTarget } from "../control-plane/src/connections/connection-manager";
-import { Inbox } from "../control-plane/src/inbox/inbox";
-import { Dispatcher } from "../control-plane/src/inbox/dispatcher";
-import { Outbox } from "../control-plane/src/outbox/outbox";
-import { createProactive, type Proactive } from "../control-plane/src/scheduler/proactive";
 import { createAgent, type Agent } from "../sandbox-image/src/agent";
 import { EventStream, GatewayServer } from "../sandbox-image/src/gateway";
+import { ProactiveStack } from "./proactive-stack";
 
 const TEMPLATES = path.resolve(__dirname, "../workspace-templates");
 
 /**
  * The proactive path end to end with the real parts: the real agent (offline brain, its own
- * SQLite) behind its real gateway, ConnectionManager, the real Inbox, Dispatcher and Outbox on the
- * test database, and the scheduler built by createProactive exactly as main.ts builds it. Only the
- * agent's and the scheduler's sense of "now" is a ManualClock; the dispatcher runs in real time.
- * The outbox is not started: its rows are what would go to WhatsApp.
+ * SQLite) behind its real gateway, ConnectionManager, and the ProactiveStack (createProactive,
+ * the real Inbox, Dispatcher and Outbox on the test database) exactly as main.ts wires them. Only
+ * the agent's and the scheduler's sense of "now" is a ManualClock.
  */
-export class ProactiveE2E {
-  readonly clock: ManualClock;
-  readonly registry = new Registry();
+export class ProactiveE2E extends ProactiveStack {
   readonly connections: ConnectionManager;
-  readonly dispatcher: Dispatcher;
-  readonly proactive: Proactive;
   agent!: Agent;
   gateway!: GatewayServer;
   userId!: string;
@@ -39,30 +30,19 @@ export class ProactiveE2E {
   private readonly keys = generateSigningKeyPair();
   private dataDir = mkdtempSync(path.join(tmpdir(), "proactive-e2e-"));
 
-  constructor(
-    readonly database: Database,
-    start: string,
-  ) {
-    this.clock = new ManualClock(start);
-    const logger = pino({ level: "silent" });
-    this.connections = new ConnectionManager({ signingPrivateKeyPem: this.keys.privateKeyPem, logger, clock: systemClock, requestTimeoutMs: 10_000 });
-    const outbox = new Outbox({ database, logger });
-    this.dispatcher = new Dispatcher({ database, outbox, logger, concurrency: 2, leaseSeconds: 30, retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 50 }, pollIntervalMs: 25 });
-    const target = (): AgentTarget => ({ sandboxId: this.sandboxId, endpoint: `ws://127.0.0.1:${this.gateway.port}`, token: this.token });
-    this.proactive = createProactive({
-      database,
-      inbox: new Inbox(),
-      logger,
-      metrics: this.registry,
-      clock: this.clock,
-      queryClock: this.clock,
-      heartbeat: { intervalMinutes: 30, dailyCap: 8 },
-      pollMs: 3600_000,
-      // Stands in for SandboxService.ensure: this sandbox is always up.
-      agent: { call: (_userId, method, params) => this.connections.request(target(), method, params) },
-    });
-    this.proactive.register(this.dispatcher);
+  constructor(database: Database, start: string) {
+    super(database, { start });
+    this.connections = new ConnectionManager({ signingPrivateKeyPem: this.keys.privateKeyPem, logger: pino({ level: "silent" }), clock: systemClock, requestTimeoutMs: 10_000 });
     this.connections.onEvent(this.proactive.onAgentEvent);
+  }
+
+  private target(): AgentTarget {
+    return { sandboxId: this.sandboxId, endpoint: `ws://127.0.0.1:${this.gateway.port}`, token: this.token };
+  }
+
+  /** Stands in for SandboxService.ensure: this sandbox is always up. */
+  protected callAgent<M extends MethodName>(_userId: string, method: M, params: MethodParams<M>): Promise<MethodResult<M>> {
+    return this.connections.request(this.target(), method, params);
   }
 
   async start(o: { timezone: string; activeHours: [string, string] }): Promise<this> {
@@ -91,47 +71,16 @@ export class ProactiveE2E {
       host: "127.0.0.1",
       port: 0,
     });
-    await this.connections.connect({ sandboxId: this.sandboxId, endpoint: `ws://127.0.0.1:${this.gateway.port}`, token: this.token });
-    await this.dispatcher.start();
-    this.proactive.scheduler.start();
-    await this.proactive.scheduler.idle();
+    await this.connections.connect(this.target());
+    await this.startStack();
     return this;
   }
 
   /** What the user says to the agent (a WhatsApp message, minus the inbox). */
   say(text: string): Promise<string> {
-    const target = { sandboxId: this.sandboxId, endpoint: `ws://127.0.0.1:${this.gateway.port}`, token: this.token };
     return this.connections
-      .request(target, "chat.send", { idempotencyKey: `say-${randomBytes(6).toString("hex")}`, channel: "whatsapp", text, sentAt: this.clock.now().toISOString() })
+      .request(this.target(), "chat.send", { idempotencyKey: `say-${randomBytes(6).toString("hex")}`, channel: "whatsapp", text, sentAt: this.clock.now().toISOString() })
       .then((r) => r.reply);
-  }
-
-  /** Steps the clock from one armed scheduler wake-up to the next until `to`, letting the dispatcher finish each time. */
-  async runUntil(to: string | Date, maxStops = 500): Promise<void> {
-    const end = new Date(to).getTime();
-    for (let i = 0; i < maxStops; i++) {
-      await this.settle();
-      const now = this.clock.now().getTime();
-      if (now >= end) return;
-      const wake = this.proactive.scheduler.nextWakeAt?.getTime() ?? end;
-      this.clock.advance(Math.max(0, Math.min(wake, end) - now));
-      await this.settle();
-    }
-    throw new Error("runUntil: too many stops");
-  }
-
-  async settle(timeoutMs = 10_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      await this.proactive.scheduler.idle();
-      const [open] = await rows<{ n: number }>(this.database.db, sql`SELECT count(*)::int AS n FROM inbox_events WHERE status IN ('pending', 'processing')`);
-      if ((open?.n ?? 0) === 0) {
-        await this.proactive.scheduler.idle();
-        return;
-      }
-      if (Date.now() > until) throw new Error("inbox events still open");
-      await new Promise((r) => setTimeout(r, 20));
-    }
   }
 
   async outbox(): Promise<{ body: string; proactive: boolean; channel: string; source: string; slot: string; status: string }[]> {
@@ -142,16 +91,8 @@ export class ProactiveE2E {
     return r.map((x) => ({ body: x.body, proactive: x.proactive, channel: x.channel, source: x.meta?.source, slot: x.provider_id.split(":").slice(2).join(":"), status: x.status }));
   }
 
-  async counter(name: string, labels: Record<string, string> = {}): Promise<number> {
-    const m = this.registry.getSingleMetric(name);
-    if (!m) return 0;
-    const { values } = await m.get();
-    return values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
-  }
-
   async stop(): Promise<void> {
-    await this.proactive.scheduler.stop();
-    await this.dispatcher.stop();
+    await this.stopStack();
     await this.connections.closeAll();
     await this.gateway?.close(200);
     this.agent?.close();

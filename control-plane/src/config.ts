@@ -216,11 +216,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** Names of variables whose values must never reach a log. */
-export const SECRET_VARIABLES = Object.entries(ENV)
-  .filter(([, v]) => v.secret)
-  .map(([k]) => k);
-
 /** Reads and checks the environment; throws one ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = EnvSchema.safeParse(Object.fromEntries(Object.keys(ENV).map((k) => [k, env[k]])));

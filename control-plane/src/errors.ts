@@ -19,16 +19,6 @@ export class BadRequestError extends AppError {
     super(message, 400, "bad_request", details);
   }
 }
-export class UnauthorizedError extends AppError {
-  constructor(message = "missing or invalid credentials") {
-    super(message, 401, "unauthorized");
-  }
-}
-export class ForbiddenError extends AppError {
-  constructor(message = "forbidden") {
-    super(message, 403, "forbidden");
-  }
-}
 export class NotFoundError extends AppError {
   constructor(message = "not found") {
     super(message, 404, "not_found");

@@ -2,23 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
-import { loadConfig } from "../src/config";
 import { rows } from "../src/db/database";
-import { createLogger } from "../src/logger";
-import { startControlPlane, type ControlPlane } from "../src/main";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
+import { waitFor } from "../../test-support/wait-for";
 
 const ADMIN = "audit-gdpr-admin-token-0123456789";
 const PHONE = "4915123456789";
-
-async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The real control plane on its local defaults: the chat console is the user's phone. */
 describe("audit 15.16: GDPR export holds only agent data", () => {
@@ -28,8 +18,7 @@ describe("audit 15.16: GDPR export holds only agent data", () => {
     fetch(`${cp.url}${p}`, { ...init, headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json", ...init.headers } });
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), "concierge-gdpr-"));
-    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN, SANDBOX_RUNTIME: "process", LOG_LEVEL: "silent" });
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
+    cp = await startTestControlPlane({ DATA_DIR: dataDir, ADMIN_TOKEN: ADMIN });
   }, 60_000);
   afterAll(async () => {
     await cp?.stop();
@@ -41,10 +30,10 @@ describe("audit 15.16: GDPR export holds only agent data", () => {
     expect(sent.status).toBe(201);
     const { userId } = (await sent.json()) as { userId: string };
     // The turn ran: the agent's reply reached the user's (local) phone.
-    await until(async () => {
+    await waitFor(async () => {
       const chat = (await (await api(`/admin/api/console/chats/${PHONE}`)).json()) as { messages: { direction: string }[] };
-      return chat.messages.some((m) => m.direction === "out") ? true : undefined;
-    }, "the reply");
+      return chat.messages.some((m) => m.direction === "out");
+    }, 60_000, "the reply", 100);
 
     const res = await api(`/sandbox/${userId}?export=true`, { method: "DELETE" });
     expect(res.status).toBe(200);

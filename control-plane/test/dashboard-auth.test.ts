@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { sql } from "drizzle-orm";
-import { loadConfig } from "../src/config";
 import { rows } from "../src/db/database";
-import { createLogger } from "../src/logger";
-import { startControlPlane, type ControlPlane } from "../src/main";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
 
 const TOKEN = "dashboard-auth-admin-token-0123456789";
 const PHONE = "15550100188";
@@ -34,8 +33,7 @@ describe("the dashboard without the admin token", () => {
   let calls: { method: string; path: string }[];
 
   beforeAll(async () => {
-    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: ":memory:", LOG_LEVEL: "silent", ADMIN_TOKEN: TOKEN, SANDBOX_RUNTIME: "process" });
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
+    cp = await startTestControlPlane({ ADMIN_TOKEN: TOKEN });
     [{ id: userId }] = (await rows<{ id: string }>(cp.database.db, sql`INSERT INTO users (phone, wa_id, name) VALUES (${PHONE}, ${PHONE}, 'Secret Name') RETURNING id`)) as [{ id: string }];
     const base = `/sandbox/${userId}`;
     const fill = { base, "encodeURIComponent(userId)": userId, name: "stop", phone: PHONE, "exportBox.checked": "true" };

@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
-import { loadConfig } from "../src/config";
-import { createLogger } from "../src/logger";
-import { startControlPlane, type ControlPlane } from "../src/main";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
 import { artifactPath, describeChromium, launchChromium } from "./dashboard-harness";
 
 // page.evaluate() callbacks run in the browser; the Node-side type check only needs these two.
@@ -30,8 +29,7 @@ describeChromium("the operator dashboard in headless chromium", () => {
   const shot = (name: string) => page.screenshot({ path: artifactPath(`dashboard-${name}.png`), fullPage: true });
 
   beforeAll(async () => {
-    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: ":memory:", LOG_LEVEL: "silent", ADMIN_TOKEN: TOKEN, SANDBOX_RUNTIME: "process" });
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
+    cp = await startTestControlPlane({ ADMIN_TOKEN: TOKEN });
     browser = await launchChromium();
     page = await browser.context.newPage();
     page.on("pageerror", (err) => pageErrors.push(err.message));

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import express from "express";
 import { sign, signRaw } from "../../test-support/meta-samples";
+import { waitFor } from "../../test-support/wait-for";
 import { systemClock } from "../src/clock";
 import { createLogger } from "../src/logger";
 import { GraphApiClient, GraphAuthError, GraphRequestError, verifyMetaSignature } from "../src/channels/whatsapp";
@@ -18,16 +19,6 @@ const listen = async (server: Server) => {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 };
 const close = (server?: Server) => new Promise<void>((resolve) => (server ? (server.closeAllConnections(), server.close(() => resolve())) : resolve()));
-
-async function until<T>(fn: () => T | undefined, what: string, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * The local sink against the real GraphApiClient on one side and, on the other, a webhook receiver
@@ -87,10 +78,10 @@ describe("the local Graph API sink", () => {
     const before = received.length;
     const { wamid } = await graph.sendText({ waId: "15550100101" }, "Hello from the business", { replyTo: "wamid.X" });
     expect(wamid).toMatch(/^wamid\./);
-    const statuses = await until(() => {
+    const statuses = await waitFor(() => {
       const s = received.slice(before).flatMap((r) => (r.verdict === "valid" ? r.parsed!.statuses : []));
-      return s.length >= 2 ? s : undefined;
-    }, "two status webhooks");
+      return s.length >= 2 && s;
+    }, 5000, "two status webhooks");
     expect(statuses.map((s) => [s.wamid, s.status, s.waId])).toEqual([
       [wamid, "sent", "15550100101"],
       [wamid, "delivered", "15550100101"],

@@ -14,6 +14,7 @@ import { VOICE_PRIORITY, type NewInboundEvent } from "../src/inbox/types";
 import type { ChannelAdapter, OutboundRow } from "../src/outbox/types";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 import { FakeAgent, sleep } from "../../test-support/fake-agent";
+import { waitFor } from "../../test-support/wait-for";
 
 const logger = createLogger({ level: "silent" });
 const keys = generateSigningKeyPair();
@@ -40,15 +41,6 @@ async function makeUsers(db: Database, n: number): Promise<string[]> {
     out.push(...r.map((x) => x.id));
   }
   return out;
-}
-
-async function waitFor(cond: () => Promise<boolean> | boolean, ms = 10_000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const msg = (userId: string, providerId: string, text: string, extra: Partial<NewInboundEvent> = {}): NewInboundEvent => ({

@@ -1,8 +1,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { loadConfig } from "../src/config";
-import { startControlPlane, type ControlPlane } from "../src/main";
-import { createLogger } from "../src/logger";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 
 const METRICS_TOKEN = "metrics-token-for-the-health-test";
@@ -12,8 +11,7 @@ describeEachDriver("control plane process", (driver) => {
   let t: TestDatabase | undefined;
   beforeAll(async () => {
     if (driver === "postgres") t = await createTestDatabase("postgres");
-    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: ":memory:", LOG_LEVEL: "silent", DATABASE_URL: t?.url, SANDBOX_RUNTIME: "process", METRICS_TOKEN });
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
+    cp = await startTestControlPlane({ DATABASE_URL: t?.url, METRICS_TOKEN });
   });
   afterAll(async () => {
     await cp?.stop();

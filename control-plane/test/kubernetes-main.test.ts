@@ -3,10 +3,9 @@ import { sql } from "drizzle-orm";
 import { FakeGraphApi } from "../../test-support/fake-graph-api";
 import { startFakeCluster, type FakeCluster } from "../../test-support/fake-cluster";
 import { sign, textWebhook } from "../../test-support/meta-samples";
-import { loadConfig } from "../src/config";
 import { rows } from "../src/db/database";
-import { createLogger } from "../src/logger";
-import { startControlPlane, type ControlPlane } from "../src/main";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
 import { claimName, podName, secretName } from "../src/sandboxes/kubernetes-manifests";
 import { AgentEnv } from "@concierge/protocol";
 import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN, waitFor } from "./whatsapp-harness";
@@ -27,11 +26,7 @@ describe("control plane on the Kubernetes runtime (fake API server + fake kubele
   beforeAll(async () => {
     cluster = await startFakeCluster();
     fake = await new FakeGraphApi({ accessToken: ACCESS_TOKEN, phoneNumberId: PHONE_ID }).start();
-    const config = loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATA_DIR: ":memory:",
-      LOG_LEVEL: "silent",
+    cp = await startTestControlPlane({
       SANDBOX_RUNTIME: "kubernetes",
       KUBECONFIG: cluster.kubeconfigFile,
       KUBE_NAMESPACE: cluster.namespace,
@@ -44,7 +39,6 @@ describe("control plane on the Kubernetes runtime (fake API server + fake kubele
       WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
       WHATSAPP_API_BASE_URL: fake.baseUrl,
     });
-    cp = await startControlPlane(config, { logger: createLogger({ level: (process.env.TEST_LOG_LEVEL as "silent" | undefined) ?? "silent" }) });
   }, 60_000);
   afterAll(async () => {
     await cp?.stop();

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import OpenAI from "openai";
 import { eq } from "drizzle-orm";
-import { loadConfig } from "../src/config";
-import { startControlPlane, type ControlPlane } from "../src/main";
-import { createLogger } from "../src/logger";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
 import { sandboxes, users } from "../src/db/schema";
 import { loadCredentials } from "../src/sandboxes/credentials";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
@@ -19,20 +18,14 @@ describeEachDriver("LLM gateway wired into the control plane", (driver) => {
   beforeAll(async () => {
     upstream = await FakeLlmUpstream.start();
     if (driver === "postgres") t = await createTestDatabase("postgres");
-    const config = loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATA_DIR: ":memory:",
-      LOG_LEVEL: "silent",
+    cp = await startTestControlPlane({
       DATABASE_URL: t?.url,
-      SANDBOX_RUNTIME: "process",
       ADMIN_TOKEN,
       LLM_BASE_URL: upstream.url,
       LLM_API_KEY: PROVIDER_KEY,
       LLM_MODEL: "test/chat-model",
       LLM_PRICE_INPUT_PER_MTOK: "1000",
     });
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
   }, 60_000);
   afterAll(async () => {
     await cp?.stop();

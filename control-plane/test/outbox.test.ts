@@ -7,18 +7,10 @@ import type { NewOutboundMessage } from "../src/outbox/types";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 import { FakeProvider, fakeProviderAdapter } from "../../test-support/fake-provider";
 import { sleep } from "../../test-support/fake-agent";
+import { waitFor } from "../../test-support/wait-for";
 
 const logger = createLogger({ level: "silent" });
 const RETRY = { attempts: 4, baseDelayMs: 10, maxDelayMs: 100 };
-
-async function waitFor(cond: () => Promise<boolean> | boolean, ms = 8000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describeEachDriver("outbox sender", (driver) => {
   let t: TestDatabase;

@@ -1,20 +1,16 @@
 import { sql } from "drizzle-orm";
 import { rows } from "../src/db/database";
 import { ProactiveGuard } from "../src/scheduler/proactive-guard";
-import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
+import { describeEachDriver, useTestDatabase } from "../../test-support/db";
 
 describeEachDriver("the never-spammy guard", (driver) => {
-  let t: TestDatabase;
+  const t = useTestDatabase(driver);
   let guard: ProactiveGuard;
   let userId: string;
   beforeAll(async () => {
-    t = await createTestDatabase(driver);
     guard = new ProactiveGuard(t.database);
     const [u] = await rows<{ id: string }>(t.database.db, sql`INSERT INTO users (phone) VALUES ('4915100000002') RETURNING id`);
     userId = u!.id;
-  });
-  afterAll(async () => {
-    await t.cleanup();
   });
 
   const hb = (text: string, sourceKey: string, now: string, dailyCap = 8) =>

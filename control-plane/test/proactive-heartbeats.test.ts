@@ -1,27 +1,15 @@
 import { DateTime } from "luxon";
-import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
-import { SchedulerWorld, resetSchedulerTables } from "../../test-support/scheduler-world";
+import { describeEachDriver } from "../../test-support/db";
+import { useSchedulerWorlds } from "../../test-support/scheduler-world";
 
 const berlin = (iso: string) => DateTime.fromISO(iso, { zone: "Europe/Berlin" }).toJSDate();
 const localHHmm = (at: string | Date, zone = "Europe/Berlin") => DateTime.fromJSDate(new Date(at), { zone }).toFormat("HH:mm");
 
 describeEachDriver("heartbeats", (driver) => {
-  let t: TestDatabase;
-  let world: SchedulerWorld | undefined;
-  beforeAll(async () => {
-    t = await createTestDatabase(driver);
-  });
-  afterEach(async () => {
-    await world?.stop();
-    world = undefined;
-    await resetSchedulerTables(t.database);
-  });
-  afterAll(async () => {
-    await t.cleanup();
-  });
+  const startWorld = useSchedulerWorlds(driver);
 
   it("runs only inside active hours, and a day with nothing due sends nothing and makes no LLM call", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T00:00").toISOString() }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T00:00").toISOString() });
     const ada = await world.addUser({ timezone: "Europe/Berlin", activeHours: ["07:00", "23:00"] });
     ada.brain.logLunch("2026-07-01");
     await world.runUntil(berlin("2026-07-02T00:00"));
@@ -31,7 +19,7 @@ describeEachDriver("heartbeats", (driver) => {
     expect(localHHmm(runs[0]!.params.now)).toBe("07:00");
     expect(localHHmm(runs.at(-1)!.params.now)).toBe("22:30");
     expect(runs.every((r) => { const h = localHHmm(r.params.now); return h >= "07:00" && h < "23:00"; })).toBe(true);
-    expect(await world.inbox.sent(ada.id)).toEqual([]);
+    expect(await world.sent(ada.id)).toEqual([]);
     expect(ada.brain.state.llmCalls).toBe(0);
     expect(await world.counter("concierge_heartbeats_run_total")).toBe(32);
     expect(await world.counter("concierge_heartbeat_llm_calls_total")).toBe(0);
@@ -40,14 +28,14 @@ describeEachDriver("heartbeats", (driver) => {
   });
 
   it("nudges once when lunch is unlogged at 14:00, and not again that day", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T06:00").toISOString() }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T06:00").toISOString() });
     const ben = await world.addUser({ timezone: "Europe/Berlin" });
     await world.runUntil(berlin("2026-07-01T13:59"));
-    expect(await world.inbox.sent(ben.id)).toEqual([]);
+    expect(await world.sent(ben.id)).toEqual([]);
     expect(await world.counter("concierge_heartbeat_llm_calls_total")).toBe(0);
 
     await world.runUntil(berlin("2026-07-02T00:00"));
-    const sent = await world.inbox.sent(ben.id);
+    const sent = await world.sent(ben.id);
     expect(sent.map((s) => [s.body, localHHmm(s.sentAt), s.proactive, s.source])).toEqual([
       ["You haven't logged lunch today. Did you eat?", "14:00", true, "heartbeat"],
     ]);
@@ -59,11 +47,11 @@ describeEachDriver("heartbeats", (driver) => {
     // The next day, lunch logged: silence.
     ben.brain.logLunch("2026-07-02");
     await world.runUntil(berlin("2026-07-03T00:00"));
-    expect((await world.inbox.sent(ben.id)).length).toBe(1);
+    expect((await world.sent(ben.id)).length).toBe(1);
   });
 
   it("never lets 'all is well' reach the user, whatever the agent says", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T09:50").toISOString() }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T09:50").toISOString() });
     const cy = await world.addUser({ timezone: "Europe/Berlin" });
     const answers = [
       { send: false, text: "All is well", due: [] },
@@ -74,16 +62,16 @@ describeEachDriver("heartbeats", (driver) => {
     cy.agent.handlers["heartbeat.run"] = () => answers[i++ % answers.length];
     await world.runUntil(berlin("2026-07-01T11:10"));
     expect(i).toBe(3);
-    expect(await world.inbox.sent(cy.id)).toEqual([]);
+    expect(await world.sent(cy.id)).toEqual([]);
   });
 
   it("caps proactive heartbeat messages per local day", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T06:00").toISOString(), dailyCap: 3 }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T06:00").toISOString(), dailyCap: 3 });
     const di = await world.addUser({ timezone: "Europe/Berlin" });
     let n = 0;
     di.agent.handlers["heartbeat.run"] = () => ({ send: true, text: `Idea number ${++n}`, due: ["ideas"], llmCalls: 1, tokens: 10 });
     await world.runUntil(berlin("2026-07-02T12:00"));
-    const sent = await world.inbox.sent(di.id);
+    const sent = await world.sent(di.id);
     expect(sent.map((s) => [DateTime.fromJSDate(s.sentAt, { zone: "Europe/Berlin" }).toISODate(), localHHmm(s.sentAt)])).toEqual([
       ["2026-07-01", "07:00"],
       ["2026-07-01", "07:30"],
@@ -96,7 +84,7 @@ describeEachDriver("heartbeats", (driver) => {
   });
 
   it("does not wake a stopped sandbox unless the agent's last report says something is due", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T08:00").toISOString() }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T08:00").toISOString() });
     const ed = await world.addUser({ timezone: "Europe/Berlin", sandboxState: "stopped" });
     await world.runUntil(berlin("2026-07-01T12:00"));
     expect(world.wakes).toBe(0);
@@ -107,11 +95,11 @@ describeEachDriver("heartbeats", (driver) => {
     await world.store.recordHeartbeatReport(ed.id, berlin("2026-07-01T14:00"));
     await world.runUntil(berlin("2026-07-01T14:10"));
     expect(world.wakes).toBe(1);
-    expect((await world.inbox.sent(ed.id)).map((s) => localHHmm(s.sentAt))).toEqual(["14:00"]);
+    expect((await world.sent(ed.id)).map((s) => localHHmm(s.sentAt))).toEqual(["14:00"]);
   });
 
   it("drops heartbeats missed while the control plane was down instead of replaying them", async () => {
-    world = await new SchedulerWorld(t.database, { start: berlin("2026-07-01T08:00").toISOString() }).start();
+    const world = await startWorld({ start: berlin("2026-07-01T08:00").toISOString() });
     const fay = await world.addUser({ timezone: "Europe/Berlin" });
     fay.brain.logLunch("2026-07-01");
     await world.runUntil(berlin("2026-07-01T09:00"));

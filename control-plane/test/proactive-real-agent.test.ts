@@ -1,6 +1,7 @@
 import { DateTime } from "luxon";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 import { ProactiveE2E } from "../../test-support/scheduler-e2e";
+import { waitFor } from "../../test-support/wait-for";
 
 const at = (iso: string, zone: string) => DateTime.fromISO(iso, { zone }).toJSDate();
 
@@ -17,10 +18,10 @@ describeEachDriver("proactive path with the real agent, inbox, dispatcher and ou
   });
 
   it("a reminder 'tomorrow at 5pm' in Asia/Kolkata fires at 11:30 UTC, once, as a proactive WhatsApp message", async () => {
-    e2e = await new ProactiveE2E(t.database, "2026-11-18T09:00:00Z").start({ timezone: "Asia/Kolkata", activeHours: ["07:00", "07:30"] });
+    const world = (e2e = await new ProactiveE2E(t.database, "2026-11-18T09:00:00Z").start({ timezone: "Asia/Kolkata", activeHours: ["07:00", "07:30"] }));
     expect(await e2e.say("remind me to call mom tomorrow at 5pm")).toMatch(/call mom on Thu 19 Nov 17:00/);
     // The agent's alarm.set crossed the socket and became the alarm row.
-    for (let i = 0; i < 200 && !(await e2e.proactive.store.get(e2e.userId, "alarm"))?.nextRunAt; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(async () => (await world.store.get(world.userId, "alarm"))?.nextRunAt, 2000, "the alarm row");
     expect((await e2e.proactive.store.get(e2e.userId, "alarm"))?.nextRunAt?.toISOString()).toBe("2026-11-19T11:30:00.000Z");
 
     await e2e.runUntil("2026-11-19T11:29:59Z");

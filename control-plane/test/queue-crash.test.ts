@@ -13,7 +13,8 @@ import { generateSigningKeyPair } from "@concierge/protocol";
 import { users } from "../src/db/schema";
 import { Inbox } from "../src/inbox/inbox";
 import { startChild, killGroup } from "../../test-support/child-process";
-import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN, waitFor as waitUntil } from "./whatsapp-harness";
+import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN } from "./whatsapp-harness";
+import { waitFor } from "../../test-support/wait-for";
 
 /**
  * The real control plane (loadConfig(env) -> startControlPlane, process runtime, real agents with
@@ -22,8 +23,6 @@ import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN, waitFor as waitUntil 
  */
 const describePostgres = process.env.DATABASE_URL ? describe : describe.skip;
 if (!process.env.DATABASE_URL) process.stdout.write("SKIPPED (no DATABASE_URL): control plane SIGKILL at default settings\n");
-
-const waitFor = (cond: () => Promise<boolean> | boolean, ms: number, what: string) => waitUntil(async () => (await cond()) || undefined, ms, what);
 
 function alive(pid: number): boolean {
   try {

@@ -12,11 +12,10 @@ import { SandboxUnavailableError } from "../src/sandboxes/runtime";
 import type { ChannelAdapter, OutboundRow } from "../src/outbox/types";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 import { sleep } from "../../test-support/fake-agent";
-import { waitFor as waitUntil } from "./whatsapp-harness";
+import { waitFor } from "../../test-support/wait-for";
 
 const logger = createLogger({ level: "silent" });
 
-const waitFor = (cond: () => Promise<boolean> | boolean, ms: number, what: string) => waitUntil(async () => (await cond()) || undefined, ms, what);
 const flush = () => new Promise((r) => setImmediate(r));
 
 describe("claim loop", () => {

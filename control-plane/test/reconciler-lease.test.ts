@@ -4,7 +4,7 @@ import { sandboxes } from "../src/db/schema";
 import { LeaderLease } from "../src/sandboxes/leader-lease";
 import { Reconciler } from "../src/sandboxes/reconciler";
 import { createSandboxHarness, killSandbox, type SandboxHarness } from "../../test-support/sandbox-harness";
-import { waitUntil } from "../../test-support/sandbox-service-suite";
+import { waitFor } from "../../test-support/wait-for";
 
 /**
  * Two replicas' reconcilers on one database and one (fake) cluster, each behind the "reconciler"
@@ -37,7 +37,7 @@ describe("reconcilers of two replicas behind one lease", () => {
     const userId = await h.createUser();
     await h.service.ensure(userId);
     killSandbox(h, userId);
-    await waitUntil(async () => (await h.runtime.inspect({ userId }))?.running === false);
+    await waitFor(async () => (await h.runtime.inspect({ userId }))?.running === false, 20_000, "the runtime to see the sandbox dead", 100);
 
     // Both run passes; a holds the lease (it asked first), b's passes do nothing.
     expect(await a.runOnce()).toMatchObject({ restarted: [] }); // first sight: counted, restart after backoff
@@ -48,7 +48,7 @@ describe("reconcilers of two replicas behind one lease", () => {
 
     // a dies (stops renewing). Within the TTL b still does nothing; after it, b reconciles.
     killSandbox(h, userId);
-    await waitUntil(async () => (await h.runtime.inspect({ userId }))?.running === false);
+    await waitFor(async () => (await h.runtime.inspect({ userId }))?.running === false, 20_000, "the runtime to see the sandbox dead", 100);
     clock.advance(20_000);
     expect(Object.values(await b.runOnce()).flat()).toEqual([]);
     clock.advance(11_000);

@@ -14,6 +14,7 @@ import type { ChannelAdapter, OutboundRow } from "../src/outbox/types";
 import { createTestDatabase, type TestDatabase } from "../../test-support/db";
 import { FakeAgent, sleep } from "../../test-support/fake-agent";
 import { FakeProvider } from "../../test-support/fake-provider";
+import { waitFor } from "../../test-support/wait-for";
 
 /**
  * The routing promise end to end on real PostgreSQL: every accepted event is answered once, in
@@ -33,15 +34,6 @@ async function makeUsers(db: Database, n: number): Promise<string[]> {
     out.push(...(await db.db.insert(users).values(batch).returning({ id: users.id })).map((r) => r.id));
   }
   return out;
-}
-
-async function waitFor(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function openCount(db: Database): Promise<number> {

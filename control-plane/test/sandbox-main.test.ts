@@ -1,9 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { loadConfig } from "../src/config";
-import { createLogger } from "../src/logger";
-import { startControlPlane, type ControlPlane } from "../src/main";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
 
 /** main.ts wires the sandbox parts: runtime choice, admin API with a generated token, shutdown. */
 describe("control plane with sandboxes (process runtime)", () => {
@@ -27,8 +26,7 @@ describe("control plane with sandboxes (process runtime)", () => {
   };
 
   it("provisions through /sandbox with the generated admin token, and stops its agents on shutdown", async () => {
-    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "silent", SANDBOX_RUNTIME: "process", DATABASE_URL: undefined });
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
+    cp = await startTestControlPlane({ DATA_DIR: dataDir, DATABASE_URL: undefined });
     expect(cp.runtime).toEqual({ kind: "process", reason: "SANDBOX_RUNTIME=process" });
     expect(cp.admin.source).toBe("generated");
     const token = cp.admin.generatedToken!;
@@ -57,7 +55,7 @@ describe("control plane with sandboxes (process runtime)", () => {
     expect(alive(run.pid)).toBe(false);
 
     // Started again on the same DATA_DIR: same token from the file, the sandbox is stopped, not crashed.
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
+    cp = await startTestControlPlane({ DATA_DIR: dataDir, DATABASE_URL: undefined });
     expect(cp.admin).toMatchObject({ source: "file", generatedToken: undefined });
     const after = (await (await fetch(`${cp.url}/sandbox/${body.userId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { sandbox: { state: string; crashCount: number } };
     expect(after.sandbox).toMatchObject({ state: "stopped", crashCount: 0 });

@@ -7,6 +7,7 @@ import { rows } from "../src/db/database";
 import { ScheduleStore } from "../src/scheduler/schedule-store";
 import { createTestDatabase, type TestDatabase } from "../../test-support/db";
 import { ProactiveBrain } from "../../test-support/scheduler-agent-brain";
+import { waitFor } from "../../test-support/wait-for";
 
 const ROOT = path.resolve(__dirname, "../..");
 const CHILD = path.join(ROOT, "test-support/scheduler-child.ts");
@@ -81,13 +82,8 @@ describePg("a control plane killed across a reminder's due time [postgres]", () 
     return r.map((x) => ({ body: x.body, proactive: x.proactive, sentAt: new Date(x.created_at) }));
   }
 
-  async function waitForSends(userId: string, n: number, timeoutMs = 20_000) {
-    for (let waited = 0; ; waited += 50) {
-      const sent = await sentTo(userId);
-      if (sent.length >= n || waited > timeoutMs) return sent;
-      await sleep(50);
-    }
-  }
+  const waitForSends = (userId: string, n: number) =>
+    waitFor(async () => { const sent = await sentTo(userId); return sent.length >= n && sent; }, 20_000, `${n} sends to ${userId}`, 50);
 
   it("fires late, once, when the process was dead at the due time", async () => {
     const first = start();

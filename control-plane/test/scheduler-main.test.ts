@@ -1,7 +1,6 @@
 import { sql } from "drizzle-orm";
-import { loadConfig } from "../src/config";
-import { startControlPlane, type ControlPlane } from "../src/main";
-import { createLogger } from "../src/logger";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
 import { rows } from "../src/db/database";
 
 const TOKEN = "scheduler-main-admin-token-0123456789";
@@ -9,8 +8,7 @@ const TOKEN = "scheduler-main-admin-token-0123456789";
 describe("the scheduler wired into the control plane", () => {
   let cp: ControlPlane;
   beforeAll(async () => {
-    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: ":memory:", LOG_LEVEL: "silent", ADMIN_TOKEN: TOKEN, SANDBOX_RUNTIME: "process" });
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
+    cp = await startTestControlPlane({ ADMIN_TOKEN: TOKEN });
   });
   afterAll(async () => {
     await cp?.stop();

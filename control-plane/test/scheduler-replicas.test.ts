@@ -2,23 +2,25 @@ import { sql } from "drizzle-orm";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { openDatabase, rows, type Database } from "../src/db/database";
+import type { Dispatcher } from "../src/inbox/dispatcher";
 import { ScheduleStore } from "../src/scheduler/schedule-store";
 import { Scheduler } from "../src/scheduler/scheduler";
 import { SchedulerMetrics } from "../src/scheduler/scheduler-metrics";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
-import { HarnessInbox } from "../../test-support/scheduler-harness";
 import { SchedulerWorld, type WorldUser } from "../../test-support/scheduler-world";
 
 describeEachDriver("two scheduler replicas on one database", (driver) => {
   let t: TestDatabase;
   let second: Database;
   let world: SchedulerWorld;
+  let dispatchers: Dispatcher[] = [];
   beforeAll(async () => {
     t = await createTestDatabase(driver);
     // On PostgreSQL the second replica has its own pool: real concurrency, real row locks.
     second = t.url ? await openDatabase({ databaseUrl: t.url, dataDir: ":memory:" }) : t.database;
   });
   afterAll(async () => {
+    for (const d of dispatchers) await d.stop();
     await world?.stop();
     if (second !== t.database) await second.close();
     await t.cleanup();
@@ -34,16 +36,17 @@ describeEachDriver("two scheduler replicas on one database", (driver) => {
       users.push(u);
     }
     await world.runUntil("2026-09-01T11:59:00Z");
+    // Both replicas' loops are driven by hand from here.
     await world.scheduler.stop();
+    await world.dispatcher.stop();
 
     // Replica B: its own store and scheduler on its own connection, small batches to interleave.
     const logger = pino({ level: "silent" });
     const storeB = new ScheduleStore({ database: second, queryClock: world.clock });
-    const inboxB = new HarnessInbox(second, world.clock);
-    const mk = (store: ScheduleStore, enqueue: HarnessInbox["enqueue"]) =>
-      new Scheduler({ store, enqueue, clock: world.clock, logger, metrics: new SchedulerMetrics(new Registry()), heartbeatIntervalMinutes: 30, batchSize: 3 });
-    const a = mk(world.store, world.inbox.enqueue);
-    const b = mk(storeB, inboxB.enqueue);
+    const mk = (store: ScheduleStore) =>
+      new Scheduler({ store, enqueue: (tx, e) => world.inbox.enqueue(tx, e), clock: world.clock, logger, metrics: new SchedulerMetrics(new Registry()), heartbeatIntervalMinutes: 30, batchSize: 3 });
+    const a = mk(world.store);
+    const b = mk(storeB);
 
     world.clock.set("2026-09-01T12:00:00Z");
     await Promise.all([a.tick(), b.tick(), a.tick(), b.tick()]);
@@ -56,14 +59,16 @@ describeEachDriver("two scheduler replicas on one database", (driver) => {
       ["alarm", 1, 12],
       ["heartbeat", 1, 12],
     ]);
-    const events = (await world.inbox.events()).filter((e) => e.providerId.endsWith(":2026-09-01T12:00:00.000Z"));
+    const events = (await world.events()).filter((e) => e.providerId.endsWith(":2026-09-01T12:00:00.000Z"));
     expect(events.length).toBe(24);
     expect(new Set(events.map((e) => e.providerId)).size).toBe(24);
 
-    // Two dispatchers drain the same inbox at once.
-    await Promise.all([world.inbox.drain(world.handlers), inboxB.drain(world.handlers)]);
+    // Two dispatchers, one per replica's connection, drain the same inbox at once.
+    dispatchers = [world.replicaDispatcher(t.database), world.replicaDispatcher(second)];
+    await Promise.all(dispatchers.map((d) => d.start()));
+    await world.settle();
     for (const u of users) {
-      const sent = (await world.inbox.sent(u.id)).filter((s) => s.source === "reminder");
+      const sent = (await world.sent(u.id)).filter((s) => s.source === "reminder");
       expect(sent.length).toBe(1);
       expect(u.brain.state.runs.alarm).toBe(1);
     }

@@ -6,10 +6,9 @@ import { FakeRealtime } from "../../test-support/fake-realtime";
 import { recordedCall, TwilioMediaPlayer } from "../../test-support/twilio-media-player";
 import { parseTwiml, postTwilio } from "../../test-support/twilio-webhook";
 import { sql } from "drizzle-orm";
-import { loadConfig } from "../src/config";
 import { rows } from "../src/db/database";
-import { createLogger } from "../src/logger";
-import { startControlPlane, type ControlPlane } from "../src/main";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
 
 const AUTH_TOKEN = "main-twilio-auth-token";
 const PUBLIC_BASE = "https://main.example.test";
@@ -21,19 +20,14 @@ describe("Voice wired into the control plane", () => {
   beforeAll(async () => {
     realtime = await new FakeRealtime("sk-main").start();
     dataDir = mkdtempSync(path.join(tmpdir(), "concierge-voice-main-"));
-    const config = loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
+    cp = await startTestControlPlane({
       DATA_DIR: dataDir,
-      LOG_LEVEL: "silent",
-      SANDBOX_RUNTIME: "process",
       PUBLIC_BASE_URL: PUBLIC_BASE,
       TWILIO_ACCOUNT_SID: "AC00000000000000000000000000000002",
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
       OPENAI_REALTIME_URL: realtime.url,
       OPENAI_API_KEY: "sk-main",
     });
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
   }, 120_000);
   afterAll(async () => {
     // The incoming call started the caller's sandbox in the background; let that finish before stopping.

@@ -1,20 +1,16 @@
 import { eq, sql } from "drizzle-orm";
 import { calls, users } from "../src/db/schema";
 import { CallCapReachedError, OutboundCallError } from "../src/channels/voice";
-import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
+import { describeEachDriver, useTestDatabase } from "../../test-support/db";
 import { FakeTwilioRest } from "../../test-support/twilio-rest-fake";
 import { parseTwiml } from "../../test-support/twilio-webhook";
 import { ACCOUNT_SID, AUTH_TOKEN, VoiceHarness } from "../../test-support/twilio-voice-harness";
 
 describeEachDriver("Outbound reminder calls", (driver) => {
-  let shared: TestDatabase;
+  const shared = useTestDatabase(driver);
   let rest: FakeTwilioRest;
   let h: VoiceHarness;
 
-  beforeAll(async () => {
-    shared = await createTestDatabase(driver);
-  });
-  afterAll(() => shared.cleanup());
   beforeEach(async () => {
     rest = await new FakeTwilioRest(ACCOUNT_SID, AUTH_TOKEN).start();
     h = await new VoiceHarness({ driver, shared, twilioApiBaseUrl: rest.url, phoneNumber: "+18005550100" }).start();

@@ -1,6 +1,6 @@
 import twilio from "twilio";
 import { calls, callTurns, users } from "../src/db/schema";
-import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
+import { describeEachDriver, useTestDatabase } from "../../test-support/db";
 import { parseTwiml } from "../../test-support/twilio-webhook";
 import { AUTH_TOKEN, PUBLIC_BASE, VoiceHarness, twilioCallParams } from "../../test-support/twilio-voice-harness";
 
@@ -8,11 +8,7 @@ const call = (sid: string, extra: Record<string, string> = {}) => twilioCallPara
 
 describeEachDriver("Voice webhook replays and malformed bodies", (driver) => {
   let h: VoiceHarness;
-  let shared: TestDatabase;
-  beforeAll(async () => {
-    shared = await createTestDatabase(driver);
-  });
-  afterAll(() => shared.cleanup());
+  const shared = useTestDatabase(driver);
   beforeEach(async () => {
     h = await new VoiceHarness({
       driver,

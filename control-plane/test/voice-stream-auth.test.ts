@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { streamToken } from "../src/channels/voice/stream-token";
 import { calls } from "../src/db/schema";
-import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
+import { describeEachDriver, useTestDatabase } from "../../test-support/db";
 import { FakeRealtime } from "../../test-support/fake-realtime";
 import { recordedCall, TwilioMediaPlayer } from "../../test-support/twilio-media-player";
 import { parseTwiml } from "../../test-support/twilio-webhook";
@@ -14,12 +14,8 @@ const closedWithin = (p: TwilioMediaPlayer, ms: number) =>
 describeEachDriver("audit 15.6: /voice/stream accepts unauthenticated sockets", (driver) => {
   let h: VoiceHarness;
   let realtime: FakeRealtime;
-  let shared: TestDatabase;
+  const shared = useTestDatabase(driver);
   const players: TwilioMediaPlayer[] = [];
-  beforeAll(async () => {
-    shared = await createTestDatabase(driver);
-  });
-  afterAll(() => shared.cleanup());
   beforeEach(async () => {
     realtime = await new FakeRealtime("sk-rt-auth").start();
     h = await new VoiceHarness({

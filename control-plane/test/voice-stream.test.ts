@@ -1,30 +1,19 @@
 import { eq } from "drizzle-orm";
 import { calls } from "../src/db/schema";
-import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
+import { describeEachDriver, useTestDatabase } from "../../test-support/db";
 import { FakeRealtime } from "../../test-support/fake-realtime";
 import { recordedCall, TwilioMediaPlayer } from "../../test-support/twilio-media-player";
 import { parseTwiml } from "../../test-support/twilio-webhook";
 import { VoiceHarness } from "../../test-support/twilio-voice-harness";
+import { waitFor } from "../../test-support/wait-for";
 
 const TOOLS = [{ name: "add_task", description: "Add a task to the list", parameters: { type: "object", properties: { title: { type: "string" } }, required: ["title"] } }];
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
-  let shared: TestDatabase;
+  const shared = useTestDatabase(driver);
   let realtime: FakeRealtime;
   let h: VoiceHarness;
 
-  beforeAll(async () => {
-    shared = await createTestDatabase(driver);
-  });
-  afterAll(() => shared.cleanup());
   beforeEach(async () => {
     realtime = await new FakeRealtime("sk-realtime-test").start();
     h = await new VoiceHarness({
@@ -72,7 +61,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
 
     // Caller audio goes up unchanged, frame by frame.
     for (const m of rec.media) player.send(m);
-    await until(() => realtime.appendedBytes === 20 * 160, "all caller audio appended");
+    await waitFor(() => realtime.appendedBytes === 20 * 160, 5000, "all caller audio appended", 10);
     const appends = realtime.received.filter((e) => e.type === "input_audio_buffer.append");
     expect(appends.map((e) => e.audio)).toEqual(rec.media.map((m) => m.media.payload));
 
@@ -107,7 +96,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
     expect(output.item).toEqual({ type: "function_call_output", call_id: "call_42", output: JSON.stringify({ ok: true, created: "buy milk" }) });
     const toolReq = h.agent.received.find((r) => r.method === "tool.call")!;
     expect(toolReq.params).toEqual({ idempotencyKey: "CA-rt-1:call_42", name: "add_task", arguments: JSON.stringify({ title: "buy milk" }), trust: "full" });
-    await until(() => realtime.received.slice(realtime.received.indexOf(output) + 1).some((e) => e.type === "response.create"), "response.create after the tool output");
+    await waitFor(() => realtime.received.slice(realtime.received.indexOf(output) + 1).some((e) => e.type === "response.create"), 5000, "response.create after the tool output", 10);
 
     // Keypad digits reach the model as text.
     player.send({ event: "dtmf", streamSid: "MZ-rt-1", sequenceNumber: "99", dtmf: { track: "inbound_track", digit: "5" } });
@@ -120,7 +109,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
     player.send(rec.stop);
     await player.closed;
     await h.stream!.idle();
-    await until(() => realtime.socket?.readyState === 3, "realtime socket closed");
+    await waitFor(() => realtime.socket?.readyState === 3, 5000, "realtime socket closed", 10);
     const [row] = await h.tdb.database.db.select().from(calls).where(eq(calls.sid, "CA-rt-1"));
     expect(row!.transcript).toEqual([
       { role: "caller", text: "add buy milk to my list" },
@@ -133,7 +122,7 @@ describeEachDriver("Media Streams bridged to a Realtime session", (driver) => {
     const rec = recordedCall({ streamSid: "MZ-rt-2", callSid: "CA-rt-2", customParameters, audioMs: 100 });
     const player = await new TwilioMediaPlayer(streamUrl(), h.streamHeaders()).connect();
     for (const m of [...rec.opening, ...rec.media]) player.send(m);
-    await until(() => realtime.appendedBytes === 5 * 160, "buffered audio flushed");
+    await waitFor(() => realtime.appendedBytes === 5 * 160, 5000, "buffered audio flushed", 10);
     const types = realtime.received.map((e) => e.type);
     expect(types.indexOf("session.update")).toBeLessThan(types.indexOf("input_audio_buffer.append"));
     player.send(rec.stop);

@@ -7,7 +7,7 @@ import { recordedCall, TwilioMediaPlayer } from "../../test-support/twilio-media
 import { calls, callTurns, users } from "../src/db/schema";
 import { rows } from "../src/db/database";
 import { Inbox } from "../src/inbox/inbox";
-import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
+import { describeEachDriver, useTestDatabase } from "../../test-support/db";
 import { parseTwiml } from "../../test-support/twilio-webhook";
 import { VoiceHarness, twilioCallParams } from "../../test-support/twilio-voice-harness";
 
@@ -21,12 +21,8 @@ const said = (body: string) => {
 
 describeEachDriver("audit 15.3: callers are identified by caller ID alone", (driver) => {
   let h: VoiceHarness;
-  let shared: TestDatabase;
+  const shared = useTestDatabase(driver);
   let userId: string;
-  beforeAll(async () => {
-    shared = await createTestDatabase(driver);
-  });
-  afterAll(() => shared.cleanup());
   beforeEach(async () => {
     h = await new VoiceHarness({
       driver,

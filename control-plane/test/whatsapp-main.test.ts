@@ -1,10 +1,9 @@
 import { sql } from "drizzle-orm";
 import { FakeGraphApi } from "../../test-support/fake-graph-api";
 import { sample, sign, statusSample } from "../../test-support/meta-samples";
-import { loadConfig } from "../src/config";
 import { rows } from "../src/db/database";
-import { createLogger } from "../src/logger";
-import { startControlPlane, type ControlPlane } from "../src/main";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
 import { UNSUPPORTED_REPLY } from "../src/channels/whatsapp";
 import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN, waitFor } from "./whatsapp-harness";
 
@@ -13,20 +12,13 @@ describe("WhatsApp wired into the control plane", () => {
   let fake: FakeGraphApi;
   beforeAll(async () => {
     fake = await new FakeGraphApi({ accessToken: ACCESS_TOKEN, phoneNumberId: PHONE_ID }).start();
-    const config = loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATA_DIR: ":memory:",
-      LOG_LEVEL: "silent",
-      // No sandbox runs here: the process runtime keeps the shared Docker daemon untouched.
-      SANDBOX_RUNTIME: "process",
+    cp = await startTestControlPlane({
       WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN,
       WHATSAPP_APP_SECRET: APP_SECRET,
       WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN,
       WHATSAPP_PHONE_NUMBER_ID: PHONE_ID,
       WHATSAPP_API_BASE_URL: fake.baseUrl,
     });
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
   });
   afterAll(async () => {
     await cp?.stop();
@@ -61,7 +53,7 @@ describe("WhatsApp wired into the control plane", () => {
 describe("WhatsApp when the control plane has no WhatsApp config", () => {
   let cp: ControlPlane;
   beforeAll(async () => {
-    cp = await startControlPlane(loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: ":memory:", LOG_LEVEL: "silent", SANDBOX_RUNTIME: "process" }), { logger: createLogger({ level: "silent" }) });
+    cp = await startTestControlPlane();
   });
   afterAll(() => cp?.stop());
 

@@ -5,10 +5,9 @@ import path from "node:path";
 import { sql } from "drizzle-orm";
 import { FakeRtms } from "../../test-support/fake-rtms";
 import { signZoomPayload } from "../src/channels/zoom";
-import { loadConfig } from "../src/config";
 import { openDatabase, rows } from "../src/db/database";
-import { createLogger } from "../src/logger";
-import { startControlPlane, type ControlPlane } from "../src/main";
+import type { ControlPlane } from "../src/main";
+import { startTestControlPlane } from "../../test-support/control-plane";
 import { CLIENT_ID, CLIENT_SECRET, SECRET, meetingEvent, rtmsEvent, waitFor } from "./zoom-harness";
 
 const ADMIN = "zoom-main-admin-token-0123456789";
@@ -21,18 +20,13 @@ describe("Zoom wired into the control plane", () => {
   beforeAll(async () => {
     rtms = await new FakeRtms({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }).start();
     dataDir = mkdtempSync(path.join(tmpdir(), "concierge-zoom-main-"));
-    const config = loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
+    cp = await startTestControlPlane({
       DATA_DIR: dataDir,
-      LOG_LEVEL: "silent",
-      SANDBOX_RUNTIME: "process",
       ADMIN_TOKEN: ADMIN,
       ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
       ZOOM_CLIENT_ID: CLIENT_ID,
       ZOOM_CLIENT_SECRET: CLIENT_SECRET,
     });
-    cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
   }, 120_000);
   afterAll(async () => {
     if (!stopped) await cp?.stop();

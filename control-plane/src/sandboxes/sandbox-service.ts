@@ -94,16 +94,16 @@ export class SandboxService {
   ensure(userId: string): Promise<SandboxTarget> {
     const inFlight = this.ensuring.get(userId);
     if (inFlight) return inFlight;
-    const started = Date.now();
+    const started = this.clock.now().getTime();
     const timed = { path: "create" as EnsurePath };
     const p = this.withLock(userId, () => this.doEnsure(userId, timed))
       .then(
         (t) => {
-          this.opts.metrics?.ensureSeconds.observe({ outcome: "ok", path: timed.path }, (Date.now() - started) / 1000);
+          this.opts.metrics?.ensureSeconds.observe({ outcome: "ok", path: timed.path }, (this.clock.now().getTime() - started) / 1000);
           return t;
         },
         (err) => {
-          this.opts.metrics?.ensureSeconds.observe({ outcome: "error", path: timed.path }, (Date.now() - started) / 1000);
+          this.opts.metrics?.ensureSeconds.observe({ outcome: "error", path: timed.path }, (this.clock.now().getTime() - started) / 1000);
           throw err;
         },
       )
@@ -351,9 +351,9 @@ export class SandboxService {
         }
         if (!inst.endpoint) throw new SandboxUnavailableError("the sandbox started but has no address");
         const target = this.targetOf(row, inst.endpoint);
-        const readyBy = Date.now() + this.readyTimeoutMs;
+        const readyBy = this.clock.now().getTime() + this.readyTimeoutMs;
         await waitForPort(inst.endpoint, { timeoutMs: this.readyTimeoutMs });
-        await this.opts.waitReady(target, { timeoutMs: Math.max(1_000, readyBy - Date.now()) });
+        await this.opts.waitReady(target, { timeoutMs: Math.max(1_000, readyBy - this.clock.now().getTime()) });
         await this.setState(userId, "running", {
           containerId: inst.id,
           containerName: inst.name,

@@ -1,5 +1,6 @@
-import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { users } from "./users";
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { timestamptz, createdAt, updatedAt } from "./columns";
+import { userIdColumn } from "./users";
 
 export interface CallTranscriptLine {
   role: "caller" | "assistant";
@@ -11,9 +12,7 @@ export const calls = pgTable(
   "calls",
   {
     sid: text("sid").primaryKey(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    userId: userIdColumn(),
     direction: text("direction").$type<"inbound" | "outbound">().notNull(),
     /** turns: <Gather> per turn; realtime: Media Streams bridged to a Realtime session. */
     mode: text("mode").$type<"turns" | "realtime" | "announce">().notNull(),
@@ -26,7 +25,7 @@ export const calls = pgTable(
     /** Consecutive gathers that heard nothing: the first gets a reprompt, the second a goodbye. */
     silences: integer("silences").notNull().default(0),
     /** Set once, when the completed status first arrives: the summary is asked for exactly once. */
-    endedAt: timestamp("ended_at", { withTimezone: true }),
+    endedAt: timestamptz("ended_at"),
     summaryQueued: boolean("summary_queued").notNull().default(false),
     /**
      * How far the caller is trusted (docs/voice-trust.md): attested (STIR/SHAKEN A), verified (said
@@ -39,11 +38,11 @@ export const calls = pgTable(
     /** Wrong PINs said in this call; past the limit the call stays limited. */
     pinAttempts: integer("pin_attempts").notNull().default(0),
     /** When the WhatsApp "is this you?" question went out; a yes is honoured for a few minutes after. */
-    confirmAskedAt: timestamp("confirm_asked_at", { withTimezone: true }),
+    confirmAskedAt: timestamptz("confirm_asked_at"),
     /** The one Media Stream the call's stream token opened (single use). */
     streamSid: text("stream_sid"),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
   },
   (t) => [index("calls_user_created_idx").on(t.userId, t.createdAt)],
 );
@@ -65,8 +64,8 @@ export const callTurns = pgTable(
     speech: text("speech").notNull(),
     reply: text("reply"),
     hangUp: boolean("hang_up").notNull().default(false),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    answeredAt: timestamp("answered_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    answeredAt: timestamptz("answered_at"),
   },
   (t) => [primaryKey({ columns: [t.callSid, t.turn] }), uniqueIndex("call_turns_request_key_key").on(t.requestKey)],
 );
@@ -83,7 +82,7 @@ export const voiceRequests = pgTable(
     callSid: text("call_sid").notNull(),
     /** The gather's turn, once opened. */
     turn: integer("turn"),
-    seenAt: timestamp("seen_at", { withTimezone: true }).notNull(),
+    seenAt: timestamptz("seen_at").notNull(),
   },
   (t) => [index("voice_requests_seen_idx").on(t.seenAt)],
 );

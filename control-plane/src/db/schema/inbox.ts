@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
-import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { users } from "./users";
+import { index, integer, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { createdAt, leaseColumns, seq, timestamptz, updatedAt, uuidId } from "./columns";
+import { userIdColumn } from "./users";
 
 export const INBOX_STATUSES = ["pending", "processing", "done", "dead"] as const;
 export type InboxStatus = (typeof INBOX_STATUSES)[number];
@@ -12,28 +13,20 @@ export type InboxStatus = (typeof INBOX_STATUSES)[number];
 export const inboxEvents = pgTable(
   "inbox_events",
   {
-    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
-    /** Insertion order: breaks ties between events of one transaction (same created_at). */
-    seq: bigserial("seq", { mode: "number" }).notNull(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: uuidId(),
+    seq: seq(),
+    userId: userIdColumn(),
     channel: text("channel").notNull(),
     kind: text("kind").notNull(),
     providerId: text("provider_id").notNull(),
     payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
     priority: integer("priority").notNull().default(100),
-    status: text("status").$type<InboxStatus>().notNull().default("pending"),
-    attempts: integer("attempts").notNull().default(0),
-    /** Set by each claim; only the holder of the current token may complete or fail the event. */
-    leaseToken: text("lease_token"),
-    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
-    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    ...leaseColumns<InboxStatus>("pending"),
     lastError: text("last_error"),
     result: jsonb("result"),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
-    completedAt: timestamp("completed_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    completedAt: timestamptz("completed_at"),
   },
   (t) => [
     uniqueIndex("inbox_events_channel_provider_id_key").on(t.channel, t.providerId),

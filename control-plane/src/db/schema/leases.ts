@@ -1,4 +1,5 @@
-import { pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { pgTable, text } from "drizzle-orm/pg-core";
+import { timestamptz, updatedAt } from "./columns";
 
 /**
  * Named leader leases shared by control-plane replicas: the reconciler runs only on the replica
@@ -8,6 +9,6 @@ import { pgTable, text, timestamp } from "drizzle-orm/pg-core";
 export const leases = pgTable("leases", {
   name: text("name").primaryKey(),
   holder: text("holder").notNull(),
-  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
-  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamptz("expires_at").notNull(),
+  updatedAt: updatedAt(),
 });

@@ -1,6 +1,6 @@
-import { sql } from "drizzle-orm";
-import { doublePrecision, index, pgTable, text, timestamp } from "drizzle-orm/pg-core";
-import { users } from "./users";
+import { doublePrecision, index, pgTable, text } from "drizzle-orm/pg-core";
+import { timestamptz, updatedAt, uuidId } from "./columns";
+import { users, userIdColumn } from "./users";
 
 /** A user's monthly LLM budget when the operator overrides LLM_MONTHLY_BUDGET_USD for them. */
 export const llmBudgets = pgTable("llm_budgets", {
@@ -8,7 +8,7 @@ export const llmBudgets = pgTable("llm_budgets", {
     .primaryKey()
     .references(() => users.id, { onDelete: "cascade" }),
   monthlyUsd: doublePrecision("monthly_usd").notNull(),
-  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: updatedAt(),
 });
 export type LlmBudget = typeof llmBudgets.$inferSelect;
 
@@ -20,12 +20,10 @@ export type LlmBudget = typeof llmBudgets.$inferSelect;
 export const llmBudgetReservations = pgTable(
   "llm_budget_reservations",
   {
-    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: uuidId(),
+    userId: userIdColumn(),
     costUsd: doublePrecision("cost_usd").notNull(),
-    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    expiresAt: timestamptz("expires_at").notNull(),
   },
   (t) => [index("llm_budget_reservations_user_idx").on(t.userId, t.expiresAt)],
 );

@@ -1,6 +1,6 @@
-import { sql } from "drizzle-orm";
-import { boolean, doublePrecision, index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
-import { users } from "./users";
+import { boolean, doublePrecision, index, integer, pgTable, text } from "drizzle-orm/pg-core";
+import { createdAt, uuidId } from "./columns";
+import { userIdColumn } from "./users";
 
 /**
  * One row per LLM gateway call that reached the budget check: what it cost and how it ended.
@@ -10,10 +10,8 @@ import { users } from "./users";
 export const llmUsage = pgTable(
   "llm_usage",
   {
-    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: uuidId(),
+    userId: userIdColumn(),
     sandboxId: text("sandbox_id").notNull(),
     /** "chat.completions" or "audio.transcriptions". */
     endpoint: text("endpoint").notNull(),
@@ -30,7 +28,7 @@ export const llmUsage = pgTable(
     httpStatus: integer("http_status").notNull(),
     latencyMs: integer("latency_ms").notNull(),
     /** Set from the gateway's injected clock, so the budget period and the rows agree in tests. */
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [index("llm_usage_user_created_idx").on(t.userId, t.createdAt), index("llm_usage_created_idx").on(t.createdAt)],
 );

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
-import { bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
-import { users } from "./users";
+import { boolean, index, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { createdAt, leaseColumns, seq, timestamptz, updatedAt, uuidId } from "./columns";
+import { userIdColumn } from "./users";
 import { messages } from "./messages";
 
 export const OUTBOX_STATUSES = ["pending", "sending", "sent", "failed"] as const;
@@ -13,11 +14,9 @@ export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 export const outbox = pgTable(
   "outbox",
   {
-    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
-    seq: bigserial("seq", { mode: "number" }).notNull(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: uuidId(),
+    seq: seq(),
+    userId: userIdColumn(),
     channel: text("channel").notNull(),
     kind: text("kind").$type<"text" | "template">().notNull(),
     body: text("body").notNull(),
@@ -25,16 +24,12 @@ export const outbox = pgTable(
     inboxId: text("inbox_id"),
     meta: jsonb("meta").$type<Record<string, unknown>>(),
     messageId: text("message_id").references(() => messages.id, { onDelete: "set null" }),
-    status: text("status").$type<OutboxStatus>().notNull().default("pending"),
-    attempts: integer("attempts").notNull().default(0),
-    leaseToken: text("lease_token"),
-    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
-    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    ...leaseColumns<OutboxStatus>("pending"),
     providerId: text("provider_id"),
     lastError: text("last_error"),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
-    sentAt: timestamp("sent_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    sentAt: timestamptz("sent_at"),
   },
   (t) => [
     // Only unsent rows matter to the claim's ordering check; sent history is kept but not scanned.

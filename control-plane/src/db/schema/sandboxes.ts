@@ -1,6 +1,6 @@
-import { sql } from "drizzle-orm";
-import { index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { users } from "./users";
+import { index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { timestamptz, createdAt, updatedAt, uuidId } from "./columns";
+import { userIdColumn } from "./users";
 
 /** frozen: idle, its container paused (no CPU, memory and socket kept); between running and stopped. */
 export const SANDBOX_STATES = ["provisioning", "running", "frozen", "stopping", "stopped", "error", "deleted"] as const;
@@ -9,10 +9,8 @@ export type SandboxState = (typeof SANDBOX_STATES)[number];
 export const sandboxes = pgTable(
   "sandboxes",
   {
-    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: uuidId(),
+    userId: userIdColumn(),
     state: text("state").$type<SandboxState>().notNull().default("provisioning"),
     /** The runtime's handle: a Docker container id, or a process runtime's name. */
     containerId: text("container_id"),
@@ -25,11 +23,11 @@ export const sandboxes = pgTable(
     tokenGeneration: integer("token_generation").notNull().default(0),
     /** Where the control plane dials the agent (ws://host:port), as the runtime reported it. */
     endpoint: text("endpoint"),
-    lastActivityAt: timestamp("last_activity_at", { withTimezone: true }).notNull().defaultNow(),
+    lastActivityAt: timestamptz("last_activity_at").notNull().defaultNow(),
     error: text("error"),
     crashCount: integer("crash_count").notNull().default(0),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
   },
   (t) => [uniqueIndex("sandboxes_user_id_key").on(t.userId), index("sandboxes_state_idx").on(t.state), index("sandboxes_token_hash_idx").on(t.tokenHash)],
 );

@@ -1,6 +1,6 @@
-import { sql } from "drizzle-orm";
-import { index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { users } from "./users";
+import { index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { timestamptz, createdAt, updatedAt, uuidId } from "./columns";
+import { userIdColumn } from "./users";
 
 export const SCHEDULE_KINDS = ["heartbeat", "alarm"] as const;
 export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
@@ -14,21 +14,19 @@ export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 export const schedules = pgTable(
   "schedules",
   {
-    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: uuidId(),
+    userId: userIdColumn(),
     kind: text("kind").$type<ScheduleKind>().notNull(),
     /** When it is next due; null: nothing scheduled (an alarm with no pending reminder). */
-    nextRunAt: timestamp("next_run_at", { withTimezone: true }),
+    nextRunAt: timestamptz("next_run_at"),
     /** Heartbeat only: the agent's last word on when something on its checklist could be due. */
-    agentNextDueAt: timestamp("agent_next_due_at", { withTimezone: true }),
+    agentNextDueAt: timestamptz("agent_next_due_at"),
     /** The slot last handed to the inbox, and when (for the operator and for tests). */
-    lastSlotAt: timestamp("last_slot_at", { withTimezone: true }),
-    lastClaimedAt: timestamp("last_claimed_at", { withTimezone: true }),
+    lastSlotAt: timestamptz("last_slot_at"),
+    lastClaimedAt: timestamptz("last_claimed_at"),
     claims: integer("claims").notNull().default(0),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
   },
   (t) => [uniqueIndex("schedules_user_kind_key").on(t.userId, t.kind), index("schedules_next_run_at_idx").on(t.nextRunAt)],
 );
@@ -43,10 +41,8 @@ export type Schedule = typeof schedules.$inferSelect;
 export const proactiveSends = pgTable(
   "proactive_sends",
   {
-    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: uuidId(),
+    userId: userIdColumn(),
     /** heartbeat | reminder | call */
     kind: text("kind").$type<"heartbeat" | "reminder" | "call">().notNull(),
     /** heartbeat: sha256 of the normalized text; reminder and call: "<reminder id>@<due ISO>". */
@@ -55,7 +51,7 @@ export const proactiveSends = pgTable(
     sourceKey: text("source_key").notNull(),
     /** The user's local calendar day (YYYY-MM-DD) when it was sent: what the daily cap counts. */
     localDay: text("local_day").notNull(),
-    sentAt: timestamp("sent_at", { withTimezone: true }).notNull(),
+    sentAt: timestamptz("sent_at").notNull(),
   },
   (t) => [
     index("proactive_sends_user_key_idx").on(t.userId, t.kind, t.dedupeKey, t.sentAt),

@@ -1,10 +1,10 @@
-import { sql } from "drizzle-orm";
-import { boolean, index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { boolean, index, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { timestamptz, createdAt, uuidId } from "./columns";
 
 export const users = pgTable(
   "users",
   {
-    id: text("id").primaryKey().default(sql`gen_random_uuid()::text`),
+    id: uuidId(),
     /** E.164 digits without "+", as WhatsApp's wa_id and Twilio's From carry them. */
     phone: text("phone"),
     waId: text("wa_id"),
@@ -20,10 +20,10 @@ export const users = pgTable(
     activeHoursStart: text("active_hours_start").notNull().default("07:00"),
     activeHoursEnd: text("active_hours_end").notNull().default("23:00"),
     /** Last message from the user on WhatsApp: opens Meta's 24-hour customer-service window. */
-    lastInboundAt: timestamp("last_inbound_at", { withTimezone: true }),
+    lastInboundAt: timestamptz("last_inbound_at"),
     /** Meta said this number cannot receive messages (131026). */
     undeliverable: boolean("undeliverable").notNull().default(false),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex("users_phone_key").on(t.phone),
@@ -33,5 +33,10 @@ export const users = pgTable(
     uniqueIndex("users_zoom_user_id_key").on(t.zoomUserId),
   ],
 );
+/** The owning user, for every table that holds a user's data: their rows go with them. */
+export const userIdColumn = () =>
+  text("user_id")
+    .notNull()
+    .references(() => users.id, { onDelete: "cascade" });
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;

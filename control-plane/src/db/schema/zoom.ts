@@ -1,5 +1,6 @@
-import { index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
-import { users } from "./users";
+import { index, integer, pgTable, text } from "drizzle-orm/pg-core";
+import { timestamptz, createdAt, updatedAt } from "./columns";
+import { userIdColumn } from "./users";
 
 /**
  * A Zoom meeting we follow, keyed by its instance uuid (the id RTMS and the meeting webhooks
@@ -10,13 +11,11 @@ export const zoomMeetings = pgTable(
   "zoom_meetings",
   {
     uuid: text("uuid").primaryKey(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    userId: userIdColumn(),
     meetingNumber: text("meeting_number"),
     topic: text("topic"),
-    startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
-    endedAt: timestamp("ended_at", { withTimezone: true }),
+    startedAt: timestamptz("started_at").notNull().defaultNow(),
+    endedAt: timestamptz("ended_at"),
   },
   (t) => [index("zoom_meetings_user_idx").on(t.userId)],
 );
@@ -33,18 +32,16 @@ export const rtmsStreams = pgTable(
   {
     streamId: text("stream_id").primaryKey(),
     meetingUuid: text("meeting_uuid").notNull(),
-    userId: text("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    userId: userIdColumn(),
     serverUrls: text("server_urls").notNull(),
     /** active: should be connected; stopped: Zoom said it ended, never reconnect. */
     state: text("state").$type<"active" | "stopped">().notNull().default("active"),
     owner: text("owner"),
-    leaseUntil: timestamp("lease_until", { withTimezone: true }),
+    leaseUntil: timestamptz("lease_until"),
     batches: integer("batches").notNull().default(0),
     connects: integer("connects").notNull().default(0),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
   },
   (t) => [index("rtms_streams_meeting_idx").on(t.meetingUuid)],
 );
