@@ -39,12 +39,42 @@ export const OUTBOX_QUEUE: QueueTable = {
   order: sql`q.seq`,
 };
 
+/** The user's columns a claimed row carries (the adapter addresses the message with them), on `users u`. */
+export const CLAIMED_USER_COLUMNS = sql`u.wa_id AS user_wa_id, u.bsuid AS user_bsuid, u.phone AS user_phone`;
+
+/** A free slot of this process's sender, promised to a row another statement writes already leased (Outbox.reserveSend). */
+export interface SendReservation {
+  /** The queue whose lease the row is written with (outboxInsertCtes' `lease`). */
+  lease: LeasedQueue;
+  /** Hands over the row the statement returned in `outbox_leased`, or nothing; frees the slot either way. */
+  take(row: Record<string, unknown> | undefined): void;
+}
+
 interface Claimed extends OutboundRow {
   leaseToken: string;
   /** Set on a retry whose earlier attempt the provider already accepted: record it, do not resend. */
   acceptedProviderId: string | null;
   /** Read in the claim statement itself: one round trip less per send. */
   user: { id: string; waId: string | null; bsuid: string | null; phone: string | null };
+}
+
+/** A claimed row as the claim (or a statement that wrote it leased) returned it. */
+function claimedFromRow(r: Record<string, unknown>): Claimed {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    channel: r.channel as Channel,
+    kind: r.kind as "text" | "template",
+    body: String(r.body),
+    proactive: Boolean(r.proactive),
+    inboxId: (r.inbox_id as string | null) ?? undefined,
+    meta: (r.meta as Record<string, unknown> | null) ?? undefined,
+    attempts: Number(r.attempts),
+    messageId: (r.message_id as string | null) ?? null,
+    leaseToken: String(r.lease_token),
+    acceptedProviderId: Number(r.attempts) > 1 ? ((r.accepted_provider_id as string | null) ?? null) : null,
+    user: { id: String(r.user_id), waId: (r.user_wa_id as string | null) ?? null, bsuid: (r.user_bsuid as string | null) ?? null, phone: (r.user_phone as string | null) ?? null },
+  };
 }
 
 /**
@@ -97,6 +127,21 @@ export class OutboxSender {
     await this.loop.stop();
   }
 
+  /** See Outbox.reserveSend. */
+  reserve(channel: Channel): SendReservation | undefined {
+    if (!this.opts.adapters.has(channel) || !this.loop.reserve()) return undefined;
+    return {
+      lease: this.queue,
+      take: (row) => {
+        const job = row ? claimedFromRow(row) : undefined;
+        // Stopped meanwhile: give the row back now rather than after its lease.
+        if (!this.loop.adopt(job) && job) {
+          void this.queue.release(this.opts.database.db, job.id, job.leaseToken).catch((err) => this.log.warn({ err, outboxId: job.id }, "could not release a handed-over row; its lease will expire"));
+        }
+      },
+    };
+  }
+
   private async claim(n: number): Promise<Claimed[]> {
     const channels = [...this.opts.adapters.keys()];
     if (channels.length === 0) return [];
@@ -106,24 +151,10 @@ export class OutboxSender {
       join: sql`u.id = outbox.user_id`,
       // A provider id on the messages row means an earlier attempt was accepted (the adapter wrote
       // it the moment the provider answered) and only our own bookkeeping was lost with a crash.
-      returning: sql`u.wa_id AS user_wa_id, u.bsuid AS user_bsuid, u.phone AS user_phone,
+      returning: sql`${CLAIMED_USER_COLUMNS},
         (SELECT m.provider_id FROM messages m WHERE m.id = outbox.message_id) AS accepted_provider_id`,
     });
-    return claimed.map((r) => ({
-      id: String(r.id),
-      userId: String(r.user_id),
-      channel: r.channel as Channel,
-      kind: r.kind as "text" | "template",
-      body: String(r.body),
-      proactive: Boolean(r.proactive),
-      inboxId: (r.inbox_id as string | null) ?? undefined,
-      meta: (r.meta as Record<string, unknown> | null) ?? undefined,
-      attempts: Number(r.attempts),
-      messageId: (r.message_id as string | null) ?? null,
-      leaseToken: String(r.lease_token),
-      acceptedProviderId: Number(r.attempts) > 1 ? ((r.accepted_provider_id as string | null) ?? null) : null,
-      user: { id: String(r.user_id), waId: (r.user_wa_id as string | null) ?? null, bsuid: (r.user_bsuid as string | null) ?? null, phone: (r.user_phone as string | null) ?? null },
-    }));
+    return claimed.map(claimedFromRow);
   }
 
   /** Resolves false when the (user, channel) had nothing next (no claim needed for it). */

@@ -47,6 +47,8 @@ export class ClaimLoop<J extends LeasedJob> {
   private starved = false;
   /** Tokens the last renewal did not find (see scheduleRenewal). */
   private missed = new Set<string>();
+  /** Slots promised by reserve() to jobs that arrive already claimed, through adopt(). */
+  private reserved = 0;
   private readonly inFlight = new Map<string, { job: J; abort: AbortController; done: Promise<unknown> }>();
   private poll?: { cancel(): void };
   private renewal?: { cancel(): void };
@@ -79,6 +81,32 @@ export class ClaimLoop<J extends LeasedJob> {
     void this.pass();
   }
 
+  /**
+   * Promises a free slot to a job that another part of this process will claim in its own
+   * statement (a row written already leased to this loop's worker): no claim round trip, no
+   * notification. On true the caller calls adopt() exactly once, with the job or without.
+   */
+  reserve(): boolean {
+    if (!this.running || this.inFlight.size + this.reserved >= this.opts.capacity) return false;
+    this.reserved++;
+    return true;
+  }
+
+  /**
+   * Runs a job claimed elsewhere in the slot reserve() promised (or just frees the slot). False
+   * when the loop stopped meanwhile: the caller gives the job back.
+   */
+  adopt(job: J | undefined): boolean {
+    this.reserved--;
+    if (!job) {
+      if (this.starved) this.wake();
+      return true;
+    }
+    if (!this.running) return false;
+    this.run(job);
+    return true;
+  }
+
   /** Stops claiming; aborts the jobs in flight and waits for them to return. */
   async stop(): Promise<void> {
     if (!this.running) return;
@@ -95,7 +123,7 @@ export class ClaimLoop<J extends LeasedJob> {
       do {
         this.again = false;
         while (this.running) {
-          const free = this.opts.capacity - this.inFlight.size;
+          const free = this.opts.capacity - this.inFlight.size - this.reserved;
           if (free <= 0) {
             this.starved = true;
             break;
@@ -117,7 +145,7 @@ export class ClaimLoop<J extends LeasedJob> {
             break;
           }
         }
-      } while (this.again && this.running && this.inFlight.size < this.opts.capacity);
+      } while (this.again && this.running && this.inFlight.size + this.reserved < this.opts.capacity);
     } finally {
       this.passing = false;
     }
