@@ -21,8 +21,8 @@
  * The dispatcher and outbox run at the product's defaults (config.ts, main.ts's retry schedule, the
  * default pool size). --turn-ms makes every agent turn take that long (a model turn). On
  * PostgreSQL the bench also reports database transactions per turn (pg_stat_database xact_commit
- * of its own database: a proxy for round trips) and, with --idle-seconds, transactions per second
- * with no traffic. --explain instead shows the claim statement's plan and cost with and without
+ * of its own database), round trips per turn (statements the control plane's pg clients sent,
+ * BEGIN and COMMIT included) and, with --idle-seconds, transactions per second with no traffic. --explain instead shows the claim statement's plan and cost with and without
  * --done-rows finished rows in the inbox.
  *
  * PostgreSQL when DATABASE_URL is set (a fresh database, dropped after), else embedded PGlite.
@@ -113,6 +113,16 @@ async function main(): Promise<void> {
   const agent = { endpoint: load.agentEndpoint };
   // Transactions committed in the bench's own database (PostgreSQL only): one per autocommit
   // statement, so a count of round trips that change or read something.
+  // Round trips, counted at the client: every statement the control plane's pool sends.
+  const statements = { n: 0 };
+  if (t.url) {
+    const { Client } = await import("pg");
+    const query = Client.prototype.query as (...a: unknown[]) => unknown;
+    (Client.prototype as { query: unknown }).query = function (this: unknown, ...a: unknown[]) {
+      statements.n++;
+      return query.apply(this, a);
+    };
+  }
   const commits = async (): Promise<number | undefined> => {
     if (!t.url) return undefined;
     const [r] = await rows<{ n: string }>(t.database.db, sql`SELECT pg_stat_clear_snapshot(), (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::text AS n`);
@@ -172,7 +182,14 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", 4096, () => r())); // 1000 users connect at once
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const runUsers = (kind: LoadRun["kind"]) => load.run({ kind, base, users: USERS, messages: MESSAGES, appSecret: APP_SECRET });
+  // Also the control plane's CPU per turn (this process only: the load is in the child). Less
+  // disturbed than latency by a loaded machine, so the figure to compare across runs.
+  const runUsers = async (kind: LoadRun["kind"]) => {
+    const cpu0 = process.cpuUsage();
+    const r = await load.run({ kind, base, users: USERS, messages: MESSAGES, appSecret: APP_SECRET });
+    const cpu = process.cpuUsage(cpu0);
+    return { ...r, cpuMsPerTurn: (cpu.user + cpu.system) / 1000 / r.lat.length };
+  };
 
   // Idle load first, with no traffic at all: PostgreSQL flushes a backend's statistics up to 10 s
   // late, so let the set-up's settle, then count over the window.
@@ -191,7 +208,11 @@ async function main(): Promise<void> {
   const floor = flag("no-floor") ? undefined : await runUsers("floor");
 
   const commitsBefore = await commits();
+  const statementsBefore = statements.n;
   const route = await runUsers("route");
+  const routeStatements = statements.n - statementsBefore;
+  // A backend reports its commits up to 10 s late when it goes idle: wait them out.
+  if (t.url) await new Promise((r) => setTimeout(r, 11_000));
   const commitsAfter = await commits();
   // Where the route's time goes, from the rows' own timestamps (database clock, transaction starts).
   const [stages] = await rows<{ inbox_p50: number; inbox_p99: number; send_p50: number; send_p99: number }>(
@@ -204,13 +225,14 @@ async function main(): Promise<void> {
   );
   const n = USERS * MESSAGES;
   const perTurn = commitsBefore !== undefined && commitsAfter !== undefined ? (commitsAfter - commitsBefore) / n : undefined;
-  const row = (name: string, r: { lat: number[]; seconds: number }) =>
-    `${name.padEnd(34)} ${String(n).padStart(6)} ${(n / r.seconds).toFixed(0).padStart(10)}/s ${ms(pct(r.lat, 50)).padStart(11)} ${ms(pct(r.lat, 99)).padStart(11)}`;
+  const statementsPerTurn = t.url ? routeStatements / n : undefined;
+  const row = (name: string, r: { lat: number[]; seconds: number; cpuMsPerTurn: number }) =>
+    `${name.padEnd(34)} ${String(n).padStart(6)} ${(n / r.seconds).toFixed(0).padStart(10)}/s ${ms(pct(r.lat, 50)).padStart(11)} ${ms(pct(r.lat, 99)).padStart(11)} ${ms(r.cpuMsPerTurn).padStart(10)}`;
   process.stdout.write(
     [
       "",
       `route bench: ${USERS} users x ${MESSAGES} messages, ${database.driver}, ${TURN_MS > 0 ? `${TURN_MS} ms` : "instant"} fake agent, local Graph API, INBOX_CONCURRENCY=${defaults.inbox.concurrency}, pool ${poolSize}`,
-      `${"".padEnd(34)} ${"turns".padStart(6)} ${"throughput".padStart(12)} ${"p50".padStart(11)} ${"p99".padStart(11)}`,
+      `${"".padEnd(34)} ${"turns".padStart(6)} ${"throughput".padStart(12)} ${"p50".padStart(11)} ${"p99".padStart(11)} ${"CPU/turn".padStart(10)}`,
       ...(floor ? [row("floor (HTTP in, commit, WS, HTTP out)", floor)] : []),
       row("route (webhook -> reply sent)", route),
       `  of which inbox row -> turn done: p50 ${ms(Number(stages!.inbox_p50))}, p99 ${ms(Number(stages!.inbox_p99))}; outbox row -> sent: p50 ${ms(Number(stages!.send_p50))}, p99 ${ms(Number(stages!.send_p99))}`,
@@ -220,7 +242,8 @@ async function main(): Promise<void> {
               `route/floor: p50 ${(pct(route.lat, 50) / pct(floor.lat, 50)).toFixed(2)}x, throughput ${(floor.seconds / route.seconds).toFixed(2)}x`,
           ]
         : []),
-      ...(perTurn !== undefined ? [`database transactions per turn (whole route, webhook included): ${perTurn.toFixed(1)}`] : []),
+      ...(perTurn !== undefined ? [`database transactions per turn (whole route, webhook included): ${perTurn.toFixed(2)}`] : []),
+      ...(statementsPerTurn !== undefined ? [`database round trips per turn (statements the control plane sent, BEGIN/COMMIT included): ${statementsPerTurn.toFixed(2)}`] : []),
       ...(idlePerSecond !== undefined ? [`idle: ${idlePerSecond.toFixed(2)} transactions/s over ${IDLE_SECONDS} s with no traffic`] : []),
       "",
     ].join("\n"),
@@ -232,10 +255,11 @@ async function main(): Promise<void> {
       users: USERS,
       messages: MESSAGES,
       turnMs: TURN_MS,
-      floor: floor ? { perSecond: n / floor.seconds, p50: pct(floor.lat, 50), p99: pct(floor.lat, 99) } : null,
+      floor: floor ? { perSecond: n / floor.seconds, p50: pct(floor.lat, 50), p99: pct(floor.lat, 99), cpuMsPerTurn: floor.cpuMsPerTurn } : null,
       transactionsPerTurn: perTurn ?? null,
+      statementsPerTurn: statementsPerTurn ?? null,
       idleTransactionsPerSecond: idlePerSecond ?? null,
-      route: { perSecond: n / route.seconds, p50: pct(route.lat, 50), p99: pct(route.lat, 99) },
+      route: { perSecond: n / route.seconds, p50: pct(route.lat, 50), p99: pct(route.lat, 99), cpuMsPerTurn: route.cpuMsPerTurn },
     })}\n`,
   );
 
