@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import type { Logger } from "../logger";
 import type { Clock } from "../clock";
 
@@ -52,11 +51,9 @@ export class ClaimLoop<J extends LeasedJob> {
   private readonly inFlight = new Map<string, { job: J; abort: AbortController; done: Promise<unknown> }>();
   private poll?: { cancel(): void };
   private renewal?: { cancel(): void };
-  private readonly stopping = new AbortController();
 
   constructor(private readonly opts: ClaimLoopOptions<J>) {
     if (!(opts.capacity >= 1)) throw new RangeError("claim loop capacity must be >= 1");
-    setMaxListeners(0, this.stopping.signal);
   }
 
   get size(): number {
@@ -113,7 +110,9 @@ export class ClaimLoop<J extends LeasedJob> {
     this.running = false;
     this.poll?.cancel();
     this.renewal?.cancel();
-    this.stopping.abort(new Error("stopping"));
+    // One controller per job, aborted from here: cheaper per job than AbortSignal.any over a
+    // shared stop signal, which costs a signal, two listeners and weak references for every job.
+    for (const f of this.inFlight.values()) f.abort.abort(new Error("stopping"));
     await Promise.all([...this.inFlight.values()].map((f) => f.done));
   }
 
@@ -153,9 +152,10 @@ export class ClaimLoop<J extends LeasedJob> {
 
   private run(job: J): void {
     const abort = new AbortController();
-    const signal = AbortSignal.any([this.stopping.signal, abort.signal]);
+    // Claimed while stop() was under way: the job sees a stop, as if it had been in flight.
+    if (!this.running) abort.abort(new Error("stopping"));
     const done = this.opts
-      .process(job, signal)
+      .process(job, abort.signal)
       .catch((err) => void this.opts.logger.error({ err, id: job.id }, "job processing threw"))
       .then((more) => {
         this.inFlight.delete(job.leaseToken);

@@ -94,9 +94,23 @@ export class LeasedQueue {
    * It returns the row's id (and `returning`), or nothing when the lease was lost.
    */
   completeSql(id: string, token: string, set: SQL, returning: SQL = sql`id`): SQL {
-    return sql`UPDATE ${this.t} SET status = ${this.q.done}, updated_at = now(), last_error = NULL,
-                 lease_token = NULL, lease_expires_at = NULL, ${set}
+    return sql`UPDATE ${this.t} SET ${this.doneSet(set)}
                WHERE id = ${id} AND lease_token = ${token} AND status = ${this.q.running} RETURNING ${returning}`;
+  }
+
+  /**
+   * completeSql for many rows in one statement: `input` names a CTE with one row per job, columns
+   * `id` and `token` (and whatever `set` and `returning` read from it as input.<column>).
+   */
+  completeManySql(input: string, set: SQL, returning: SQL): SQL {
+    const i = sql.raw(input.replace(/[^a-z_]/g, ""));
+    return sql`UPDATE ${this.t} SET ${this.doneSet(set)} FROM ${i} AS input
+               WHERE ${this.t}.id = input.id AND ${this.t}.lease_token = input.token AND ${this.t}.status = ${this.q.running}
+               RETURNING ${returning}`;
+  }
+
+  private doneSet(set: SQL): SQL {
+    return sql`status = ${this.q.done}, updated_at = now(), last_error = NULL, lease_token = NULL, lease_expires_at = NULL, ${set}`;
   }
 
   /** Back to pending after `delayMs`, or dead; returns whether we still held the row. */
