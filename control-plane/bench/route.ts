@@ -11,20 +11,28 @@
  * PostgreSQL commit, one WebSocket round trip, one HTTP request out, back to back. The difference
  * is what routing adds (durability, ordering, the read receipt and typing call the channel makes).
  *
+ * The load generator (the users' webhook sender, the fake agent, the local Graph API) runs in a
+ * child process (bench/route-load.ts); this process is the control plane alone. Earlier, all of it
+ * shared one process: the generator took the control plane's CPU, and in a different proportion
+ * for the floor (one cheap handler) than for the route, so the ratio measured neither fairly. Now
+ * both cross the same process boundaries, and a CPU profile of this process (`node --cpu-prof
+ * --import tsx control-plane/bench/route.ts`) shows the control plane's own work only.
+ *
  * The dispatcher and outbox run at the product's defaults (config.ts, main.ts's retry schedule, the
  * default pool size). --turn-ms makes every agent turn take that long (a model turn). On
  * PostgreSQL the bench also reports database transactions per turn (pg_stat_database xact_commit
- * of its own database: a proxy for round trips) and, with --idle-seconds, transactions per second
- * with no traffic. --explain instead shows the claim statement's plan and cost with and without
+ * of its own database), round trips per turn (statements the control plane's pg clients sent,
+ * BEGIN and COMMIT included) and, with --idle-seconds, transactions per second with no traffic. --explain instead shows the claim statement's plan and cost with and without
  * --done-rows finished rows in the inbox.
  *
  * PostgreSQL when DATABASE_URL is set (a fresh database, dropped after), else embedded PGlite.
  */
-import { createServer, type Server } from "node:http";
+import { fork } from "node:child_process";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import express from "express";
 import { sql } from "drizzle-orm";
-import { generateSigningKeyPair } from "@concierge/protocol";
 import { loadConfig } from "../src/config";
 import { createLogger } from "../src/logger";
 import { openDatabase, rows } from "../src/db/database";
@@ -34,11 +42,10 @@ import { Inbox } from "../src/inbox/inbox";
 import { Dispatcher } from "../src/inbox/dispatcher";
 import { messageHandler } from "../src/inbox/message-handler";
 import { Outbox } from "../src/outbox/outbox";
-import { createWhatsAppChannel, signMetaPayload } from "../src/channels/whatsapp";
+import { createWhatsAppChannel } from "../src/channels/whatsapp";
 import { createTestDatabase } from "../../test-support/db";
 import { explainClaim } from "./claim-explain";
-import { FakeAgent } from "../../test-support/fake-agent";
-import { textWebhook } from "../../test-support/meta-samples";
+import type { LoadConfig, LoadReady, LoadResult, LoadRun } from "./route-load";
 
 const arg = (name: string, def: number) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -53,21 +60,35 @@ const APP_SECRET = "bench-app-secret";
 const ACCESS_TOKEN = "bench-access-token";
 const PHONE_ID = "106540352242922";
 
-/** The Graph API's message endpoint, minimal: read receipts, and sends that resolve a waiter by text. */
-function graphServer(onText: (to: string, text: string) => void): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
-      res.setHeader("content-type", "application/json");
-      if (req.headers.authorization !== `Bearer ${ACCESS_TOKEN}`) return void res.writeHead(401).end("{}");
-      if (body.status === "read") return void res.end(JSON.stringify({ success: true }));
-      res.end(JSON.stringify({ messaging_product: "whatsapp", contacts: [{ input: body.to, wa_id: body.to }], messages: [{ id: `wamid.B${Math.random().toString(36).slice(2)}` }] }));
-      if (body.type === "text") onText(String(body.to), String(body.text?.body ?? ""));
-    });
+/** Starts the load generator (bench/route-load.ts) in a child process; `run` drives one measured run. */
+async function startLoad(cfg: LoadConfig): Promise<LoadReady & { run(m: Omit<LoadRun, "type">): Promise<{ lat: number[]; seconds: number }>; stop(): void }> {
+  const child = fork(path.join(__dirname, "route-load.ts"), [], {
+    // Its own execArgv: a --cpu-prof given to this process profiles the control plane, not the load.
+    execArgv: ["--import", "tsx"],
+    env: { ...process.env, ROUTE_LOAD_CONFIG: JSON.stringify(cfg) },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server })));
+  const next = () =>
+    new Promise<LoadReady | LoadResult>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`load generator exited (${code})`));
+      child.once("exit", onExit);
+      child.once("message", (m) => {
+        child.off("exit", onExit);
+        resolve(m as LoadReady | LoadResult);
+      });
+    });
+  const ready = (await next()) as LoadReady;
+  return {
+    ...ready,
+    async run(m) {
+      const result = next();
+      child.send({ type: "run", ...m } satisfies LoadRun);
+      const r = (await result) as LoadResult;
+      if (r.error) throw new Error(`load generator: ${r.error}`);
+      return r;
+    },
+    stop: () => child.disconnect(),
+  };
 }
 
 function pct(xs: number[], p: number): number {
@@ -88,23 +109,26 @@ async function main(): Promise<void> {
   // The control plane's own pool size (DATABASE_POOL_SIZE default): turns in flight hold none.
   const poolSize = arg("pool", defaults.queue.poolSize);
   const database = t.url ? await openDatabase({ databaseUrl: t.url, dataDir: ":memory:", poolSize }) : t.database;
-  const keys = generateSigningKeyPair();
-  const agent = await new FakeAgent({ tokenFor: (id) => `tok-${id}`, controlPlanePublicKeyPem: keys.publicKeyPem }).start();
-  if (TURN_MS > 0) {
-    agent.handlers["chat.send"] = async (r) => {
-      await new Promise((res) => setTimeout(res, TURN_MS));
-      return { reply: `echo: ${r.params.text}`, llmCalls: 0 };
-    };
-  }
+  const load = await startLoad({ turnMs: TURN_MS, accessToken: ACCESS_TOKEN });
+  const agent = { endpoint: load.agentEndpoint };
   // Transactions committed in the bench's own database (PostgreSQL only): one per autocommit
   // statement, so a count of round trips that change or read something.
+  // Round trips, counted at the client: every statement the control plane's pool sends.
+  const statements = { n: 0 };
+  if (t.url) {
+    const { Client } = await import("pg");
+    const query = Client.prototype.query as (...a: unknown[]) => unknown;
+    (Client.prototype as { query: unknown }).query = function (this: unknown, ...a: unknown[]) {
+      statements.n++;
+      return query.apply(this, a);
+    };
+  }
   const commits = async (): Promise<number | undefined> => {
     if (!t.url) return undefined;
     const [r] = await rows<{ n: string }>(t.database.db, sql`SELECT pg_stat_clear_snapshot(), (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::text AS n`);
     return Number(r!.n);
   };
-  const waiters = new Map<string, () => void>();
-  const graph = await graphServer((_to, text) => waiters.get(text.replace(/^echo: /, ""))?.());
+  const graph = { url: load.graphUrl };
 
   const config = loadConfig({
     WHATSAPP_VERIFY_TOKEN: "bench-verify",
@@ -114,7 +138,7 @@ async function main(): Promise<void> {
     WHATSAPP_API_BASE_URL: `${graph.url}/v22.0`,
     LOG_LEVEL: "warn",
   });
-  const connections = new ConnectionManager({ signingPrivateKeyPem: keys.privateKeyPem, logger, requestTimeoutMs: 30_000 });
+  const connections = new ConnectionManager({ signingPrivateKeyPem: load.signingPrivateKeyPem, logger, requestTimeoutMs: 30_000 });
   const inbox = new Inbox();
   const outbox = new Outbox({ database, logger, leaseMs: defaults.inbox.leaseSeconds * 1000 });
   const whatsapp = createWhatsAppChannel({ config, db: database.db, inbox, outbox, logger, clock: systemClock });
@@ -158,15 +182,13 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", 4096, () => r())); // 1000 users connect at once
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const runUsers = async (turn: (u: number, i: number) => Promise<number>) => {
-    const lat: number[] = [];
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: USERS }, async (_, u) => {
-        for (let i = 0; i < MESSAGES; i++) lat.push(await turn(u, i));
-      }),
-    );
-    return { lat, seconds: (performance.now() - started) / 1000 };
+  // Also the control plane's CPU per turn (this process only: the load is in the child). Less
+  // disturbed than latency by a loaded machine, so the figure to compare across runs.
+  const runUsers = async (kind: LoadRun["kind"]) => {
+    const cpu0 = process.cpuUsage();
+    const r = await load.run({ kind, base, users: USERS, messages: MESSAGES, appSecret: APP_SECRET });
+    const cpu = process.cpuUsage(cpu0);
+    return { ...r, cpuMsPerTurn: (cpu.user + cpu.system) / 1000 / r.lat.length };
   };
 
   // Idle load first, with no traffic at all: PostgreSQL flushes a backend's statistics up to 10 s
@@ -181,40 +203,16 @@ async function main(): Promise<void> {
   }
 
   // Warm up: one socket per sandbox and the JIT, so both runs measure steady state.
-  await fetch(`${base}/floor`, { method: "POST", body: "w" });
+  await runUsers("warm");
 
-  const floor = flag("no-floor")
-    ? undefined
-    : await runUsers(async () => {
-        const t0 = performance.now();
-        await fetch(`${base}/floor`, { method: "POST", body: "x" }).then((r) => r.arrayBuffer());
-        return performance.now() - t0;
-      });
+  const floor = flag("no-floor") ? undefined : await runUsers("floor");
 
   const commitsBefore = await commits();
-  const route = await runUsers(async (u, i) => {
-    const waId = `4915${String(100000 + u)}`;
-    const text = `m-${u}-${i}`;
-    const body = textWebhook({ waId, body: text, name: `User ${u}` });
-    const t0 = performance.now();
-    const replied = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no reply for ${text} within 120 s`)), 120_000);
-      waiters.set(text, () => {
-        clearTimeout(timer);
-        waiters.delete(text);
-        resolve();
-      });
-    });
-    const res = await fetch(`${base}/whatsapp/webhook`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-hub-signature-256": signMetaPayload(body, APP_SECRET) },
-      body,
-    });
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
-    await replied;
-    return performance.now() - t0;
-  });
+  const statementsBefore = statements.n;
+  const route = await runUsers("route");
+  const routeStatements = statements.n - statementsBefore;
+  // A backend reports its commits up to 10 s late when it goes idle: wait them out.
+  if (t.url) await new Promise((r) => setTimeout(r, 11_000));
   const commitsAfter = await commits();
   // Where the route's time goes, from the rows' own timestamps (database clock, transaction starts).
   const [stages] = await rows<{ inbox_p50: number; inbox_p99: number; send_p50: number; send_p99: number }>(
@@ -227,13 +225,14 @@ async function main(): Promise<void> {
   );
   const n = USERS * MESSAGES;
   const perTurn = commitsBefore !== undefined && commitsAfter !== undefined ? (commitsAfter - commitsBefore) / n : undefined;
-  const row = (name: string, r: { lat: number[]; seconds: number }) =>
-    `${name.padEnd(34)} ${String(n).padStart(6)} ${(n / r.seconds).toFixed(0).padStart(10)}/s ${ms(pct(r.lat, 50)).padStart(11)} ${ms(pct(r.lat, 99)).padStart(11)}`;
+  const statementsPerTurn = t.url ? routeStatements / n : undefined;
+  const row = (name: string, r: { lat: number[]; seconds: number; cpuMsPerTurn: number }) =>
+    `${name.padEnd(34)} ${String(n).padStart(6)} ${(n / r.seconds).toFixed(0).padStart(10)}/s ${ms(pct(r.lat, 50)).padStart(11)} ${ms(pct(r.lat, 99)).padStart(11)} ${ms(r.cpuMsPerTurn).padStart(10)}`;
   process.stdout.write(
     [
       "",
       `route bench: ${USERS} users x ${MESSAGES} messages, ${database.driver}, ${TURN_MS > 0 ? `${TURN_MS} ms` : "instant"} fake agent, local Graph API, INBOX_CONCURRENCY=${defaults.inbox.concurrency}, pool ${poolSize}`,
-      `${"".padEnd(34)} ${"turns".padStart(6)} ${"throughput".padStart(12)} ${"p50".padStart(11)} ${"p99".padStart(11)}`,
+      `${"".padEnd(34)} ${"turns".padStart(6)} ${"throughput".padStart(12)} ${"p50".padStart(11)} ${"p99".padStart(11)} ${"CPU/turn".padStart(10)}`,
       ...(floor ? [row("floor (HTTP in, commit, WS, HTTP out)", floor)] : []),
       row("route (webhook -> reply sent)", route),
       `  of which inbox row -> turn done: p50 ${ms(Number(stages!.inbox_p50))}, p99 ${ms(Number(stages!.inbox_p99))}; outbox row -> sent: p50 ${ms(Number(stages!.send_p50))}, p99 ${ms(Number(stages!.send_p99))}`,
@@ -243,7 +242,8 @@ async function main(): Promise<void> {
               `route/floor: p50 ${(pct(route.lat, 50) / pct(floor.lat, 50)).toFixed(2)}x, throughput ${(floor.seconds / route.seconds).toFixed(2)}x`,
           ]
         : []),
-      ...(perTurn !== undefined ? [`database transactions per turn (whole route, webhook included): ${perTurn.toFixed(1)}`] : []),
+      ...(perTurn !== undefined ? [`database transactions per turn (whole route, webhook included): ${perTurn.toFixed(2)}`] : []),
+      ...(statementsPerTurn !== undefined ? [`database round trips per turn (statements the control plane sent, BEGIN/COMMIT included): ${statementsPerTurn.toFixed(2)}`] : []),
       ...(idlePerSecond !== undefined ? [`idle: ${idlePerSecond.toFixed(2)} transactions/s over ${IDLE_SECONDS} s with no traffic`] : []),
       "",
     ].join("\n"),
@@ -255,10 +255,11 @@ async function main(): Promise<void> {
       users: USERS,
       messages: MESSAGES,
       turnMs: TURN_MS,
-      floor: floor ? { perSecond: n / floor.seconds, p50: pct(floor.lat, 50), p99: pct(floor.lat, 99) } : null,
+      floor: floor ? { perSecond: n / floor.seconds, p50: pct(floor.lat, 50), p99: pct(floor.lat, 99), cpuMsPerTurn: floor.cpuMsPerTurn } : null,
       transactionsPerTurn: perTurn ?? null,
+      statementsPerTurn: statementsPerTurn ?? null,
       idleTransactionsPerSecond: idlePerSecond ?? null,
-      route: { perSecond: n / route.seconds, p50: pct(route.lat, 50), p99: pct(route.lat, 99) },
+      route: { perSecond: n / route.seconds, p50: pct(route.lat, 50), p99: pct(route.lat, 99), cpuMsPerTurn: route.cpuMsPerTurn },
     })}\n`,
   );
 
@@ -267,9 +268,7 @@ async function main(): Promise<void> {
   await dispatcher.stop();
   await outbox.stop();
   await connections.closeAll();
-  await agent.stop();
-  graph.server.closeAllConnections();
-  await new Promise<void>((r) => graph.server.close(() => r()));
+  load.stop();
   if (database !== t.database) await database.close();
   await t.cleanup();
 }

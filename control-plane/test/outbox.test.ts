@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm";
 import { createLogger } from "../src/logger";
 import { rows } from "../src/db/database";
 import { users } from "../src/db/schema";
-import { Outbox } from "../src/outbox/outbox";
+import { Outbox, outboxInsertCtes } from "../src/outbox/outbox";
+import type { SendReservation } from "../src/outbox/outbox-sender";
 import type { NewOutboundMessage } from "../src/outbox/types";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 import { FakeProvider, fakeProviderAdapter } from "../../test-support/fake-provider";
@@ -31,10 +32,10 @@ describeEachDriver("outbox sender", (driver) => {
     await provider.stop();
   });
 
-  const newOutbox = () => {
-    const o = new Outbox({ database: t.database, logger, retry: RETRY, pollIntervalMs: 30, concurrency: 4 });
-    outboxes.push(o);
-    return o;
+  const newOutbox = (o: { pollIntervalMs?: number; leaseMs?: number; workerId?: string } = {}) => {
+    const outbox = new Outbox({ database: t.database, logger, retry: RETRY, pollIntervalMs: o.pollIntervalMs ?? 30, leaseMs: o.leaseMs, workerId: o.workerId, concurrency: 4 });
+    outboxes.push(outbox);
+    return outbox;
   };
   const user = async () => (await t.database.db.insert(users).values({ waId: `49${Math.random().toString().slice(2, 14)}` }).returning())[0]!;
   const text = (userId: string, body: string): NewOutboundMessage => ({ userId, channel: "whatsapp", kind: "text", body });
@@ -112,5 +113,92 @@ describeEachDriver("outbox sender", (driver) => {
     for (const u of us) {
       expect(provider.sends.filter((s) => s.to === u.waId).map((s) => Number(s.body.split("#")[1]))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     }
+  });
+
+  describe("hand-off (rows written already leased to this process's sender)", () => {
+    // A poll of a minute unless a test says otherwise: a row that needed a claim would wait for it.
+    const handOffOutbox = (o: { pollIntervalMs?: number; leaseMs?: number; workerId?: string } = {}) => {
+      const outbox = newOutbox({ pollIntervalMs: 60_000, ...o });
+      outbox.registerAdapter(fakeProviderAdapter(provider.url));
+      return outbox;
+    };
+    /** What the dispatcher does when it completes a turn: write the replies with the reservation's lease. */
+    const writeLeased = async (messages: NewOutboundMessage[], send: SendReservation | undefined) => {
+      const [r] = await rows<{ leased: Record<string, unknown> | null }>(
+        t.database.db,
+        sql`WITH ${outboxInsertCtes(messages, undefined, send?.lease)} SELECT ${send ? sql`(SELECT row_to_json(l) FROM outbox_leased l)` : sql`NULL::json`} AS leased`,
+      );
+      return r?.leased ?? undefined;
+    };
+    const statuses = async (userId: string) =>
+      (await rows<{ body: string; status: string; lease_token: string | null }>(t.database.db, sql`SELECT body, status, lease_token FROM outbox WHERE user_id = ${userId} ORDER BY seq`));
+
+    it("writes the first reply leased to the sender and sends it with no claim, the rest through the queue in order", async () => {
+      const u = await user();
+      const o = handOffOutbox({ workerId: "w-handoff-a" });
+      await o.start();
+      const send = o.reserveSend("whatsapp");
+      expect(send).toBeDefined();
+      const leased = await writeLeased([text(u.id, "one"), text(u.id, "two")], send);
+      expect(leased).toMatchObject({ body: "one", status: "sending", attempts: 1 });
+      expect(String(leased!.lease_token)).toMatch(/^w-handoff-a:/);
+      const written = await statuses(u.id);
+      expect(written.map((w) => w.status)).toEqual(["sending", "pending"]);
+      send!.take(leased);
+      // "two" is no head until "one" is sent; the sender then looks for it itself, poll or no poll.
+      await waitFor(() => provider.sends.filter((s) => s.to === u.waId).length === 2, 5000, "both sends");
+      expect(provider.sends.filter((s) => s.to === u.waId).map((s) => s.body)).toEqual(["one", "two"]);
+      await waitFor(async () => (await statuses(u.id)).every((s) => s.status === "sent"), 3000, "rows sent");
+    });
+
+    it("writes a reply pending, not leased, while an earlier message of the same user and channel is unsent", async () => {
+      const u = await user();
+      const o = handOffOutbox({ pollIntervalMs: 50 });
+      await t.database.db.transaction((tx) => o.enqueue(tx, [text(u.id, "earlier")]));
+      // The earlier row waits for a retry an hour away, as after a provider's refusal.
+      await t.database.db.execute(sql`UPDATE outbox SET next_attempt_at = now() + interval '1 hour' WHERE user_id = ${u.id}`);
+      await o.start();
+      const send = o.reserveSend("whatsapp");
+      const leased = await writeLeased([text(u.id, "later")], send);
+      send!.take(leased);
+      expect(leased).toBeUndefined();
+      expect((await statuses(u.id)).map((s) => [s.body, s.status])).toEqual([
+        ["earlier", "pending"],
+        ["later", "pending"],
+      ]);
+      await sleep(300);
+      expect(provider.sends.filter((s) => s.to === u.waId)).toEqual([]);
+      await t.database.db.execute(sql`UPDATE outbox SET next_attempt_at = now() WHERE user_id = ${u.id} AND body = 'earlier'`);
+      await waitFor(() => provider.sends.filter((s) => s.to === u.waId).length === 2, 5000, "both sends");
+      expect(provider.sends.filter((s) => s.to === u.waId).map((s) => s.body)).toEqual(["earlier", "later"]);
+    });
+
+    it("leaves a row whose writer died before handing it over to lease expiry: another sender sends it, once", async () => {
+      const u = await user();
+      const doomed = handOffOutbox({ workerId: "w-handoff-doomed", leaseMs: 400 });
+      await doomed.start();
+      const send = doomed.reserveSend("whatsapp");
+      const leased = await writeLeased([text(u.id, "orphan")], send);
+      expect(leased).toMatchObject({ status: "sending" });
+      // The process dies between its statement and the hand-over: the row stays leased to it.
+      send!.take(undefined);
+      await doomed.stop();
+      const survivor = handOffOutbox({ workerId: "w-handoff-survivor", pollIntervalMs: 50, leaseMs: 400 });
+      await survivor.start();
+      await waitFor(() => provider.sends.some((s) => s.to === u.waId), 5000, "the orphan sent");
+      await sleep(600);
+      expect(provider.sends.filter((s) => s.to === u.waId).map((s) => s.body)).toEqual(["orphan"]);
+      expect((await statuses(u.id)).map((s) => s.status)).toEqual(["sent"]);
+    });
+
+    it("reserves no slot when the sender is not running or has no adapter for the channel", async () => {
+      const o = handOffOutbox();
+      expect(o.reserveSend("whatsapp")).toBeUndefined();
+      await o.start();
+      expect(o.reserveSend("console")).toBeUndefined();
+      const send = o.reserveSend("whatsapp");
+      expect(send).toBeDefined();
+      send!.take(undefined);
+    });
   });
 });

@@ -184,17 +184,26 @@ export class Dispatcher {
       return true;
     }
     // Completing the event and writing its replies is one statement: atomic without a transaction,
-    // one round trip, and the replies are written only if our lease token still holds.
+    // one round trip, and the replies are written only if our lease token still holds. When this
+    // process's sender has a free slot, the first reply is written already leased to it and sent
+    // straight from here: no notification, no claim.
     const result = JSON.stringify({ replies: out.map((m) => ({ channel: m.channel, chars: m.body.length })) });
-    // It also says whether the user has another event waiting, so the loop claims only then.
-    const [r] = await rows<{ done: number; more: boolean }>(
-      this.opts.database.db,
-      sql`WITH done AS (${this.queue.completeSql(event.id, event.leaseToken, sql`completed_at = now(), result = ${result}::jsonb`)})
-          ${out.length > 0 ? sql`, ${outboxInsertCtes(out, "done")}` : sql``}
-          SELECT (SELECT count(*) FROM done)::int AS done,
-                 EXISTS (SELECT 1 FROM inbox_events n WHERE n.user_id = ${event.userId} AND n.status IN ('pending', 'processing') AND n.id <> ${event.id}) AS more
-                 ${out.length > 0 ? sql`, (SELECT count(*) FROM outbox_notified)::int AS queued` : sql``}`,
-    );
+    const send = out.length > 0 ? this.opts.outbox.reserveSend(out[0]!.channel) : undefined;
+    let r: { done: number; more: boolean; leased?: Record<string, unknown> | null } | undefined;
+    try {
+      // It also says whether the user has another event waiting, so the loop claims only then.
+      [r] = await rows<{ done: number; more: boolean; leased?: Record<string, unknown> | null }>(
+        this.opts.database.db,
+        sql`WITH done AS (${this.queue.completeSql(event.id, event.leaseToken, sql`completed_at = now(), result = ${result}::jsonb`)})
+            ${out.length > 0 ? sql`, ${outboxInsertCtes(out, "done", send?.lease)}` : sql``}
+            SELECT (SELECT count(*) FROM done)::int AS done,
+                   EXISTS (SELECT 1 FROM inbox_events n WHERE n.user_id = ${event.userId} AND n.status IN ('pending', 'processing') AND n.id <> ${event.id}) AS more
+                   ${out.length > 0 ? sql`, (SELECT count(*) FROM outbox_notified)::int AS queued` : sql``}
+                   ${send ? sql`, (SELECT row_to_json(l) FROM outbox_leased l) AS leased` : sql``}`,
+      );
+    } finally {
+      send?.take(r?.leased ?? undefined);
+    }
     // Zero rows: someone else holds the event now (our lease expired); they will answer it, not us.
     const ok = (r?.done ?? 0) > 0;
     if (!ok) log().warn("lease lost before completion; dropping this attempt's result");

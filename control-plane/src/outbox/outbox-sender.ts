@@ -8,6 +8,7 @@ import type { Clock } from "../clock";
 import { backoffDelay, type RetryPolicy } from "../retry";
 import { ClaimLoop } from "../queue/claim-loop";
 import { LeasedQueue, type QueueTable } from "../queue/leased-queue";
+import { Batcher } from "../queue/batcher";
 import { newWorkerId } from "../queue/worker-id";
 import { SendError, type ChannelAdapter, type OutboundRow } from "./types";
 
@@ -39,12 +40,51 @@ export const OUTBOX_QUEUE: QueueTable = {
   order: sql`q.seq`,
 };
 
+/** The user's columns a claimed row carries (the adapter addresses the message with them), on `users u`. */
+export const CLAIMED_USER_COLUMNS = sql`u.wa_id AS user_wa_id, u.bsuid AS user_bsuid, u.phone AS user_phone`;
+
+/** A free slot of this process's sender, promised to a row another statement writes already leased (Outbox.reserveSend). */
+export interface SendReservation {
+  /** The queue whose lease the row is written with (outboxInsertCtes' `lease`). */
+  lease: LeasedQueue;
+  /** Hands over the row the statement returned in `outbox_leased`, or nothing; frees the slot either way. */
+  take(row: Record<string, unknown> | undefined): void;
+}
+
+/** One send to record (column names as the completion statement reads them). */
+interface Completion {
+  id: string;
+  token: string;
+  provider_id: string;
+  user_id: string;
+  channel: Channel;
+}
+
 interface Claimed extends OutboundRow {
   leaseToken: string;
   /** Set on a retry whose earlier attempt the provider already accepted: record it, do not resend. */
   acceptedProviderId: string | null;
   /** Read in the claim statement itself: one round trip less per send. */
   user: { id: string; waId: string | null; bsuid: string | null; phone: string | null };
+}
+
+/** A claimed row as the claim (or a statement that wrote it leased) returned it. */
+function claimedFromRow(r: Record<string, unknown>): Claimed {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    channel: r.channel as Channel,
+    kind: r.kind as "text" | "template",
+    body: String(r.body),
+    proactive: Boolean(r.proactive),
+    inboxId: (r.inbox_id as string | null) ?? undefined,
+    meta: (r.meta as Record<string, unknown> | null) ?? undefined,
+    attempts: Number(r.attempts),
+    messageId: (r.message_id as string | null) ?? null,
+    leaseToken: String(r.lease_token),
+    acceptedProviderId: Number(r.attempts) > 1 ? ((r.accepted_provider_id as string | null) ?? null) : null,
+    user: { id: String(r.user_id), waId: (r.user_wa_id as string | null) ?? null, bsuid: (r.user_bsuid as string | null) ?? null, phone: (r.user_phone as string | null) ?? null },
+  };
 }
 
 /**
@@ -60,6 +100,7 @@ export class OutboxSender {
   private readonly log: Logger;
   private unlisten?: () => Promise<void>;
   private readonly sent?: Counter;
+  private readonly completions = new Batcher<Completion, { sent: boolean; more: boolean }>((items) => this.complete(items));
 
   constructor(private readonly opts: OutboxSenderOptions) {
     this.log = opts.logger.child({ component: "outbox" });
@@ -97,6 +138,45 @@ export class OutboxSender {
     await this.loop.stop();
   }
 
+  /**
+   * Records sends as sent: the outbox rows (guarded by their tokens), their messages rows (guarded
+   * so that a provider id another row already has is skipped, not fatal), and for each whether its
+   * (user, channel) has another row waiting.
+   */
+  private async complete(items: Completion[]): Promise<{ sent: boolean; more: boolean }[]> {
+    const r = await rows<{ id: string; sent: boolean; more: boolean }>(
+      this.opts.database.db,
+      sql`WITH input AS (
+            SELECT * FROM jsonb_to_recordset(${JSON.stringify(items)}::jsonb) AS x(id text, token text, provider_id text, user_id text, channel text)),
+          o AS (${this.queue.completeManySql("input", sql`provider_id = input.provider_id, sent_at = now()`, sql`outbox.id, outbox.message_id, input.provider_id`)}),
+          m AS (
+            UPDATE messages SET status = 'sent', provider_id = o.provider_id, updated_at = now()
+            FROM o WHERE messages.id = o.message_id AND messages.status = 'queued'
+              AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = o.provider_id AND x.id <> messages.id))
+          SELECT input.id, o.id IS NOT NULL AS sent,
+                 EXISTS (SELECT 1 FROM outbox n WHERE n.user_id = input.user_id AND n.channel = input.channel
+                           AND n.status IN ('pending', 'sending') AND n.id <> input.id) AS more
+          FROM input LEFT JOIN o ON o.id = input.id`,
+    );
+    const byId = new Map(r.map((x) => [String(x.id), x]));
+    return items.map((i) => ({ sent: Boolean(byId.get(i.id)?.sent), more: byId.get(i.id)?.more !== false }));
+  }
+
+  /** See Outbox.reserveSend. */
+  reserve(channel: Channel): SendReservation | undefined {
+    if (!this.opts.adapters.has(channel) || !this.loop.reserve()) return undefined;
+    return {
+      lease: this.queue,
+      take: (row) => {
+        const job = row ? claimedFromRow(row) : undefined;
+        // Stopped meanwhile: give the row back now rather than after its lease.
+        if (!this.loop.adopt(job) && job) {
+          void this.queue.release(this.opts.database.db, job.id, job.leaseToken).catch((err) => this.log.warn({ err, outboxId: job.id }, "could not release a handed-over row; its lease will expire"));
+        }
+      },
+    };
+  }
+
   private async claim(n: number): Promise<Claimed[]> {
     const channels = [...this.opts.adapters.keys()];
     if (channels.length === 0) return [];
@@ -106,29 +186,14 @@ export class OutboxSender {
       join: sql`u.id = outbox.user_id`,
       // A provider id on the messages row means an earlier attempt was accepted (the adapter wrote
       // it the moment the provider answered) and only our own bookkeeping was lost with a crash.
-      returning: sql`u.wa_id AS user_wa_id, u.bsuid AS user_bsuid, u.phone AS user_phone,
+      returning: sql`${CLAIMED_USER_COLUMNS},
         (SELECT m.provider_id FROM messages m WHERE m.id = outbox.message_id) AS accepted_provider_id`,
     });
-    return claimed.map((r) => ({
-      id: String(r.id),
-      userId: String(r.user_id),
-      channel: r.channel as Channel,
-      kind: r.kind as "text" | "template",
-      body: String(r.body),
-      proactive: Boolean(r.proactive),
-      inboxId: (r.inbox_id as string | null) ?? undefined,
-      meta: (r.meta as Record<string, unknown> | null) ?? undefined,
-      attempts: Number(r.attempts),
-      messageId: (r.message_id as string | null) ?? null,
-      leaseToken: String(r.lease_token),
-      acceptedProviderId: Number(r.attempts) > 1 ? ((r.accepted_provider_id as string | null) ?? null) : null,
-      user: { id: String(r.user_id), waId: (r.user_wa_id as string | null) ?? null, bsuid: (r.user_bsuid as string | null) ?? null, phone: (r.user_phone as string | null) ?? null },
-    }));
+    return claimed.map(claimedFromRow);
   }
 
   /** Resolves false when the (user, channel) had nothing next (no claim needed for it). */
   private async send(row: Claimed): Promise<boolean> {
-    const { db } = this.opts.database;
     const adapter = this.opts.adapters.get(row.channel);
     // Bound only when something is logged: a child logger per row costs real CPU at volume.
     let child: Logger | undefined;
@@ -138,23 +203,12 @@ export class OutboxSender {
       const { leaseToken: _t, acceptedProviderId, user, ...out } = row;
       const { providerId } = acceptedProviderId ? { providerId: acceptedProviderId } : await adapter.send(out, user);
       // Recording the send is one statement (one round trip, nothing else in a transaction that
-      // could roll it back and turn an accepted message into a resend). The messages row follows
-      // in the same statement, guarded so that a provider id it cannot take is skipped, not fatal.
-      const [r] = await rows<{ sent: number; more: boolean }>(
-        db,
-        sql`WITH o AS (${this.queue.completeSql(row.id, row.leaseToken, sql`provider_id = ${providerId}, sent_at = now()`, sql`id, message_id`)}),
-            m AS (
-              UPDATE messages SET status = 'sent', provider_id = ${providerId}, updated_at = now()
-              FROM o WHERE messages.id = o.message_id AND messages.status = 'queued'
-                AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${providerId} AND x.id <> messages.id)
-              RETURNING messages.id)
-            SELECT (SELECT count(*) FROM o)::int AS sent, (SELECT count(*) FROM m)::int AS marked,
-                   EXISTS (SELECT 1 FROM outbox n WHERE n.user_id = ${row.userId} AND n.channel = ${row.channel}
-                             AND n.status IN ('pending', 'sending') AND n.id <> ${row.id}) AS more`,
-      );
-      if ((r?.sent ?? 0) === 0) log().warn("lease lost while sending; another sender may have sent this row too");
+      // could roll it back and turn an accepted message into a resend), shared with the sends
+      // that finish meanwhile when the database is busy.
+      const r = await this.completions.submit({ id: row.id, token: row.leaseToken, provider_id: providerId, user_id: row.userId, channel: row.channel });
+      if (!r.sent) log().warn("lease lost while sending; another sender may have sent this row too");
       this.sent?.inc({ channel: row.channel, outcome: "sent" });
-      return (r?.sent ?? 0) === 0 || r?.more !== false;
+      return !r.sent || r.more;
     } catch (err) {
       await this.fail(row, err, log);
       return true;

@@ -6,7 +6,8 @@ import type { Logger } from "../logger";
 import type { Registry } from "prom-client";
 import { systemClock, type Clock } from "../clock";
 import { DEFAULT_RETRY, validateRetryPolicy, type RetryPolicy } from "../retry";
-import { OutboxSender } from "./outbox-sender";
+import { CLAIMED_USER_COLUMNS, OutboxSender, type SendReservation } from "./outbox-sender";
+import type { LeasedQueue } from "../queue/leased-queue";
 import type { ChannelAdapter, NewOutboundMessage } from "./types";
 
 /** NOTIFY channel the sender listens on; the payload is the user id. */
@@ -53,6 +54,19 @@ export class Outbox {
     return r.map((x) => x.id);
   }
 
+  /**
+   * For a caller about to write messages in a statement of its own (the dispatcher completing a
+   * turn): when this process's sender can take the first of them at once (it runs, has an adapter
+   * for the channel and a free slot), a reservation. Its `lease` goes to outboxInsertCtes, which
+   * then writes that row already leased to the sender; `take` hands over what the statement
+   * returned in `outbox_leased` (or nothing) and must be called once. The row is sent without a
+   * claim round trip or a notification; a crash before it is sent leaves a lease that expires (or
+   * that this worker takes back when it restarts) like any claimed row's.
+   */
+  reserveSend(channel: Channel): SendReservation | undefined {
+    return this.sender?.reserve(channel);
+  }
+
   /** Starts draining: LISTEN for new rows, poll as a fallback. */
   async start(): Promise<void> {
     if (this.sender) return;
@@ -86,8 +100,13 @@ export class Outbox {
  * `gate`, the name of an earlier CTE, rows are written only if that CTE returned a row: the
  * dispatcher completes an event and writes its replies in one statement (one round trip, atomic
  * without a transaction) and writes nothing when its lease was lost.
+ *
+ * With `lease` (a reservation's, see Outbox.reserveSend) the first message is written already
+ * claimed by that queue when it is the head of its (user, channel), i.e. nothing of that user and
+ * channel is still unsent: the claim's own head rule, so the order per (user, channel) holds. It
+ * is then not notified, and `outbox_leased` returns it with what a claim reads beside it.
  */
-export function outboxInsertCtes(messages: NewOutboundMessage[], gate?: string): SQL {
+export function outboxInsertCtes(messages: NewOutboundMessage[], gate?: string, lease?: LeasedQueue): SQL {
   const checked = messages.map((m) => {
     const channel = Channel.parse(m.channel);
     if (m.kind !== "text" && m.kind !== "template") throw new RangeError(`unknown outbound kind ${String(m.kind)}`);
@@ -107,16 +126,29 @@ export function outboxInsertCtes(messages: NewOutboundMessage[], gate?: string):
     ),
     sql`, `,
   );
+  const lead = lease
+    ? sql`v.ord = 0 AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.user_id = v.user_id AND b.channel = v.channel AND b.status IN ('pending', 'sending'))`
+    : sql`false`;
   // Rows go in VALUES order, so seq (the send order) follows the order the caller gave.
   return sql`outbox_messages AS (
       INSERT INTO messages (id, user_id, direction, channel, content, status)
       SELECT v.id, v.user_id, 'out', v.channel, v.content, 'queued'
       FROM (VALUES ${messageRows}) AS v(ord, id, user_id, channel, content) ${where} ORDER BY v.ord),
     outbox_rows AS (
-      INSERT INTO outbox (user_id, channel, kind, body, proactive, inbox_id, meta, message_id)
-      SELECT v.user_id, v.channel, v.kind, v.body, v.proactive, v.inbox_id, v.meta, v.message_id
-      FROM (VALUES ${outboxRows}) AS v(ord, user_id, channel, kind, body, proactive, inbox_id, meta, message_id) ${where} ORDER BY v.ord
-      RETURNING id, seq, user_id),
+      INSERT INTO outbox (user_id, channel, kind, body, proactive, inbox_id, meta, message_id, status, attempts, lease_token, lease_expires_at)
+      SELECT v.user_id, v.channel, v.kind, v.body, v.proactive, v.inbox_id, v.meta, v.message_id,
+             CASE WHEN h.lead THEN 'sending' ELSE 'pending' END, CASE WHEN h.lead THEN 1 ELSE 0 END,
+             CASE WHEN h.lead THEN ${lease ? lease.newLeaseToken() : sql`NULL`} END,
+             CASE WHEN h.lead THEN ${lease ? lease.leaseExpiry() : sql`NULL::timestamptz`} END
+      FROM (VALUES ${outboxRows}) AS v(ord, user_id, channel, kind, body, proactive, inbox_id, meta, message_id),
+           LATERAL (SELECT ${lead} AS lead) h ${where} ORDER BY v.ord
+      RETURNING *),
     outbox_notified AS (
-      SELECT id, seq, pg_notify(${OUTBOX_NOTIFY_CHANNEL}, user_id) FROM outbox_rows)`;
+      SELECT id, seq, CASE WHEN status = 'pending' THEN pg_notify(${OUTBOX_NOTIFY_CHANNEL}, user_id) END FROM outbox_rows)${
+      lease
+        ? sql`,
+    outbox_leased AS (
+      SELECT o.*, ${CLAIMED_USER_COLUMNS} FROM outbox_rows o JOIN users u ON u.id = o.user_id WHERE o.status = 'sending')`
+        : sql``
+    }`;
 }

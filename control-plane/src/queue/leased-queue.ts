@@ -57,11 +57,20 @@ export class LeasedQueue {
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED)
       UPDATE ${t} SET status = ${running}, attempts = ${t}.attempts + 1,
-             lease_token = ${this.workerId} || ':' || gen_random_uuid()::text,
-             lease_expires_at = now() + make_interval(secs => ${this.leaseSeconds}), updated_at = now()
+             lease_token = ${this.newLeaseToken()}, lease_expires_at = ${this.leaseExpiry()}, updated_at = now()
       FROM next ${extra.from ? sql`, ${extra.from}` : sql``}
       WHERE ${t}.id = next.id ${extra.join ? sql`AND ${extra.join}` : sql``}
       RETURNING ${t}.* ${extra.returning ? sql`, ${extra.returning}` : sql``}`;
+  }
+
+  /** A fresh lease token of this worker, as SQL: for a claim, or for a row inserted already claimed. */
+  newLeaseToken(): SQL {
+    return sql`(${this.workerId} || ':' || gen_random_uuid()::text)`;
+  }
+
+  /** When a lease taken or renewed now expires, as SQL. */
+  leaseExpiry(): SQL {
+    return sql`(now() + make_interval(secs => ${this.leaseSeconds}))`;
   }
 
   async claim(db: Executor, limit: number, extra?: Parameters<LeasedQueue["claimSql"]>[1]): Promise<Record<string, unknown>[]> {
@@ -73,7 +82,7 @@ export class LeasedQueue {
     if (tokens.length === 0) return new Set();
     const r = await rows<{ lease_token: string }>(
       db,
-      sql`UPDATE ${this.t} SET lease_expires_at = now() + make_interval(secs => ${this.leaseSeconds})
+      sql`UPDATE ${this.t} SET lease_expires_at = ${this.leaseExpiry()}
           WHERE status = ${this.q.running} AND lease_token = ANY(string_to_array(${tokens.join(",")}, ','))
           RETURNING lease_token`,
     );
@@ -85,9 +94,23 @@ export class LeasedQueue {
    * It returns the row's id (and `returning`), or nothing when the lease was lost.
    */
   completeSql(id: string, token: string, set: SQL, returning: SQL = sql`id`): SQL {
-    return sql`UPDATE ${this.t} SET status = ${this.q.done}, updated_at = now(), last_error = NULL,
-                 lease_token = NULL, lease_expires_at = NULL, ${set}
+    return sql`UPDATE ${this.t} SET ${this.doneSet(set)}
                WHERE id = ${id} AND lease_token = ${token} AND status = ${this.q.running} RETURNING ${returning}`;
+  }
+
+  /**
+   * completeSql for many rows in one statement: `input` names a CTE with one row per job, columns
+   * `id` and `token` (and whatever `set` and `returning` read from it as input.<column>).
+   */
+  completeManySql(input: string, set: SQL, returning: SQL): SQL {
+    const i = sql.raw(input.replace(/[^a-z_]/g, ""));
+    return sql`UPDATE ${this.t} SET ${this.doneSet(set)} FROM ${i} AS input
+               WHERE ${this.t}.id = input.id AND ${this.t}.lease_token = input.token AND ${this.t}.status = ${this.q.running}
+               RETURNING ${returning}`;
+  }
+
+  private doneSet(set: SQL): SQL {
+    return sql`status = ${this.q.done}, updated_at = now(), last_error = NULL, lease_token = NULL, lease_expires_at = NULL, ${set}`;
   }
 
   /** Back to pending after `delayMs`, or dead; returns whether we still held the row. */

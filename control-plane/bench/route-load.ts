@@ -1,0 +1,141 @@
+/**
+ * The route bench's load generator, run by bench/route.ts as a child process (not a bench of its
+ * own): the simulated users' webhook sender, the fake agent every sandbox points at, and the local
+ * Graph API. It lives in its own process so that it does not take CPU from the control plane under
+ * test, and so that the floor and the route are measured under the same conditions (the same
+ * process boundaries: users, agent and provider outside, the control plane's work inside).
+ *
+ * Protocol over the IPC channel: it starts and sends `ready` (agent endpoint, Graph URL, the key
+ * the control plane signs agent handshakes with); each `run` message is answered with the
+ * latencies of that run.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { generateSigningKeyPair } from "@concierge/protocol";
+import { signMetaPayload } from "../src/channels/whatsapp";
+import { FakeAgent } from "../../test-support/fake-agent";
+import { textWebhook } from "../../test-support/meta-samples";
+
+export interface LoadReady {
+  type: "ready";
+  agentEndpoint: string;
+  graphUrl: string;
+  signingPrivateKeyPem: string;
+}
+export interface LoadRun {
+  type: "run";
+  /** floor: POST base/floor; route: a signed WhatsApp webhook, done when the Graph API gets the reply. */
+  kind: "warm" | "floor" | "route";
+  base: string;
+  users: number;
+  messages: number;
+  appSecret: string;
+}
+export interface LoadResult {
+  type: "result";
+  lat: number[];
+  seconds: number;
+  error?: string;
+}
+export interface LoadConfig {
+  turnMs: number;
+  accessToken: string;
+}
+
+async function main(cfg: LoadConfig): Promise<void> {
+  const keys = generateSigningKeyPair();
+  const agent = await new FakeAgent({ tokenFor: (id) => `tok-${id}`, controlPlanePublicKeyPem: keys.publicKeyPem }).start();
+  if (cfg.turnMs > 0) {
+    agent.handlers["chat.send"] = async (r) => {
+      await new Promise((res) => setTimeout(res, cfg.turnMs));
+      return { reply: `echo: ${r.params.text}`, llmCalls: 0 };
+    };
+  }
+
+  // The Graph API's message endpoint, minimal: read receipts (with or without the typing indicator
+  // folded in), and sends that resolve a waiter by text.
+  const waiters = new Map<string, () => void>();
+  const graph = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+      res.setHeader("content-type", "application/json");
+      if (req.headers.authorization !== `Bearer ${cfg.accessToken}`) return void res.writeHead(401).end("{}");
+      if (body.status === "read") return void res.end(JSON.stringify({ success: true }));
+      res.end(JSON.stringify({ messaging_product: "whatsapp", contacts: [{ input: body.to, wa_id: body.to }], messages: [{ id: `wamid.B${Math.random().toString(36).slice(2)}` }] }));
+      if (body.type === "text") waiters.get(String(body.text?.body ?? "").replace(/^echo: /, ""))?.();
+    });
+  });
+  await new Promise<void>((r) => graph.listen(0, "127.0.0.1", 4096, () => r()));
+  const graphUrl = `http://127.0.0.1:${(graph.address() as AddressInfo).port}`;
+
+  const runUsers = async (users: number, messages: number, turn: (u: number, i: number) => Promise<number>) => {
+    const lat: number[] = [];
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: users }, async (_, u) => {
+        for (let i = 0; i < messages; i++) lat.push(await turn(u, i));
+      }),
+    );
+    return { lat, seconds: (performance.now() - started) / 1000 };
+  };
+
+  const floorTurn = (base: string) => async () => {
+    const t0 = performance.now();
+    await fetch(`${base}/floor`, { method: "POST", body: "x" }).then((r) => r.arrayBuffer());
+    return performance.now() - t0;
+  };
+
+  const routeTurn = (base: string, appSecret: string) => async (u: number, i: number) => {
+    const waId = `4915${String(100000 + u)}`;
+    const text = `m-${u}-${i}`;
+    const body = textWebhook({ waId, body: text, name: `User ${u}` });
+    const t0 = performance.now();
+    const replied = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no reply for ${text} within 120 s`)), 120_000);
+      waiters.set(text, () => {
+        clearTimeout(timer);
+        waiters.delete(text);
+        resolve();
+      });
+    });
+    const res = await fetch(`${base}/whatsapp/webhook`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-hub-signature-256": signMetaPayload(body, appSecret) },
+      body,
+    });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
+    await replied;
+    return performance.now() - t0;
+  };
+
+  process.on("message", (m: LoadRun) => {
+    if (m.type !== "run") return;
+    const run =
+      m.kind === "warm"
+        ? runUsers(1, 1, floorTurn(m.base))
+        : m.kind === "floor"
+          ? runUsers(m.users, m.messages, floorTurn(m.base))
+          : runUsers(m.users, m.messages, routeTurn(m.base, m.appSecret));
+    run.then(
+      (r) => process.send!({ type: "result", ...r } satisfies LoadResult),
+      (err) => process.send!({ type: "result", lat: [], seconds: 0, error: err instanceof Error ? err.stack : String(err) } satisfies LoadResult),
+    );
+  });
+  // The parent going away (done, or killed) ends the load generator too.
+  process.on("disconnect", () => {
+    graph.closeAllConnections();
+    graph.close();
+    void agent.stop().finally(() => process.exit(0));
+  });
+  process.send!({ type: "ready", agentEndpoint: agent.endpoint, graphUrl, signingPrivateKeyPem: keys.privateKeyPem } satisfies LoadReady);
+}
+
+if (process.send) {
+  main(JSON.parse(process.env.ROUTE_LOAD_CONFIG ?? "{}") as LoadConfig).catch((err) => {
+    process.stderr.write(`route load generator failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}
