@@ -14,6 +14,7 @@
  */
 "use strict";
 const fs = require("node:fs");
+const { isBuiltin } = require("node:module");
 const path = require("node:path");
 const esbuild = require("esbuild");
 
@@ -49,7 +50,7 @@ const lazyModules = {
     build.onResolve({ filter: /^[^./]/ }, (a) => {
       if (a.path.startsWith(REAL)) {
         const name = a.path.slice(REAL.length);
-        return require("node:module").isBuiltin(name) ? { path: name, external: true } : build.resolve(name, { resolveDir: a.resolveDir, kind: "import-statement" });
+        return isBuiltin(name) ? { path: name, external: true } : build.resolve(name, { resolveDir: a.resolveDir, kind: "import-statement" });
       }
       const lazy = byName.get(a.path.replace(/^node:/, ""));
       if (!lazy || !lazy.importers.test(a.importer.split(path.sep).join("/"))) return undefined;
