@@ -14,6 +14,7 @@
  */
 "use strict";
 const fs = require("node:fs");
+const { isBuiltin } = require("node:module");
 const path = require("node:path");
 const esbuild = require("esbuild");
 
@@ -22,6 +23,53 @@ const src = path.join(here, "src");
 const out = path.join(here, "bundle");
 /** Packages loaded from node_modules at run time, not bundled. */
 const EXTERNAL = ["better-sqlite3"];
+/**
+ * Modules bundled but evaluated on first use instead of at start (measured in docs/sandbox-speed.md):
+ * what the importer names is replaced by an object of getters over the module's export names, and
+ * the first property read evaluates the real module. Keyed by importer: chrono-node for everyone
+ * (its English parsers are built at import; only a turn that reads a time needs them); tls, https
+ * and zlib for ws only, which needs them as a client or with permessage-deflate, and the agent's
+ * gateway is a server without compression. Export names are read from this machine's Node and
+ * packages; a name it lacks would read as undefined, so each lazy module's use must stay on them.
+ * `load` names what is evaluated, when not the module itself: a required module cannot be
+ * tree-shaken, and the agent uses only chrono's `parse`, which is the English locale's (the root
+ * re-exports en.casual), so loading chrono-node/en keeps the other locales out as before.
+ */
+const LAZY = [
+  { name: "chrono-node", load: "chrono-node/en", importers: /./ },
+  { name: "tls", importers: /node_modules\/ws\// },
+  { name: "https", importers: /node_modules\/ws\// },
+  { name: "zlib", importers: /node_modules\/ws\// },
+];
+const REAL = "lazy-real:";
+
+const lazyModules = {
+  name: "lazy-modules",
+  setup(build) {
+    const byName = new Map(LAZY.map((l) => [l.name, l]));
+    build.onResolve({ filter: /^[^./]/ }, (a) => {
+      if (a.path.startsWith(REAL)) {
+        const name = a.path.slice(REAL.length);
+        return isBuiltin(name) ? { path: name, external: true } : build.resolve(name, { resolveDir: a.resolveDir, kind: "import-statement" });
+      }
+      const lazy = byName.get(a.path.replace(/^node:/, ""));
+      if (!lazy || !lazy.importers.test(a.importer.split(path.sep).join("/"))) return undefined;
+      return { path: lazy.load ?? lazy.name, namespace: "lazy", pluginData: { resolveDir: a.resolveDir } };
+    });
+    build.onLoad({ filter: /.*/, namespace: "lazy" }, (a) => {
+      const keys = Object.keys(require(require.resolve(a.path, { paths: [a.pluginData.resolveDir] }))).filter((k) => k !== "default");
+      return {
+        loader: "js",
+        resolveDir: a.pluginData.resolveDir,
+        contents: [
+          `let real;`,
+          `const load = () => (real ??= require(${JSON.stringify(REAL + a.path)}));`,
+          `for (const k of ${JSON.stringify(keys)}) Object.defineProperty(exports, k, { enumerable: true, get: () => load()[k] });`,
+        ].join("\n"),
+      };
+    });
+  },
+};
 
 function modules(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -40,8 +88,9 @@ const entry = [
   `};`,
 ].join("\n");
 
+async function main() {
 fs.rmSync(out, { recursive: true, force: true });
-const result = esbuild.buildSync({
+const result = await esbuild.build({
   stdin: { contents: entry, resolveDir: src, sourcefile: "bundle-entry.ts", loader: "ts" },
   bundle: true,
   platform: "node",
@@ -57,6 +106,7 @@ const result = esbuild.buildSync({
   minifySyntax: true,
   metafile: true,
   logLevel: "warning",
+  plugins: [lazyModules],
 });
 
 for (const n of names) {
@@ -70,3 +120,9 @@ fs.writeFileSync(path.join(out, "external.json"), `${JSON.stringify(EXTERNAL)}\n
 const bytes = fs.statSync(path.join(out, "main.js")).size;
 const inputs = Object.keys(result.metafile.inputs).length;
 process.stdout.write(`bundle: ${inputs} files -> ${path.relative(process.cwd(), path.join(out, "main.js"))} (${(bytes / 1024).toFixed(0)} KiB)\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bundle: ${err.stack ?? err}\n`);
+  process.exit(1);
+});

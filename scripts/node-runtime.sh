@@ -47,19 +47,27 @@ sqlite_dir() {
   local src="$root/node_modules/better-sqlite3"
   local version; version="$(node -p "require('$src/package.json').version")"
   local dir="$cache/better-sqlite3-$version"
-  if [ ! -f "$dir/build/Release/better_sqlite3.node" ]; then
+  # A cached binary counts only if it loads under that Node: an earlier build may have taken the
+  # host's headers (see below) and produced a binary for the host's ABI.
+  if ! "$node/bin/node" -e "require('$dir/build/Release/better_sqlite3.node')" 2>/dev/null; then
     log "building better-sqlite3@$version for Node $NODE_RUNTIME_VERSION (node-gyp --nodedir)"
     local gyp; gyp="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")/node_modules/node-gyp/bin/node-gyp.js"
     rm -rf "$dir" "$dir.tmp"
     mkdir -p "$dir.tmp/node_modules"
     cp -r "$src/package.json" "$src/binding.gyp" "$src/lib" "$src/src" "$src/deps" "$dir.tmp/"
     for dep in bindings file-uri-to-path; do cp -rL "$root/node_modules/$dep" "$dir.tmp/node_modules/$dep"; done
-    (cd "$dir.tmp" && PATH="$node/bin:$PATH" node "$gyp" rebuild --release --nodedir="$node" -j 2 >"$cache/node-gyp.log" 2>&1) || {
+    # node-gyp lets npm's config env (npm_config_nodedir, set under `npm run` from a user's .npmrc)
+    # override its own --nodedir: unset it, or the binding is compiled against the host's headers.
+    (cd "$dir.tmp" && PATH="$node/bin:$PATH" env -u npm_config_nodedir node "$gyp" rebuild --release --nodedir="$node" -j 2 >"$cache/node-gyp.log" 2>&1) || {
       cat "$cache/node-gyp.log" >&2
       exit 1
     }
     rm -rf "$dir.tmp/build/Release/obj.target" "$dir.tmp/build/Release/.deps" "$dir.tmp/build/Release/test_extension.node"
-    "$node/bin/node" -e "new (require('$dir.tmp'))(':memory:').pragma('journal_mode')"
+    # Called as $(sqlite_dir), where errexit does not apply: fail loudly by hand.
+    "$node/bin/node" -e "new (require('$dir.tmp'))(':memory:').pragma('journal_mode')" || {
+      log "better-sqlite3 built for Node $NODE_RUNTIME_VERSION does not load under it"
+      exit 1
+    }
     mv "$dir.tmp" "$dir"
   fi
   printf '%s\n' "$dir"
