@@ -19,7 +19,7 @@ export interface ProactiveOptions {
   database: Database;
   /** The inbox writer (Inbox): scheduled events enter the user's queue like any other. */
   inbox: { enqueue(tx: Executor, event: NewInboundEvent): Promise<unknown> };
-  /** Wakes the sandbox (SandboxService.ensure) and asks the agent (ConnectionManager.request). */
+  /** The user's agent (agent-port.ts): heartbeat.run and alarm.fire. */
   agent: AgentCaller;
   logger: Logger;
   metrics: Registry;
@@ -44,8 +44,8 @@ export interface Proactive {
   register(dispatcher: { handle(kind: string, handler: Handler): void }): void;
   /** For ConnectionManager.onEvent: mirrors alarm.set and profile.updated. */
   onAgentEvent: (sandboxId: string, event: string, payload: unknown) => void;
-  /** PUT/GET /users/:userId/profile, to mount under /sandbox. */
-  adminRouter(adminToken: string): Router;
+  /** PUT/GET /users/:userId/profile, for the /sandbox admin router. */
+  adminRoutes: Router;
 }
 
 /** Builds the proactive path (scheduler, handlers, profile service) from its parts; main.ts starts and stops the scheduler. */
@@ -83,6 +83,6 @@ export function createProactive(o: ProactiveOptions): Proactive {
       dispatcher.handle("alarm", handlers.alarm);
     },
     onAgentEvent: profiles.onAgentEvent,
-    adminRouter: (adminToken) => createSchedulerAdminRouter({ profiles, adminToken }),
+    adminRoutes: createSchedulerAdminRouter({ profiles }),
   };
 }

@@ -5,7 +5,7 @@ import type { CallTranscriptLine } from "../../db/schema";
 import type { Database } from "../../db/database";
 import type { Logger } from "../../logger";
 import type { CallStore } from "./call-store";
-import type { VoiceAgent } from "./ports";
+import type { AgentPort } from "../../agent-port";
 import {
   appendAudio,
   ASSISTANT_TRANSCRIPT_EVENTS,
@@ -34,7 +34,7 @@ export interface BridgeOptions {
   realtime: RealtimeSettings;
   /** Verifies the signed custom parameters of the start frame. */
   authToken: string;
-  agent: VoiceAgent;
+  agent: Pick<AgentPort, "call">;
   store: CallStore;
   /** PIN checks and the trust a WhatsApp "yes" set, for a limited call (docs/voice-trust.md). */
   trustStore: CallTrustStore;
@@ -195,7 +195,7 @@ export class MediaStreamBridge {
         this.log.error({ callSid: this.callSid }, "tools.list too slow; realtime call runs without the agent's tools");
         resolve(fallback);
       }, this.opts.setupTimeoutMs ?? 8000);
-      this.opts.agent.request(this.userId, "tools.list", { trust: this.trust }).then(
+      this.opts.agent.call(this.userId, "tools.list", { trust: this.trust }).then(
         (r) => {
           timer.cancel();
           resolve(r);
@@ -302,7 +302,7 @@ export class MediaStreamBridge {
     const name = String(ev.name ?? "");
     let output: string;
     try {
-      const result = await this.opts.agent.request(this.userId, "tool.call", {
+      const result = await this.opts.agent.call(this.userId, "tool.call", {
         idempotencyKey: `${this.callSid}:${callId}`,
         name,
         arguments: typeof ev.arguments === "string" ? ev.arguments : JSON.stringify(ev.arguments ?? {}),
