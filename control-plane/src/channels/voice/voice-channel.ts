@@ -46,6 +46,8 @@ export interface VoiceChannelOptions {
 export interface VoiceChannel extends Channel {
   /** The phone PIN and "yes, that was me", answered in the WhatsApp turn (docs/voice-trust.md). */
   whatsAppCommands?: WhatsAppCommands;
+  /** GET /voice/stream once started; absent when real-time voice is not configured. */
+  stream?: VoiceStreamHandle;
   /** The scheduler's hook for urgent reminders; absent without TWILIO_PHONE_NUMBER. */
   placeCall?: (userId: string, text: string) => Promise<{ callSid: string }>;
 }
@@ -97,8 +99,7 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel {
         callsPerDay: config.voice.urgentCallsPerDay,
       })
     : undefined;
-  let stream: VoiceStreamHandle | undefined;
-  return {
+  const channel: VoiceChannel = {
     name: "voice",
     enabled: true,
     routes: [{ path: "/voice", router }],
@@ -110,7 +111,7 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel {
     },
     start({ server }) {
       if (!config.realtime) return;
-      stream = attachVoiceStream(server, {
+      channel.stream = attachVoiceStream(server, {
         realtime: config.realtime,
         authToken: twilioConfig.authToken,
         agent: opts.agent,
@@ -127,9 +128,10 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel {
     },
     // Open media streams close before HTTP stops.
     stop: async () => {
-      await stream?.close();
+      await channel.stream?.close();
     },
     whatsAppCommands: voiceTrustCommands({ database: opts.database, trust, confirmWithinMs, logger: opts.logger }),
     placeCall: outbound ? (userId, text) => outbound.placeCall(userId, text) : undefined,
   };
+  return channel;
 }
