@@ -150,23 +150,13 @@ export function createSandboxRouter(opts: SandboxRoutesOptions): Router {
     res.json(await view(user, await service.get(user.id)));
   });
 
-  router.post("/:key/start", async (req, res) => {
-    const user = await findUser(key(req));
-    await service.start(user.id);
-    res.json(await view(user, await service.get(user.id)));
-  });
-
-  router.post("/:key/stop", async (req, res) => {
-    const user = await findUser(key(req));
-    await service.stop(user.id);
-    res.json(await view(user, await service.get(user.id)));
-  });
-
-  router.post("/:key/restart", async (req, res) => {
-    const user = await findUser(key(req));
-    await service.restart(user.id);
-    res.json(await view(user, await service.get(user.id)));
-  });
+  for (const action of ["start", "stop", "restart"] as const) {
+    router.post(`/:key/${action}`, async (req, res) => {
+      const user = await findUser(key(req));
+      await service[action](user.id);
+      res.json(await view(user, await service.get(user.id)));
+    });
+  }
 
   router.delete("/:key", async (req, res) => {
     const user = await findUser(key(req));
