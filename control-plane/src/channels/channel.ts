@@ -1,14 +1,14 @@
 import type { Server } from "node:http";
 import type { Router } from "express";
-import type { Tx } from "../db/database";
+import type { Executor, Tx } from "../db/database";
 import type { User } from "../db/schema";
 import type { InboxHandler } from "../inbox/dispatcher";
 import type { InboundKind, NewInboundEvent } from "../inbox/types";
 import type { ChannelAdapter, NewOutboundMessage } from "../outbox/types";
 
-/** What a channel needs from the inbox: an insert inside the caller's transaction (true when new). */
+/** What a channel (or the scheduler) needs from the inbox: an insert inside the caller's transaction; true when new. */
 export interface InboxPort {
-  enqueue(tx: Tx, event: NewInboundEvent): Promise<unknown>;
+  enqueue(tx: Executor, event: NewInboundEvent): Promise<boolean>;
 }
 
 /** And from the outbox: the same, for messages written without an agent turn (in order). */

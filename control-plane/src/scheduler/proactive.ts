@@ -1,9 +1,10 @@
 import type { Router } from "express";
 import type { Registry } from "prom-client";
 import type { Clock } from "../clock";
-import type { Database, Executor } from "../db/database";
+import type { Database } from "../db/database";
 import type { Logger } from "../logger";
-import type { InboundEventRow, NewInboundEvent } from "../inbox/types";
+import type { InboxPort } from "../channels/channel";
+import type { InboundEventRow } from "../inbox/types";
 import type { NewOutboundMessage } from "../outbox/types";
 import { createAlarmHandler } from "./alarm-handler";
 import { createHeartbeatHandler } from "./heartbeat-handler";
@@ -18,7 +19,7 @@ import type { AgentCaller, PlaceCall } from "./types";
 export interface ProactiveOptions {
   database: Database;
   /** The inbox writer (Inbox): scheduled events enter the user's queue like any other. */
-  inbox: { enqueue(tx: Executor, event: NewInboundEvent): Promise<unknown> };
+  inbox: InboxPort;
   /** The user's agent (agent-port.ts): heartbeat.run and alarm.fire. */
   agent: AgentCaller;
   logger: Logger;

@@ -2,8 +2,7 @@ import type { Registry } from "prom-client";
 import type { AgentPort } from "../../agent-port";
 import type { Clock } from "../../clock";
 import type { Config } from "../../config";
-import type { Database, Executor } from "../../db/database";
-import type { NewInboundEvent } from "../../inbox/types";
+import type { Database } from "../../db/database";
 import type { Logger } from "../../logger";
 import type { Channel } from "../channel";
 import { createZoomAdminRouter } from "./admin-router";
@@ -12,6 +11,7 @@ import { RtmsManager, type RtmsManagerOptions } from "./rtms-manager";
 import { createZoomRouter } from "./webhook-router";
 import { ZoomInbound } from "./zoom-inbound";
 import { ZoomUsers } from "./zoom-users";
+import type { InboxPort } from "../channel";
 
 export { signZoomPayload, urlValidationResponse, verifyZoomSignature } from "./signature";
 export { parseZoomEvent, meetingProviderId } from "./payload";
@@ -23,7 +23,7 @@ export { meetingHandler } from "./meeting-handler";
 export interface ZoomChannelOptions {
   config: Pick<Config, "zoom">;
   database: Database;
-  inbox: { enqueue(tx: Executor, event: NewInboundEvent): Promise<boolean> };
+  inbox: InboxPort;
   agent: Pick<AgentPort, "call">;
   logger: Logger;
   clock: Clock;
