@@ -163,4 +163,15 @@ describeEachDriver("WhatsApp turn preparation", (driver) => {
     turn.done();
     expect(turn.chat).toEqual({ text: "Receipt", attachments: image.attachments });
   });
+
+  it("marks a text message read and shows typing in one Graph request, not two", async () => {
+    const text: WhatsAppMessagePayload = { text: "Hi", whatsapp: { wamid: "wamid.TXT1", type: "text" } };
+    const turn = await preparer.prepare(event(userId, text));
+    await new Promise((r) => setTimeout(r, 50));
+    turn.done();
+    // Filtered by wamid: an earlier test's last request may still be landing.
+    expect(graphApi.calls.filter((c) => c.body?.message_id === "wamid.TXT1").map((c) => [c.method, c.path, c.body])).toEqual([
+      ["POST", `/v22.0/${PHONE_ID}/messages`, { messaging_product: "whatsapp", status: "read", message_id: "wamid.TXT1", typing_indicator: { type: "text" } }],
+    ]);
+  });
 });
