@@ -109,12 +109,8 @@ export class MediaStreamBridge {
   }
 
   private onTwilio(data: WebSocket.RawData): void {
-    let msg: any;
-    try {
-      msg = JSON.parse(data.toString());
-    } catch {
-      return;
-    }
+    const msg = jsonFrame(data);
+    if (msg === undefined) return;
     switch (msg?.event) {
       case "connected":
         return;
@@ -210,12 +206,8 @@ export class MediaStreamBridge {
   }
 
   private onRealtime(data: WebSocket.RawData): void {
-    let ev: any;
-    try {
-      ev = JSON.parse(data.toString());
-    } catch {
-      return;
-    }
+    const ev = jsonFrame(data);
+    if (ev === undefined) return;
     const type = String(ev?.type ?? "");
     if (AUDIO_DELTA_EVENTS.has(type)) return this.playAudio(String(ev.item_id ?? ""), String(ev.delta ?? ""));
     if (type === "input_audio_buffer.speech_started") return this.bargeIn();
@@ -340,5 +332,14 @@ export class MediaStreamBridge {
     if (this.upstream && this.upstream.readyState !== WebSocket.CLOSED) this.upstream.close(1000);
     if (this.twilio.readyState === WebSocket.OPEN || this.twilio.readyState === WebSocket.CONNECTING) this.twilio.close(1000);
     void this.writes.then(() => this.resolveDone());
+  }
+}
+
+/** A socket frame as JSON; undefined for one that is not (ignored: either peer may send noise). */
+function jsonFrame(data: WebSocket.RawData): any {
+  try {
+    return JSON.parse(data.toString());
+  } catch {
+    return undefined;
   }
 }
