@@ -15,6 +15,7 @@ import { openDatabase } from "../control-plane/src/db/database";
 import { ConnectionManager } from "../control-plane/src/connections/connection-manager";
 import { Dispatcher } from "../control-plane/src/inbox/dispatcher";
 import { messageHandler } from "../control-plane/src/inbox/message-handler";
+import { createAgentPort } from "../control-plane/src/agent-port";
 import { Outbox } from "../control-plane/src/outbox/outbox";
 import { fakeProviderAdapter } from "./fake-provider";
 
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
     pollIntervalMs: tuned ? 100 : undefined,
     workerId,
   });
-  dispatcher.handle("message", messageHandler({ sandboxes, connections }));
+  dispatcher.handle("message", messageHandler({ agent: createAgentPort({ sandboxes, connections }) }));
   await outbox.start();
   await dispatcher.start();
   process.stdout.write("ready\n");

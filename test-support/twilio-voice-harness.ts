@@ -8,11 +8,14 @@ import { systemClock } from "../control-plane/src/clock";
 import { ConnectionManager, type AgentTarget } from "../control-plane/src/connections/connection-manager";
 import { rows, type DriverName } from "../control-plane/src/db/database";
 import { createApp } from "../control-plane/src/http/app";
-import { Dispatcher, type InboxHandler } from "../control-plane/src/inbox/dispatcher";
+import { Dispatcher } from "../control-plane/src/inbox/dispatcher";
 import { Inbox } from "../control-plane/src/inbox/inbox";
 import { Outbox } from "../control-plane/src/outbox/outbox";
 import { createLogger } from "../control-plane/src/logger";
-import { agentForVoice, createVoiceChannel, type VoiceChannel, type VoiceStreamHandle } from "../control-plane/src/channels/voice";
+import { createVoiceChannel, type VoiceChannel, type VoiceStreamHandle } from "../control-plane/src/channels/voice";
+import { registerHandlers } from "../control-plane/src/channels/channel";
+import { whatsAppTurn } from "../control-plane/src/channels/whatsapp/turn";
+import { createAgentPort, type AgentPort } from "../control-plane/src/agent-port";
 import { createTestDatabase, type TestDatabase } from "./db";
 import { FakeAgent, type FakeHandler } from "./fake-agent";
 import { postTwilio, type TwilioPost } from "./twilio-webhook";
@@ -46,8 +49,6 @@ export interface HarnessOptions {
   urgentCallsPerDay?: number;
   maxStreams?: number;
   streamStartTimeoutMs?: number;
-  /** The inner "message" handler behind the voice channel's WhatsApp commands (default: replies "agent: <text>"). */
-  chatHandler?: InboxHandler;
 }
 
 export interface QueuedEvent {
@@ -77,7 +78,6 @@ export class VoiceHarness {
   connections!: ConnectionManager;
   channel!: VoiceChannel;
   server!: Server;
-  stream!: VoiceStreamHandle | null;
   localBase = "";
   dispatcher!: Dispatcher;
   /** Users whose sandbox was asked to start. */
@@ -87,6 +87,10 @@ export class VoiceHarness {
 
   get twilio(): TwilioPost {
     return { localBase: this.localBase, publicBase: PUBLIC_BASE, authToken: AUTH_TOKEN };
+  }
+
+  get stream(): VoiceStreamHandle | undefined {
+    return this.channel.stream;
   }
 
   /** The upgrade headers Twilio sends to /voice/stream: its signature over the public wss URL. */
@@ -132,12 +136,14 @@ export class VoiceHarness {
       database: this.tdb.database,
       logger,
       clock: systemClock,
-      agent: agentForVoice({
-        ensure: async (userId) => {
-          this.ensured.push(userId);
-          return target;
+      agent: createAgentPort({
+        sandboxes: {
+          ensure: async (userId) => {
+            this.ensured.push(userId);
+            return target;
+          },
         },
-        request: (t, m, p) => this.connections.request(t, m, p),
+        connections: this.connections,
       }),
       inbox: new Inbox(),
       outbox,
@@ -147,16 +153,16 @@ export class VoiceHarness {
       realtimeSetupTimeoutMs: this.opts.realtimeSetupTimeoutMs,
       maxStreams: this.opts.maxStreams,
       streamStartTimeoutMs: this.opts.streamStartTimeoutMs,
-    })!;
-    const app = createApp({ logger, metrics: new Registry(), isReady: async () => true, routers: [{ path: "/voice", router: this.channel.router }] });
+    });
+    const app = createApp({ logger, metrics: new Registry(), isReady: async () => true, routers: this.channel.routes ?? [] });
     this.server = createServer(app);
-    this.stream = this.channel.attachStream(this.server);
+    await this.channel.start?.({ server: this.server });
     await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
     this.localBase = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    this.channel.handlers.register(this.dispatcher);
-    const chat: InboxHandler =
-      this.opts.chatHandler ?? (async (e) => [{ userId: e.userId, channel: e.channel, kind: "text", body: `agent: ${String(e.payload.text ?? "")}`, inboxId: e.id }]);
-    this.dispatcher.handle("message", this.channel.wrapMessageHandler?.(chat) ?? chat);
+    registerHandlers(this.dispatcher, this.channel);
+    // The WhatsApp turn with the voice channel's commands in it; the chat agent replies "agent: <text>".
+    const chat = { call: (async (_userId: string, _method: string, params: { text: string }) => ({ reply: `agent: ${params.text}`, llmCalls: 0 })) as AgentPort["call"] };
+    this.dispatcher.handle("message", whatsAppTurn({ agent: chat, commands: this.channel.whatsAppCommands }));
     await this.dispatcher.start();
     return this;
   }
@@ -183,7 +189,7 @@ export class VoiceHarness {
 
   async stop(): Promise<void> {
     await this.dispatcher.stop();
-    await this.stream?.close();
+    await this.channel.stop?.();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

@@ -41,6 +41,7 @@ import { ConnectionManager } from "../src/connections/connection-manager";
 import { Inbox } from "../src/inbox/inbox";
 import { Dispatcher } from "../src/inbox/dispatcher";
 import { messageHandler } from "../src/inbox/message-handler";
+import { createAgentPort } from "../src/agent-port";
 import { Outbox } from "../src/outbox/outbox";
 import { createWhatsAppChannel } from "../src/channels/whatsapp";
 import { createTestDatabase } from "../../test-support/db";
@@ -141,7 +142,9 @@ async function main(): Promise<void> {
   const connections = new ConnectionManager({ signingPrivateKeyPem: load.signingPrivateKeyPem, logger, requestTimeoutMs: 30_000 });
   const inbox = new Inbox();
   const outbox = new Outbox({ database, logger, leaseMs: defaults.inbox.leaseSeconds * 1000 });
-  const whatsapp = createWhatsAppChannel({ config, db: database.db, inbox, outbox, logger, clock: systemClock });
+  const sandboxes = { ensure: async (userId: string) => ({ userId, sandboxId: `sbx-${userId}`, endpoint: agent.endpoint, token: `tok-sbx-${userId}` }) };
+  const agentPort = createAgentPort({ sandboxes, connections });
+  const whatsapp = createWhatsAppChannel({ config, db: database.db, inbox, outbox, logger, clock: systemClock, agent: agentPort });
   outbox.registerAdapter(whatsapp.adapter!);
   const dispatcher = new Dispatcher({
     database,
@@ -151,10 +154,8 @@ async function main(): Promise<void> {
     leaseSeconds: defaults.inbox.leaseSeconds,
     retry: { attempts: defaults.inbox.maxAttempts, baseDelayMs: 2_000, maxDelayMs: 60_000 },
   });
-  const sandboxes = { ensure: async (userId: string) => ({ userId, sandboxId: `sbx-${userId}`, endpoint: agent.endpoint, token: `tok-sbx-${userId}` }) };
-  const inner = messageHandler({ sandboxes, connections });
-  // --bare skips the WhatsApp turn wrapper (read receipt, typing, splitting) to see what it costs.
-  dispatcher.handle("message", process.argv.includes("--bare") ? inner : whatsapp.wrapMessageHandler(inner));
+  // --bare skips the WhatsApp turn (read receipt, typing, splitting) to see what it costs.
+  dispatcher.handle("message", process.argv.includes("--bare") ? messageHandler({ agent: agentPort }) : whatsapp.handlers!.message!);
   await outbox.start();
   await dispatcher.start();
 
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
   await database.db.execute(sql`CREATE TABLE IF NOT EXISTS bench_floor (id serial PRIMARY KEY, v text NOT NULL)`);
   const floorTarget = { sandboxId: "sbx-floor", endpoint: agent.endpoint, token: "tok-sbx-floor" };
   const app = express();
-  app.use("/whatsapp", whatsapp.router);
+  for (const { path, router } of whatsapp.routes ?? []) app.use(path, router);
   app.post("/floor", express.raw({ type: () => true }), async (req, res) => {
     await database.db.transaction(async (tx) => {
       await tx.execute(sql`INSERT INTO bench_floor (v) VALUES (${String(req.body?.length ?? 0)})`);

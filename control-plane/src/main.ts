@@ -12,13 +12,13 @@ import { Outbox } from "./outbox/outbox";
 import { Dispatcher } from "./inbox/dispatcher";
 import { Retention } from "./queue/retention";
 import { resolveWorkerId } from "./queue/worker-id";
-import { messageHandler } from "./inbox/message-handler";
 import { createEventsAdminRouter } from "./inbox/events-admin-router";
-import { requireAdmin } from "./admin/auth";
-import { Router } from "express";
 import { loadCredentials } from "./sandboxes/credentials";
-import { createWhatsAppChannel, transcriberViaGateway } from "./channels/whatsapp";
-import { agentForVoice, createVoiceChannel } from "./channels/voice";
+import { createWhatsAppChannel, localWhatsAppSink } from "./channels/whatsapp";
+import { createVoiceChannel } from "./channels/voice";
+import { registerHandlers, type Channel } from "./channels/channel";
+import { createAgentPort } from "./agent-port";
+import { createAdminRouter } from "./admin/admin-router";
 import { ConnectionManager } from "./connections/connection-manager";
 import { SandboxService } from "./sandboxes/sandbox-service";
 import { chooseRuntime } from "./sandboxes/runtime-choice";
@@ -31,8 +31,6 @@ import { resolveAdminToken } from "./admin/admin-token";
 import { registerSandboxMetrics } from "./sandboxes/sandbox-metrics";
 import { createProactive } from "./scheduler/proactive";
 import { createZoomChannel } from "./channels/zoom";
-import { LocalGraphSink } from "./channels/whatsapp/local-sink";
-import { resolveLocalWhatsAppCredentials } from "./channels/whatsapp/local-sink-credentials";
 import { createDashboard } from "./admin/dashboard";
 import { StartRefusedError } from "./errors";
 import { prepareDataDir, restrictDataDirFiles } from "./data-dir";
@@ -159,19 +157,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     culler.start();
     onStop("idle-culler", () => culler.stop());
     const admin = await resolveAdminToken({ configured: config.adminToken, dataDir: config.dataDir });
-    const sandboxRouter = createSandboxRouter({
-      db: database.db,
-      service: sandboxes,
-      agent: connections,
-      adminToken: admin.token,
-      defaultTimezone: config.heartbeat.defaultTimezone,
-      logger,
-      usage: (userId) => llmGateway.usageReport(userId),
-      // The local sink is the user's phone in local mode: a deleted user's chat goes with them.
-      onUserDeleted: (user) => {
-        for (const number of [user.waId, user.phone]) if (number) localSink?.forgetUser(number);
-      },
-    });
+    // Every part reaches a user's agent through this: ensure the sandbox, then the request.
+    const agent = createAgentPort({ sandboxes, connections, logger });
 
     // Inbox (stateless writer) and outbox (durable sends, drained per user and channel in order):
     // one of each for every channel; channels register their adapters before the outbox starts.
@@ -179,9 +166,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // One queue worker id per DATA_DIR: a restart takes back its previous run's leases at once.
     const workerId = resolveWorkerId({ dataDir: config.dataDir, configured: config.queue.workerId });
     const outbox = new Outbox({ database, logger, clock, metrics, leaseMs: config.inbox.leaseSeconds * 1000, workerId });
-    // Dispatcher: drains the inbox per user, in order, users in parallel; roles register a handler
-    // per event kind before it starts (just before HTTP). "message" is built in: ensure the user's
-    // sandbox, chat.send with the inbox row id as idempotency key, reply on the same channel.
+    // Dispatcher: drains the inbox per user, in order, users in parallel; channels and the
+    // scheduler register a handler per event kind before it starts (just before HTTP).
     const dispatcher = new Dispatcher({
       database,
       outbox,
@@ -197,61 +183,38 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       retry: { attempts: config.inbox.maxAttempts, baseDelayMs: 2_000, maxDelayMs: 60_000 },
       infraRetry: { attempts: config.inbox.infraAttempts, baseDelayMs: 5_000, maxDelayMs: 300_000 },
     });
-    const eventsRouter = Router().use(requireAdmin(admin.token), createEventsAdminRouter({ database, inbox }));
 
-    // WhatsApp: signed webhooks in at /whatsapp, Graph API out through the outbox. Voice notes are
-    // transcribed through our own LLM gateway as the user's sandbox, so they are metered to them.
+    // Channels: each one module behind one contract (channels/channel.ts). Voice first: the
+    // WhatsApp turn asks it for the phone PIN and "yes, that was me" (docs/voice-trust.md), the
+    // scheduler for urgent calls. Without Twilio it is disabled and skipped below.
     let selfUrl = "";
-    // Without WhatsApp config the channel runs unchanged against the built-in local Graph API sink
-    // (/local-graph), with secrets generated once under DATA_DIR; the dashboard's chat console is
-    // the user's phone. Only this config differs: routing, inbox and outbox do not know.
-    const localWhatsApp = config.whatsapp ? undefined : await resolveLocalWhatsAppCredentials({ dataDir: config.dataDir });
-    const localSink = localWhatsApp
-      ? new LocalGraphSink({ credentials: localWhatsApp.credentials, webhookUrl: () => `${selfUrl}/whatsapp/webhook`, clock, logger })
-      : undefined;
+    const voice = createVoiceChannel({ config, database, logger, clock, inbox, outbox, agent });
+    const localWhatsApp = await localWhatsAppSink({ config, selfUrl: () => selfUrl, clock, logger });
     const whatsapp = createWhatsAppChannel({
-      config: localWhatsApp ? { ...config, whatsapp: localWhatsApp.credentials } : config,
-      graphBaseUrl: localSink ? () => `${selfUrl}/local-graph/v22.0` : undefined,
+      config,
+      local: localWhatsApp,
       db: database.db,
       inbox,
       outbox,
       logger,
       metrics,
       clock,
-      transcriber:
-        config.whatsapp && config.llm
-          ? transcriberViaGateway({ gatewayUrl: () => `${sandboxListener.url}/llm/v1`, sandboxToken: async (userId) => (await sandboxes.ensure(userId)).token, logger })
-          : undefined,
+      agent,
+      gatewayUrl: config.llm ? () => `${sandboxListener.url}/llm/v1` : undefined,
+      commands: voice.whatsAppCommands,
     });
-    if (whatsapp.adapter) outbox.registerAdapter(whatsapp.adapter);
-    // Voice (when Twilio is configured): signed webhooks at /voice; each spoken turn is a voice_turn
-    // inbox event (first in the user's queue), a completed call a call_ended event whose summary
-    // goes to WhatsApp through the outbox. Real-time calls bridge /voice/stream to OpenAI Realtime.
-    const voice = createVoiceChannel({
-      config,
-      database,
-      logger,
-      clock,
-      inbox,
-      outbox,
-      agent: agentForVoice({
-        ensure: (userId) => sandboxes.ensure(userId),
-        request: (target, method, params) => connections.request(target, method, params),
-        onWarmError: (userId, err) => logger.warn({ err, userId }, "could not start the sandbox for an incoming call"),
-      }),
-    });
-    voice?.handlers.register(dispatcher);
-
-    // WhatsApp turns: read + typing while the agent works, voice notes transcribed, long replies
-    // split into ordered outbox rows. Other channels pass through the wrapper unchanged. With
-    // voice, the phone PIN and "yes, that was me" are answered by the control plane itself and
-    // never reach the agent (docs/voice-trust.md).
-    const chat = messageHandler({ sandboxes, connections });
-    dispatcher.handle("message", whatsapp.wrapMessageHandler(voice ? voice.wrapMessageHandler(chat) : chat));
+    const zoom = createZoomChannel({ config, database, inbox, agent, logger, clock, metrics });
+    const channels: Channel[] = [whatsapp, voice, zoom].filter((c) => c.enabled);
+    for (const channel of channels) {
+      registerHandlers(dispatcher, channel);
+      if (channel.adapter) outbox.registerAdapter(channel.adapter);
+      if (channel.onAgentEvent) connections.onEvent(channel.onAgentEvent);
+    }
 
     // Proactive: heartbeats and exact-time reminders. Schedules are rows; a due one becomes a
     // "heartbeat" or "alarm" inbox event (one per slot), worked by the handlers registered here.
     // The agent's alarm.set and profile.updated events move the rows.
+    const placeCall = voice.placeCall;
     const proactive = createProactive({
       database,
       inbox,
@@ -259,17 +222,11 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       metrics,
       clock,
       heartbeat: config.heartbeat,
-      agent: { call: async (userId, method, params) => connections.request(await sandboxes.ensure(userId), method, params) },
-      placeCall: voice?.placeCall ? async (userId, text) => void (await voice.placeCall!(userId, text)) : undefined,
+      agent,
+      placeCall: placeCall ? async (userId, text) => void (await placeCall(userId, text)) : undefined,
     });
     proactive.register(dispatcher);
     connections.onEvent(proactive.onAgentEvent);
-
-    // Zoom: signed webhooks at /zoom; meeting events and batched RTMS transcripts become "meeting"
-    // inbox events for the host's agent, whose end-of-meeting summary goes to WhatsApp. Only the
-    // operator links a Zoom identity (PUT /sandbox/users/:userId/zoom), never an agent event.
-    const zoom = createZoomChannel({ config, database, inbox, sandboxes, connections, logger, clock, metrics });
-    zoom.register(dispatcher);
     await outbox.start();
     onStop("outbox", () => outbox.stop());
 
@@ -287,35 +244,43 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // The scheduler after the dispatcher, so what it enqueues is worked at once; it stops first.
     proactive.scheduler.start();
     onStop("scheduler", () => proactive.scheduler.stop());
-    // RTMS streams after the dispatcher; stopping closes them first, queues their last transcript
-    // batches and releases their leases so another replica can take them over.
-    zoom.rtms?.start();
-    if (zoom.rtms) onStop("zoom-rtms", () => zoom.rtms!.stop());
-
     // 3. HTTP last: nothing is accepted before the parts behind it are up.
+    const dashboard = createDashboard({ db: database.db, service: sandboxes, agent, adminToken: admin.token, logger, sink: whatsapp.sink });
     const app = createApp({
       logger,
       metrics,
       metricsToken: config.metricsToken ?? admin.token,
       isReady: () => isDatabaseReady(database),
       routers: [
-        // Before the sandbox router: its GET /sandbox/:key would otherwise take "usage" for a user.
+        // One admin router, one token check; the order of its parts is the order paths are tried.
         {
           path: "/sandbox",
-          router: createUsageAdminRouter({ db: database.db, auth: requireAdmin(admin.token), defaultMonthlyBudgetUsd: config.llmPolicy.monthlyBudgetUsd, clock }),
+          router: createAdminRouter({
+            adminToken: admin.token,
+            routes: [
+              createUsageAdminRouter({ db: database.db, defaultMonthlyBudgetUsd: config.llmPolicy.monthlyBudgetUsd, clock }),
+              proactive.adminRoutes,
+              createEventsAdminRouter({ database, inbox }),
+              dashboard.adminRoutes,
+              ...channels.flatMap((c) => (c.adminRoutes ? [c.adminRoutes] : [])),
+              // Last: its GET /:key would take "usage" (or any one segment) for a user.
+              createSandboxRouter({
+                db: database.db,
+                service: sandboxes,
+                agent,
+                defaultTimezone: config.heartbeat.defaultTimezone,
+                logger,
+                usage: (userId) => llmGateway.usageReport(userId),
+                onUserDeleted: (user) => {
+                  for (const channel of channels) channel.onUserDeleted?.(user);
+                },
+              }),
+            ],
+          }),
         },
-        // Before the sandbox router, like usage: PUT/GET /sandbox/users/:userId/profile.
-        { path: "/sandbox", router: proactive.adminRouter(admin.token) },
-        // PUT /sandbox/users/:userId/zoom: link a user to their Zoom account.
-        { path: "/sandbox", router: zoom.adminRouter(admin.token) },
-        { path: "/sandbox", router: sandboxRouter },
-        { path: "/sandbox", router: eventsRouter },
-        { path: "/whatsapp", router: whatsapp.router },
-        ...(localSink ? [{ path: "/local-graph", router: localSink.router() }] : []),
-        // The operator dashboard at /admin, its console API, and the user page's reads under /sandbox.
-        ...createDashboard({ db: database.db, service: sandboxes, agent: connections, adminToken: admin.token, logger, sink: localSink }),
-        ...(voice ? [{ path: "/voice", router: voice.router }] : []),
-        { path: "/zoom", router: zoom.router },
+        // The operator dashboard at /admin and its console API.
+        ...dashboard.routes,
+        ...channels.flatMap((c) => c.routes ?? []),
       ],
     });
     // With HOST=0.0.0.0 the main listener also sits on the sandbox network's gateway: not for them.
@@ -323,12 +288,14 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     const refuseLocalAddress = sandboxHost.startsWith("127.") || ["::1", "0.0.0.0", "::"].includes(sandboxHost) ? undefined : sandboxHost;
     const { server, url, close } = await listen(app, config.port, config.host, { refuseLocalAddress });
     stopHttp = close;
-    // Twilio Media Streams upgrade on the same server (GET /voice/stream); closed before HTTP stops.
-    const voiceStream = voice?.attachStream(server);
-    if (voiceStream) onStop("voice-stream", () => voiceStream.close());
-    // Status webhooks the local sink still owes our own server go out before HTTP closes.
-    if (localSink) onStop("whatsapp-local-sink", () => localSink.drain());
     selfUrl = url;
+    // Channels' background work and upgrades (RTMS streams, Twilio Media Streams) once HTTP
+    // listens; they stop before it, and before the dispatcher.
+    for (const channel of channels) {
+      await channel.start?.({ server });
+      const stop = channel.stop;
+      if (stop) onStop(channel.name, stop);
+    }
 
     logger.info({ url, sandboxUrl: sandboxListener.url, database: database.description, driver: database.driver, runtime: runtime.kind }, "control plane listening");
     return {
@@ -341,7 +308,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       runtime: { kind: runtime.kind, reason: runtimeReason },
       admin: { source: admin.source, file: admin.file, generatedToken: admin.source === "generated" ? admin.token : undefined },
       dashboardUrl: `${url}/admin`,
-      whatsapp: { mode: localSink ? "local" : "meta", credentialsFile: localWhatsApp?.file },
+      whatsapp: { mode: localWhatsApp ? "local" : "meta", credentialsFile: localWhatsApp?.credentialsFile },
       async stop() {
         for (const { name, stop } of stops.reverse()) {
           logger.debug({ part: name }, "stopping");

@@ -4,6 +4,8 @@ import { eq } from "drizzle-orm";
 import { Registry } from "prom-client";
 import { createApp } from "../src/http/app";
 import { createSandboxRouter } from "../src/admin/sandbox-routes";
+import { createAdminRouter } from "../src/admin/admin-router";
+import { createAgentPort } from "../src/agent-port";
 import { users } from "../src/db/schema";
 import { createSandboxHarness, readOnVolume, type SandboxHarness } from "../../test-support/sandbox-harness";
 
@@ -29,11 +31,10 @@ describe("admin REST /sandbox", () => {
 
   beforeAll(async () => {
     h = await createSandboxHarness({ kind: "process" });
-    const router = createSandboxRouter({
+    const sandboxRoutes = createSandboxRouter({
       db: h.testDb.database.db,
       service: h.service,
-      agent: h.connections,
-      adminToken: ADMIN,
+      agent: createAgentPort({ sandboxes: h.service, connections: h.connections }),
       defaultTimezone: "UTC",
       logger: h.logger,
       usage: async (userId) => {
@@ -41,6 +42,7 @@ describe("admin REST /sandbox", () => {
         return { month: "2026-11", costUsd: 0.12, budgetUsd: 10 };
       },
     });
+    const router = createAdminRouter({ adminToken: ADMIN, routes: [sandboxRoutes] });
     const app = createApp({ logger: h.logger, metrics: new Registry(), isReady: async () => true, routers: [{ path: "/sandbox", router }] });
     server = createServer(app);
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));

@@ -1,41 +1,33 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Router } from "express";
 import { Registry } from "prom-client";
 import type { TestDatabase } from "../../test-support/db";
 import type { SandboxHarness } from "../../test-support/sandbox-harness";
+import { createAgentPort, type AgentPort } from "../src/agent-port";
+import { registerHandlers, type Channel } from "../src/channels/channel";
 import { createWhatsAppChannel, type WhatsAppChannel } from "../src/channels/whatsapp";
 import { systemClock } from "../src/clock";
 import { loadConfig, type Config } from "../src/config";
 import { createApp } from "../src/http/app";
 import { Dispatcher } from "../src/inbox/dispatcher";
 import { Inbox } from "../src/inbox/inbox";
-import { messageHandler } from "../src/inbox/message-handler";
 import type { Logger } from "../src/logger";
 import { Outbox } from "../src/outbox/outbox";
 import { ACCESS_TOKEN, APP_SECRET, PHONE_ID, VERIFY_TOKEN } from "./whatsapp-harness";
 
 /**
  * The real routing path for end-to-end tests, wired as main.ts wires it: inbox → dispatcher (the
- * built-in message handler wrapped by WhatsApp) → outbox → the WhatsApp adapter aimed at a fake
- * Graph API, behind one HTTP server. A channel under test adds its routers and handlers through
- * `extend`, before the dispatcher starts.
+ * WhatsApp turn) → outbox → the WhatsApp adapter aimed at a fake Graph API, behind one HTTP
+ * server, the agent reached through the AgentPort. A channel under test is built by `extend` with
+ * its own factory and wired through the same channel contract (routes, handlers, start, stop).
  */
 export interface ChannelPathParts {
   config: Config;
   inbox: Inbox;
   outbox: Outbox;
   whatsapp: WhatsAppChannel;
+  agent: AgentPort;
   logger: Logger;
-}
-
-export interface ChannelExtension {
-  routers?: { path: string; router: Router }[];
-  register?: (dispatcher: Dispatcher) => void;
-  /** After the dispatcher started (background workers such as RTMS). */
-  start?: () => void;
-  /** First thing on stop, before the dispatcher stops. */
-  stop?: () => Promise<void>;
 }
 
 export interface ChannelPath extends ChannelPathParts {
@@ -50,7 +42,7 @@ export async function startChannelPath(opts: {
   graphBaseUrl: string;
   /** Extra environment for loadConfig (the channel's own variables). */
   env?: NodeJS.ProcessEnv;
-  extend?: (parts: ChannelPathParts) => ChannelExtension;
+  extend?: (parts: ChannelPathParts) => Channel[];
 }): Promise<ChannelPath> {
   const { t, h } = opts;
   const config = loadConfig({
@@ -65,9 +57,8 @@ export async function startChannelPath(opts: {
   const logger = h.logger;
   const inbox = new Inbox();
   const outbox = new Outbox({ database: t.database, logger, pollIntervalMs: 50 });
-  const whatsapp = createWhatsAppChannel({ config, db: t.database.db, inbox, outbox, logger, clock: systemClock });
-  outbox.registerAdapter(whatsapp.adapter!);
-  await outbox.start();
+  const agent = createAgentPort({ sandboxes: h.service, connections: h.connections, logger });
+  const whatsapp = createWhatsAppChannel({ config, db: t.database.db, inbox, outbox, logger, clock: systemClock, agent });
   const dispatcher = new Dispatcher({
     database: t.database,
     outbox,
@@ -77,22 +68,25 @@ export async function startChannelPath(opts: {
     retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 1000 },
     pollIntervalMs: 50,
   });
-  dispatcher.handle("message", whatsapp.wrapMessageHandler(messageHandler({ sandboxes: h.service, connections: h.connections })));
-  const parts = { config, inbox, outbox, whatsapp, logger };
-  const ext = opts.extend?.(parts) ?? {};
-  ext.register?.(dispatcher);
+  const parts = { config, inbox, outbox, whatsapp, agent, logger };
+  const channels: Channel[] = [whatsapp, ...(opts.extend?.(parts) ?? [])];
+  for (const channel of channels) {
+    registerHandlers(dispatcher, channel);
+    if (channel.adapter) outbox.registerAdapter(channel.adapter);
+  }
+  await outbox.start();
   await dispatcher.start();
-  ext.start?.();
-  const routers = [{ path: "/whatsapp", router: whatsapp.router }, ...(ext.routers ?? [])];
+  const routers = channels.flatMap((c) => c.routes ?? []);
   const server: Server = createServer(createApp({ logger, metrics: new Registry(), isReady: async () => true, routers }));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  for (const channel of channels) await channel.start?.({ server });
   return {
     ...parts,
     dispatcher,
     url,
     async stop() {
-      await ext.stop?.();
+      for (const channel of [...channels].reverse()) await channel.stop?.();
       await dispatcher.stop();
       await outbox.stop();
       server.closeAllConnections();

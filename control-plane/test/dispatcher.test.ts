@@ -8,6 +8,7 @@ import { ConnectionManager } from "../src/connections/connection-manager";
 import { Inbox } from "../src/inbox/inbox";
 import { Dispatcher, type InboxHandler } from "../src/inbox/dispatcher";
 import { messageHandler } from "../src/inbox/message-handler";
+import { createAgentPort } from "../src/agent-port";
 import { createEventsAdminRouter } from "../src/inbox/events-admin-router";
 import { Outbox } from "../src/outbox/outbox";
 import { VOICE_PRIORITY, type NewInboundEvent } from "../src/inbox/types";
@@ -94,7 +95,7 @@ describeEachDriver("inbox and dispatcher", (driver) => {
   };
   function startDispatcher(extra: Partial<ConstructorParameters<typeof Dispatcher>[0]> = {}, handlers: Record<string, InboxHandler> = {}) {
     const d = new Dispatcher({ database: t.database, outbox, logger, concurrency: 4, leaseSeconds: 30, retry: FAST_RETRY, pollIntervalMs: 50, ...extra });
-    d.handle("message", messageHandler({ sandboxes, connections }));
+    d.handle("message", messageHandler({ agent: createAgentPort({ sandboxes, connections }) }));
     for (const [k, h] of Object.entries(handlers)) d.handle(k, h);
     dispatcher = d;
     return d.start();

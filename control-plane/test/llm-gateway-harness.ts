@@ -8,7 +8,7 @@ import { loadConfig, type Config } from "../src/config";
 import { createLogger } from "../src/logger";
 import { ManualClock, systemClock, type Clock } from "../src/clock";
 import { createApp } from "../src/http/app";
-import { requireAdmin } from "../src/admin/auth";
+import { createAdminRouter } from "../src/admin/admin-router";
 import { sandboxes, users } from "../src/db/schema";
 import { deriveSandboxToken, hashToken } from "../src/sandboxes/token";
 import { createLlmGateway, createUsageAdminRouter, type LlmGateway, type LlmGatewayOptions } from "../src/llm-gateway";
@@ -28,7 +28,7 @@ export interface TestSandbox {
 
 /**
  * The gateway as main.ts mounts it (the real express app, /llm/v1 and the usage admin routes under
- * /sandbox behind requireAdmin), on a real database, in front of a local fake provider. The clock's
+ * /sandbox behind the admin router), on a real database, in front of a local fake provider. The clock's
  * date is manual (budgets change month on demand) while its timers are real (timeouts and retry
  * backoff run in real, short time).
  */
@@ -86,11 +86,9 @@ export async function startGatewayHarness(
     clock,
     ...opts.gateway,
   });
-  const usageAdmin = createUsageAdminRouter({
-    db: t.database.db,
-    auth: requireAdmin(ADMIN_TOKEN),
-    defaultMonthlyBudgetUsd: config.llmPolicy.monthlyBudgetUsd,
-    clock,
+  const usageAdmin = createAdminRouter({
+    adminToken: ADMIN_TOKEN,
+    routes: [createUsageAdminRouter({ db: t.database.db, defaultMonthlyBudgetUsd: config.llmPolicy.monthlyBudgetUsd, clock })],
   });
   const app = createApp({
     logger,

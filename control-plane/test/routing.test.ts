@@ -9,6 +9,7 @@ import { ConnectionManager } from "../src/connections/connection-manager";
 import { Inbox } from "../src/inbox/inbox";
 import { Dispatcher } from "../src/inbox/dispatcher";
 import { messageHandler } from "../src/inbox/message-handler";
+import { createAgentPort } from "../src/agent-port";
 import { Outbox } from "../src/outbox/outbox";
 import type { ChannelAdapter, OutboundRow } from "../src/outbox/types";
 import { createTestDatabase, type TestDatabase } from "../../test-support/db";
@@ -71,7 +72,7 @@ describePostgres("routing on PostgreSQL", () => {
       outbox.registerAdapter(adapter);
       const dispatcher = new Dispatcher({ database, outbox, logger, concurrency: 16, leaseSeconds: 30, retry: { attempts: 5, baseDelayMs: 10, maxDelayMs: 100 }, pollIntervalMs: 200 });
       const sandboxes = { ensure: async (userId: string) => ({ userId, sandboxId: `sbx-${userId}`, endpoint: agent.endpoint, token: `tok-sbx-${userId}` }) };
-      dispatcher.handle("message", messageHandler({ sandboxes, connections }));
+      dispatcher.handle("message", messageHandler({ agent: createAgentPort({ sandboxes, connections }) }));
       return { connections, outbox, dispatcher };
     });
     const started = Date.now();

@@ -9,6 +9,7 @@ import { ManualClock } from "../src/clock";
 import { ScheduleStore } from "../src/scheduler/schedule-store";
 import { ProfileService } from "../src/scheduler/profile-service";
 import { createSchedulerAdminRouter } from "../src/scheduler/scheduler-admin-router";
+import { createAdminRouter } from "../src/admin/admin-router";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 
 const TOKEN = "admin-token-for-tests-0123456789";
@@ -33,7 +34,7 @@ describeEachDriver("a user's proactive profile", (driver) => {
       logger,
       metrics: new Registry(),
       isReady: async () => true,
-      routers: [{ path: "/sandbox", router: createSchedulerAdminRouter({ profiles, adminToken: TOKEN }) }],
+      routers: [{ path: "/sandbox", router: createAdminRouter({ adminToken: TOKEN, routes: [createSchedulerAdminRouter({ profiles })] }) }],
     });
     server = createServer(app);
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -4,7 +4,7 @@ import { FakeGraphApi } from "../../test-support/fake-graph-api";
 import { sample, sign } from "../../test-support/meta-samples";
 import { createSandboxHarness, type SandboxHarness } from "../../test-support/sandbox-harness";
 import { parseTwiml, postTwilio, type TwilioPost, type XmlElement } from "../../test-support/twilio-webhook";
-import { agentForVoice, createVoiceChannel } from "../src/channels/voice";
+import { createVoiceChannel } from "../src/channels/voice";
 import { systemClock } from "../src/clock";
 import { rows } from "../src/db/database";
 import { startChannelPath, type ChannelPath } from "./channel-path";
@@ -36,19 +36,18 @@ describe("Voice end to end [process runtime]", () => {
       graphBaseUrl: fake.baseUrl,
       env: { PUBLIC_BASE_URL: PUBLIC_BASE, TWILIO_ACCOUNT_SID: "AC00000000000000000000000000000001", TWILIO_AUTH_TOKEN: AUTH_TOKEN },
       // As main.ts wires it.
-      extend: ({ config, inbox, logger }) => {
-        const voice = createVoiceChannel({
+      extend: ({ config, inbox, logger, agent }) => [
+        createVoiceChannel({
           config,
           database: t.database,
           logger,
           clock: systemClock,
           inbox,
-          agent: agentForVoice({ ensure: (userId) => h.service.ensure(userId), request: (target, method, params) => h.connections.request(target, method, params) }),
+          agent,
           answerLimitMs: 3000,
           maxWaits: 40,
-        })!;
-        return { routers: [{ path: "/voice", router: voice.router }], register: (d) => voice.handlers.register(d) };
-      },
+        }),
+      ],
     });
     url = channel.url;
     twilio = { localBase: url, publicBase: PUBLIC_BASE, authToken: AUTH_TOKEN };

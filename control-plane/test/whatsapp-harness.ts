@@ -10,16 +10,10 @@ import { rows } from "../src/db/database";
 import { createApp } from "../src/http/app";
 import { createLogger } from "../src/logger";
 import { ManualClock } from "../src/clock";
+import { loadConfig } from "../src/config";
 import { Inbox } from "../src/inbox/inbox";
 import { Outbox } from "../src/outbox/outbox";
-import {
-  GraphApiClient,
-  InboundRecorder,
-  StatusProcessor,
-  WhatsAppAdapter,
-  createWhatsAppRouter,
-  releaseHeldMessages,
-} from "../src/channels/whatsapp";
+import { createWhatsAppChannel, type StatusProcessor } from "../src/channels/whatsapp";
 
 export const APP_SECRET = "test-app-secret-0123456789";
 export const VERIFY_TOKEN = "test-verify-token";
@@ -27,8 +21,9 @@ export const ACCESS_TOKEN = "EAAG-test-access-token";
 export const PHONE_ID = "106540352242922";
 
 /**
- * The WhatsApp channel wired the way main.ts wires it, on a real database (PGlite or PostgreSQL),
- * the real inbox and outbox, and a local fake Graph API. Time comes from a ManualClock set to now.
+ * The WhatsApp channel from the factory main.ts uses, on a real database (PGlite or PostgreSQL),
+ * the real inbox and outbox, and a local fake Graph API. Time comes from a ManualClock set to now
+ * (the Graph client's backoff alone runs on real timers). No agent: these tests stop at the inbox.
  */
 export interface WhatsAppWorld {
   t: TestDatabase;
@@ -37,7 +32,6 @@ export interface WhatsAppWorld {
   clock: ManualClock;
   outbox: Outbox;
   inbox: Inbox;
-  graph: GraphApiClient;
   statuses: StatusProcessor;
   post(body: Buffer | string, headers?: Record<string, string>): Promise<Response>;
   q<T = Record<string, unknown>>(query: ReturnType<typeof sql>): Promise<T[]>;
@@ -55,29 +49,29 @@ export async function startWhatsAppWorld(
   const db = t.database.db;
   const inbox = new Inbox();
   const outbox = new Outbox({ database: t.database, logger, retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 }, pollIntervalMs: 25 });
-  const graph = new GraphApiClient({ baseUrl: fake.baseUrl, phoneNumberId: PHONE_ID, accessToken: ACCESS_TOKEN, logger, clock: undefined, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 } });
-  const outsideWindow = opts.outsideWindow ?? "hold";
-  const recorder = new InboundRecorder({ db, inbox, outbox, clock, logger, onUserWrote: (tx, userId) => releaseHeldMessages(tx, userId, outbox, clock.now()).then(() => undefined) });
-  const statuses = new StatusProcessor({ db, clock, logger, outsideWindow, template: opts.template, outbox });
-  outbox.registerAdapter(new WhatsAppAdapter({ graph, db, clock, logger, outsideWindow, template: opts.template, onSent: (wamid) => statuses.replay(wamid) }));
-  if (opts.startOutbox) await outbox.start();
-
   const configured = opts.configured ?? true;
-  const app = createApp({
+  const config = loadConfig({
+    DATA_DIR: ":memory:",
+    ...(configured ? { WHATSAPP_VERIFY_TOKEN: VERIFY_TOKEN, WHATSAPP_APP_SECRET: APP_SECRET, WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID: PHONE_ID } : {}),
+    WHATSAPP_API_BASE_URL: fake.baseUrl,
+    WHATSAPP_OUTSIDE_WINDOW: opts.outsideWindow ?? "hold",
+    ...(opts.template ? { WHATSAPP_TEMPLATE_NAME: opts.template.name, WHATSAPP_TEMPLATE_LANGUAGE: opts.template.language } : {}),
+  });
+  const channel = createWhatsAppChannel({
+    config,
+    db,
+    inbox,
+    outbox,
     logger,
     metrics: new Registry(),
-    isReady: async () => true,
-    routers: [
-      {
-        path: "/whatsapp",
-        router: createWhatsAppRouter(
-          configured
-            ? { credentials: { verifyToken: VERIFY_TOKEN, appSecret: APP_SECRET }, phoneNumberId: PHONE_ID, recorder, statuses, logger, metrics: new Registry() }
-            : { logger },
-        ),
-      },
-    ],
+    clock,
+    agent: { call: async () => Promise.reject(new Error("no agent in this test")), token: async () => Promise.reject(new Error("no agent in this test")) },
+    graph: { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 }, clock: undefined },
   });
+  if (channel.adapter) outbox.registerAdapter(channel.adapter);
+  if (opts.startOutbox) await outbox.start();
+
+  const app = createApp({ logger, metrics: new Registry(), isReady: async () => true, routers: channel.routes ?? [] });
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -89,8 +83,7 @@ export async function startWhatsAppWorld(
     clock,
     outbox,
     inbox,
-    graph,
-    statuses,
+    statuses: channel.statuses!,
     post: (body, headers) =>
       fetch(`${url}/whatsapp/webhook`, {
         method: "POST",

@@ -1,5 +1,5 @@
 import { splitMessage, WHATSAPP_TEXT_LIMIT } from "../src/channels/whatsapp/split-message";
-import { splitOutbound } from "../src/channels/whatsapp/message-handler";
+import { splitOutbound } from "../src/channels/whatsapp/split-message";
 
 const squash = (s: string) => s.replace(/\s+/g, "");
 

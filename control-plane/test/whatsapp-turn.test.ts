@@ -12,7 +12,7 @@ import { createLogger } from "../src/logger";
 import { createLlmGateway } from "../src/llm-gateway/llm-gateway";
 import { hashToken } from "../src/sandboxes/token";
 import type { InboundEventRow } from "../src/inbox/types";
-import { GraphApiClient, OpenAICompatibleTranscriber, TranscriptionError, WhatsAppTurnPreparer, withWhatsApp, type WhatsAppMessagePayload } from "../src/channels/whatsapp";
+import { GraphApiClient, OpenAICompatibleTranscriber, TranscriptionError, WhatsAppTurnPreparer, whatsAppTurn, type WhatsAppMessagePayload } from "../src/channels/whatsapp";
 import { ACCESS_TOKEN, PHONE_ID } from "./whatsapp-harness";
 
 const SANDBOX_TOKEN = "sbx_whatsapp_turn_test_token";
@@ -135,11 +135,15 @@ describeEachDriver("WhatsApp turn preparation", (driver) => {
   it("hands the agent the transcript and splits its long reply, through the wrapped handler", async () => {
     upstream.enqueue({ kind: "json", body: { text: "Tell me everything." } });
     const seen: unknown[] = [];
-    const handler = withWhatsApp(async (e: InboundEventRow) => {
-      seen.push(e.payload);
-      return [{ userId: e.userId, channel: "whatsapp" as const, kind: "text" as const, body: "All of it. ".repeat(1000), inboxId: e.id }];
-    }, preparer);
-    const out = (await handler(event(userId, voice), {}))!;
+    // The agent's side of chat.send: what it was handed, and a reply over WhatsApp's limit.
+    const agent = {
+      call: (async (_userId: string, _method: string, params: unknown) => {
+        seen.push(params);
+        return { reply: "All of it. ".repeat(1000), llmCalls: 0 };
+      }) as never,
+    };
+    const handler = whatsAppTurn({ agent, preparer });
+    const out = (await handler(event(userId, voice), { signal: new AbortController().signal, log: createLogger({ level: "silent" }) }))!;
     expect(seen).toEqual([expect.objectContaining({ text: "Tell me everything.", spoken: true })]);
     expect(out.length).toBe(3);
     expect(out.every((m) => m.body.length <= 4096)).toBe(true);
@@ -158,5 +162,16 @@ describeEachDriver("WhatsApp turn preparation", (driver) => {
     const turn = await preparer.prepare(event(userId, image));
     turn.done();
     expect(turn.chat).toEqual({ text: "Receipt", attachments: image.attachments });
+  });
+
+  it("marks a text message read and shows typing in one Graph request, not two", async () => {
+    const text: WhatsAppMessagePayload = { text: "Hi", whatsapp: { wamid: "wamid.TXT1", type: "text" } };
+    const turn = await preparer.prepare(event(userId, text));
+    await new Promise((r) => setTimeout(r, 50));
+    turn.done();
+    // Filtered by wamid: an earlier test's last request may still be landing.
+    expect(graphApi.calls.filter((c) => c.body?.message_id === "wamid.TXT1").map((c) => [c.method, c.path, c.body])).toEqual([
+      ["POST", `/v22.0/${PHONE_ID}/messages`, { messaging_product: "whatsapp", status: "read", message_id: "wamid.TXT1", typing_indicator: { type: "text" } }],
+    ]);
   });
 });

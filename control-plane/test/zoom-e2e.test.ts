@@ -45,16 +45,9 @@ describe("Zoom end to end [process runtime]", () => {
       graphBaseUrl: graph.baseUrl,
       env: { ZOOM_WEBHOOK_SECRET_TOKEN: SECRET, ZOOM_CLIENT_ID: CLIENT_ID, ZOOM_CLIENT_SECRET: CLIENT_SECRET },
       // As main.ts wires it.
-      extend: ({ config, inbox, logger }) => {
-        zoom = createZoomChannel({ config, database: t.database, inbox, sandboxes: h.service, connections: h.connections, logger, clock: systemClock, rtms: { batch: { maxLines: 4, maxWaitMs: 500 } } });
-        return {
-          routers: [{ path: "/zoom", router: zoom.router }],
-          register: (d) => zoom.register(d),
-          start: () => zoom.rtms!.start(),
-          stop: async () => {
-            await zoom.rtms?.stop();
-          },
-        };
+      extend: ({ config, inbox, logger, agent }) => {
+        zoom = createZoomChannel({ config, database: t.database, inbox, agent, logger, clock: systemClock, rtms: { batch: { maxLines: 4, maxWaitMs: 500 } } });
+        return [zoom];
       },
     });
     url = channel.url;

@@ -7,6 +7,7 @@ import { createZoomChannel, signZoomPayload, type ZoomChannel, type ZoomChannelO
 import type { Clock } from "../src/clock";
 import { systemClock } from "../src/clock";
 import { rows, type DriverName } from "../src/db/database";
+import { createAdminRouter } from "../src/admin/admin-router";
 import { createApp } from "../src/http/app";
 import { Inbox } from "../src/inbox/inbox";
 import { createLogger } from "../src/logger";
@@ -43,24 +44,20 @@ export async function startZoomWorld(
     config: { zoom: { webhookSecretToken: SECRET, ...(opts.clientCredentials === false ? {} : { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }) } },
     database: t.database,
     inbox: new Inbox(),
-    sandboxes: { ensure: async () => Promise.reject(new Error("no agent in this test")) },
-    connections: { request: async () => Promise.reject(new Error("no agent in this test")) },
+    agent: { call: async () => Promise.reject(new Error("no agent in this test")) },
     logger,
     clock,
     rtms: opts.rtms,
   });
-  channel.rtms?.start();
   const app = createApp({
     logger,
     metrics: new Registry(),
     isReady: async () => true,
-    routers: [
-      { path: "/zoom", router: channel.router },
-      { path: "/sandbox", router: channel.adminRouter(ADMIN) },
-    ],
+    routers: [...(channel.routes ?? []), { path: "/sandbox", router: createAdminRouter({ adminToken: ADMIN, routes: channel.adminRoutes ? [channel.adminRoutes] : [] }) }],
   });
   const server: Server = createServer(app);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  await channel.start?.({ server });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const q = <T,>(query: ReturnType<typeof sql>) => rows<T>(t.database.db, query);
   return {
@@ -82,7 +79,7 @@ export async function startZoomWorld(
       await t.database.db.execute(sql`INSERT INTO users (id, zoom_user_id, email, wa_id, phone) VALUES (${v.id}, ${v.zoomUserId ?? null}, ${v.email ?? null}, ${v.waId ?? null}, ${v.waId ?? null})`);
     },
     async stop() {
-      await channel.rtms?.stop();
+      await channel.stop?.();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       if (!opts.t) await t.cleanup();

@@ -1,4 +1,5 @@
 import { meetingHandler } from "../src/channels/zoom";
+import { createAgentPort } from "../src/agent-port";
 import { PermanentEventError } from "../src/inbox/dispatcher";
 import type { InboundEventRow } from "../src/inbox/types";
 import { createLogger } from "../src/logger";
@@ -16,13 +17,15 @@ describe("Zoom meeting handler", () => {
   const calls: { method: string; params: any }[] = [];
   const make = (result: { message?: string; tasksCreated: number }) =>
     meetingHandler({
-      sandboxes: { ensure: async (userId) => ({ userId, sandboxId: `sbx-${userId}`, endpoint: "ws://127.0.0.1:1", token: "t" }) },
-      connections: {
-        request: (async (_t: unknown, method: string, params: unknown) => {
-          calls.push({ method, params });
-          return result;
-        }) as never,
-      },
+      agent: createAgentPort({
+        sandboxes: { ensure: async (userId) => ({ userId, sandboxId: `sbx-${userId}`, endpoint: "ws://127.0.0.1:1", token: "t" }) },
+        connections: {
+          request: (async (_t: unknown, method: string, params: unknown) => {
+            calls.push({ method, params });
+            return result;
+          }) as never,
+        },
+      }),
     });
   beforeEach(() => void (calls.length = 0));
 

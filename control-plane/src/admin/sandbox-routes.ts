@@ -1,30 +1,22 @@
 import express, { Router, type Request } from "express";
 import { eq } from "drizzle-orm";
-import { z } from "zod";
 import type { MethodName, MethodParams, MethodResult } from "@concierge/protocol";
+import { z } from "zod";
 import type { Db } from "../db/database";
 import { users, type Sandbox, type User } from "../db/schema";
 import type { Logger } from "../logger";
 import { AppError, BadRequestError, NotFoundError, UserNotFoundError } from "../errors";
-import type { AgentTarget } from "../connections/agent-connection";
+import type { AgentPort } from "../agent-port";
 import { AgentRequestError, AgentUnavailableError } from "../connections/errors";
 import type { SandboxService } from "../sandboxes/sandbox-service";
 import { SandboxUnavailableError } from "../sandboxes/runtime";
-import { requireAdmin } from "./auth";
-import { sandboxOpenApi } from "./openapi";
 import { safeWorkspacePath } from "./workspace-path";
 import { exportUserRows } from "./user-data-export";
-
-/** The part of ConnectionManager the admin API uses. */
-export interface AgentRequester {
-  request<M extends MethodName>(target: AgentTarget, method: M, params: MethodParams<M>, opts?: { timeoutMs?: number }): Promise<MethodResult<M>>;
-}
 
 export interface SandboxRoutesOptions {
   db: Db;
   service: SandboxService;
-  agent: AgentRequester;
-  adminToken: string;
+  agent: AgentPort;
   defaultTimezone: string;
   logger: Logger;
   /** The LLM gateway's usage query for one user; absent until that part is wired. */
@@ -69,18 +61,15 @@ function agentError(err: unknown): Error {
   return err as Error;
 }
 
-/** /sandbox/*: list, get, provision, start, stop, restart, delete, logs, workspace files, usage. */
+/**
+ * /sandbox/*: list, get, provision, start, stop, restart, delete, logs, workspace files, usage.
+ * Mounted last in the admin router (admin-router.ts checks the token): /:key takes any one segment.
+ */
 export function createSandboxRouter(opts: SandboxRoutesOptions): Router {
   const router = Router();
   const { db, service } = opts;
   const log = opts.logger.child({ component: "admin" });
 
-  // The description of this API is public: it holds no data.
-  router.get("/openapi.json", (_req, res) => {
-    res.json(sandboxOpenApi());
-  });
-
-  router.use(requireAdmin(opts.adminToken));
   router.use(express.json({ limit: "2mb" }));
   router.use(express.text({ type: "text/*", limit: "2mb" }));
 
@@ -122,6 +111,15 @@ export function createSandboxRouter(opts: SandboxRoutesOptions): Router {
 
   const key = (req: Request) => String(req.params.key);
 
+  /** Asks the user's agent (waking its sandbox); the operator's look counts as activity. */
+  async function ask<M extends MethodName>(userId: string, method: M, params: MethodParams<M>): Promise<MethodResult<M>> {
+    const result = await opts.agent.call(userId, method, params).catch((err) => {
+      throw agentError(err);
+    });
+    await service.touch(userId);
+    return result;
+  }
+
   router.get("/", async (_req, res) => {
     const all = await service.list();
     res.json({ sandboxes: await Promise.all(all.map(({ user, sandbox }) => view(user, sandbox))) });
@@ -152,23 +150,13 @@ export function createSandboxRouter(opts: SandboxRoutesOptions): Router {
     res.json(await view(user, await service.get(user.id)));
   });
 
-  router.post("/:key/start", async (req, res) => {
-    const user = await findUser(key(req));
-    await service.start(user.id);
-    res.json(await view(user, await service.get(user.id)));
-  });
-
-  router.post("/:key/stop", async (req, res) => {
-    const user = await findUser(key(req));
-    await service.stop(user.id);
-    res.json(await view(user, await service.get(user.id)));
-  });
-
-  router.post("/:key/restart", async (req, res) => {
-    const user = await findUser(key(req));
-    await service.restart(user.id);
-    res.json(await view(user, await service.get(user.id)));
-  });
+  for (const action of ["start", "stop", "restart"] as const) {
+    router.post(`/:key/${action}`, async (req, res) => {
+      const user = await findUser(key(req));
+      await service[action](user.id);
+      res.json(await view(user, await service.get(user.id)));
+    });
+  }
 
   router.delete("/:key", async (req, res) => {
     const user = await findUser(key(req));
@@ -194,11 +182,7 @@ export function createSandboxRouter(opts: SandboxRoutesOptions): Router {
   router.get("/:key/workspace/*path", async (req, res) => {
     const path = safeWorkspacePath(req.params.path as string | string[]);
     const user = await findUser(key(req));
-    const target = await service.ensure(user.id);
-    const file = await opts.agent.request(target, "workspace.read", { path }).catch((err) => {
-      throw agentError(err);
-    });
-    await service.touch(user.id);
+    const file = await ask(user.id, "workspace.read", { path });
     if (req.accepts(["text/plain", "application/json"]) === "application/json") res.json(file);
     else res.type("text/markdown").send(file.content);
   });
@@ -207,12 +191,7 @@ export function createSandboxRouter(opts: SandboxRoutesOptions): Router {
     const path = safeWorkspacePath(req.params.path as string | string[]);
     const content = typeof req.body === "string" ? req.body : parse(z.object({ content: z.string() }).strict(), req.body).content;
     const user = await findUser(key(req));
-    const target = await service.ensure(user.id);
-    const written = await opts.agent.request(target, "workspace.write", { path, content }).catch((err) => {
-      throw agentError(err);
-    });
-    await service.touch(user.id);
-    res.json(written);
+    res.json(await ask(user.id, "workspace.write", { path, content }));
   });
 
   router.get("/:key/usage", async (req, res) => {

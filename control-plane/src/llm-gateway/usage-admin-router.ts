@@ -1,4 +1,4 @@
-import express, { type RequestHandler, type Router } from "express";
+import express, { type Router } from "express";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { systemClock, type Clock } from "../clock";
@@ -11,8 +11,6 @@ import { usageByUser, usageSummary } from "./usage-store";
 
 export interface UsageAdminRouterOptions {
   db: Db;
-  /** The admin bearer check (admin/auth.ts requireAdmin): applied per route, so the router can sit beside /sandbox's other routes. */
-  auth: RequestHandler;
   defaultMonthlyBudgetUsd: number;
   clock?: Clock;
 }
@@ -20,12 +18,12 @@ export interface UsageAdminRouterOptions {
 const BudgetBody = z.object({ monthlyUsd: z.number().finite().min(0).max(1_000_000).nullable() }).strict();
 
 /**
- * Admin REST for LLM spending, mounted under /sandbox:
+ * Admin REST for LLM spending, in the /sandbox admin router (admin-router.ts checks the token):
  *   GET /sandbox/usage?period=month|day|YYYY-MM (or from&to)   every user's usage, with this month's budget
  *   GET /sandbox/users/:userId/usage?period=...                one user's usage by model and purpose, with budget
  *   GET /sandbox/users/:userId/budget                          one user's budget this month
  *   PUT /sandbox/users/:userId/budget {monthlyUsd}             override it (null: back to LLM_MONTHLY_BUDGET_USD)
- * Mount it before a router that has GET /sandbox/:id, or "usage" would be taken for a sandbox id.
+ * It comes before the sandbox routes there, or "usage" would be taken for a sandbox id.
  */
 export function createUsageAdminRouter(opts: UsageAdminRouterOptions): Router {
   const clock = opts.clock ?? systemClock;
@@ -37,7 +35,7 @@ export function createUsageAdminRouter(opts: UsageAdminRouterOptions): Router {
     if (!u) throw new UserNotFoundError(userId);
   };
 
-  router.get("/usage", opts.auth, async (req, res) => {
+  router.get("/usage", async (req, res) => {
     const now = clock.now();
     const period = parsePeriod(req.query as Record<string, unknown>, now);
     const rowsOut = await usageByUser(opts.db, period);
@@ -51,7 +49,7 @@ export function createUsageAdminRouter(opts: UsageAdminRouterOptions): Router {
     });
   });
 
-  router.get("/users/:userId/usage", opts.auth, async (req, res) => {
+  router.get("/users/:userId/usage", async (req, res) => {
     const userId = String(req.params.userId);
     await userExists(userId);
     const period = parsePeriod(req.query as Record<string, unknown>, clock.now());
@@ -59,13 +57,13 @@ export function createUsageAdminRouter(opts: UsageAdminRouterOptions): Router {
     res.json({ ...summary, budget });
   });
 
-  router.get("/users/:userId/budget", opts.auth, async (req, res) => {
+  router.get("/users/:userId/budget", async (req, res) => {
     const userId = String(req.params.userId);
     await userExists(userId);
     res.json(await budgets.status(userId));
   });
 
-  router.put("/users/:userId/budget", opts.auth, express.json({ limit: "16kb" }), async (req, res) => {
+  router.put("/users/:userId/budget", express.json({ limit: "16kb" }), async (req, res) => {
     const parsed = BudgetBody.safeParse(req.body);
     if (!parsed.success) throw new BadRequestError("body must be {\"monthlyUsd\": a number of USD >= 0, or null for the default}");
     res.json(await budgets.setOverride(String(req.params.userId), parsed.data.monthlyUsd));

@@ -1,9 +1,10 @@
 import type { Router } from "express";
 import type { Registry } from "prom-client";
 import type { Clock } from "../clock";
-import type { Database, Executor } from "../db/database";
+import type { Database } from "../db/database";
 import type { Logger } from "../logger";
-import type { InboundEventRow, NewInboundEvent } from "../inbox/types";
+import type { InboxPort } from "../channels/channel";
+import type { InboundEventRow } from "../inbox/types";
 import type { NewOutboundMessage } from "../outbox/types";
 import { createAlarmHandler } from "./alarm-handler";
 import { createHeartbeatHandler } from "./heartbeat-handler";
@@ -18,8 +19,8 @@ import type { AgentCaller, PlaceCall } from "./types";
 export interface ProactiveOptions {
   database: Database;
   /** The inbox writer (Inbox): scheduled events enter the user's queue like any other. */
-  inbox: { enqueue(tx: Executor, event: NewInboundEvent): Promise<unknown> };
-  /** Wakes the sandbox (SandboxService.ensure) and asks the agent (ConnectionManager.request). */
+  inbox: InboxPort;
+  /** The user's agent (agent-port.ts): heartbeat.run and alarm.fire. */
   agent: AgentCaller;
   logger: Logger;
   metrics: Registry;
@@ -44,8 +45,8 @@ export interface Proactive {
   register(dispatcher: { handle(kind: string, handler: Handler): void }): void;
   /** For ConnectionManager.onEvent: mirrors alarm.set and profile.updated. */
   onAgentEvent: (sandboxId: string, event: string, payload: unknown) => void;
-  /** PUT/GET /users/:userId/profile, to mount under /sandbox. */
-  adminRouter(adminToken: string): Router;
+  /** PUT/GET /users/:userId/profile, for the /sandbox admin router. */
+  adminRoutes: Router;
 }
 
 /** Builds the proactive path (scheduler, handlers, profile service) from its parts; main.ts starts and stops the scheduler. */
@@ -83,6 +84,6 @@ export function createProactive(o: ProactiveOptions): Proactive {
       dispatcher.handle("alarm", handlers.alarm);
     },
     onAgentEvent: profiles.onAgentEvent,
-    adminRouter: (adminToken) => createSchedulerAdminRouter({ profiles, adminToken }),
+    adminRoutes: createSchedulerAdminRouter({ profiles }),
   };
 }

@@ -1,9 +1,10 @@
 import type { Router } from "express";
+import type { AgentPort } from "../../agent-port";
+import type { MountedRouter } from "../../channels/channel";
 import type { Db } from "../../db/database";
 import type { Logger } from "../../logger";
 import type { LocalGraphSink } from "../../channels/whatsapp/local-sink";
 import type { SandboxService } from "../../sandboxes/sandbox-service";
-import type { AgentRequester } from "../sandbox-routes";
 import { createConsoleRouter } from "./console-router";
 import { createDashboardRouter } from "./dashboard-router";
 import { createUserReadsRouter } from "./user-reads-router";
@@ -14,7 +15,7 @@ export { createDashboardRouter, dashboardAssetsDir } from "./dashboard-router";
 export interface DashboardOptions {
   db: Db;
   service: SandboxService;
-  agent: AgentRequester;
+  agent: AgentPort;
   adminToken: string;
   logger: Logger;
   /** The local WhatsApp sink, when main runs WhatsApp against it: enables the chat console. */
@@ -22,14 +23,16 @@ export interface DashboardOptions {
 }
 
 /**
- * The dashboard's routers, for main.ts to mount: the page at /admin, the console's API at
- * /admin/api/console, and the user page's extra reads under /sandbox (mounted beside the other
- * /sandbox routers; their paths, /users/:id/..., do not collide with /sandbox/:key).
+ * The dashboard's routers, for main.ts to mount: the page at /admin and the console's API at
+ * /admin/api/console (`routes`), and the user page's extra reads for the /sandbox admin router
+ * (`adminRoutes`: /users/:id/..., which do not collide with /sandbox/:key).
  */
-export function createDashboard(opts: DashboardOptions): { path: string; router: Router }[] {
-  return [
-    { path: "/admin/api/console", router: createConsoleRouter({ db: opts.db, adminToken: opts.adminToken, logger: opts.logger, sink: opts.sink }) },
-    { path: "/admin", router: createDashboardRouter() },
-    { path: "/sandbox", router: createUserReadsRouter({ db: opts.db, service: opts.service, agent: opts.agent, adminToken: opts.adminToken }) },
-  ];
+export function createDashboard(opts: DashboardOptions): { routes: MountedRouter[]; adminRoutes: Router } {
+  return {
+    routes: [
+      { path: "/admin/api/console", router: createConsoleRouter({ db: opts.db, adminToken: opts.adminToken, logger: opts.logger, sink: opts.sink }) },
+      { path: "/admin", router: createDashboardRouter() },
+    ],
+    adminRoutes: createUserReadsRouter({ db: opts.db, service: opts.service, agent: opts.agent }),
+  };
 }

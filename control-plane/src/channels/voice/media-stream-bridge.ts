@@ -5,7 +5,7 @@ import type { CallTranscriptLine } from "../../db/schema";
 import type { Database } from "../../db/database";
 import type { Logger } from "../../logger";
 import type { CallStore } from "./call-store";
-import type { VoiceAgent } from "./ports";
+import type { AgentPort } from "../../agent-port";
 import {
   appendAudio,
   ASSISTANT_TRANSCRIPT_EVENTS,
@@ -34,7 +34,7 @@ export interface BridgeOptions {
   realtime: RealtimeSettings;
   /** Verifies the signed custom parameters of the start frame. */
   authToken: string;
-  agent: VoiceAgent;
+  agent: Pick<AgentPort, "call">;
   store: CallStore;
   /** PIN checks and the trust a WhatsApp "yes" set, for a limited call (docs/voice-trust.md). */
   trustStore: CallTrustStore;
@@ -109,12 +109,8 @@ export class MediaStreamBridge {
   }
 
   private onTwilio(data: WebSocket.RawData): void {
-    let msg: any;
-    try {
-      msg = JSON.parse(data.toString());
-    } catch {
-      return;
-    }
+    const msg = jsonFrame(data);
+    if (msg === undefined) return;
     switch (msg?.event) {
       case "connected":
         return;
@@ -195,7 +191,7 @@ export class MediaStreamBridge {
         this.log.error({ callSid: this.callSid }, "tools.list too slow; realtime call runs without the agent's tools");
         resolve(fallback);
       }, this.opts.setupTimeoutMs ?? 8000);
-      this.opts.agent.request(this.userId, "tools.list", { trust: this.trust }).then(
+      this.opts.agent.call(this.userId, "tools.list", { trust: this.trust }).then(
         (r) => {
           timer.cancel();
           resolve(r);
@@ -210,12 +206,8 @@ export class MediaStreamBridge {
   }
 
   private onRealtime(data: WebSocket.RawData): void {
-    let ev: any;
-    try {
-      ev = JSON.parse(data.toString());
-    } catch {
-      return;
-    }
+    const ev = jsonFrame(data);
+    if (ev === undefined) return;
     const type = String(ev?.type ?? "");
     if (AUDIO_DELTA_EVENTS.has(type)) return this.playAudio(String(ev.item_id ?? ""), String(ev.delta ?? ""));
     if (type === "input_audio_buffer.speech_started") return this.bargeIn();
@@ -302,7 +294,7 @@ export class MediaStreamBridge {
     const name = String(ev.name ?? "");
     let output: string;
     try {
-      const result = await this.opts.agent.request(this.userId, "tool.call", {
+      const result = await this.opts.agent.call(this.userId, "tool.call", {
         idempotencyKey: `${this.callSid}:${callId}`,
         name,
         arguments: typeof ev.arguments === "string" ? ev.arguments : JSON.stringify(ev.arguments ?? {}),
@@ -340,5 +332,14 @@ export class MediaStreamBridge {
     if (this.upstream && this.upstream.readyState !== WebSocket.CLOSED) this.upstream.close(1000);
     if (this.twilio.readyState === WebSocket.OPEN || this.twilio.readyState === WebSocket.CONNECTING) this.twilio.close(1000);
     void this.writes.then(() => this.resolveDone());
+  }
+}
+
+/** A socket frame as JSON; undefined for one that is not (ignored: either peer may send noise). */
+function jsonFrame(data: WebSocket.RawData): any {
+  try {
+    return JSON.parse(data.toString());
+  } catch {
+    return undefined;
   }
 }

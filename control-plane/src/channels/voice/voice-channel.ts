@@ -1,5 +1,4 @@
-import type { Server } from "node:http";
-import type { Router } from "express";
+import type { AgentPort } from "../../agent-port";
 import type { Clock } from "../../clock";
 import type { Config } from "../../config";
 import type { Database } from "../../db/database";
@@ -7,9 +6,9 @@ import type { Logger } from "../../logger";
 import { CallStore } from "./call-store";
 import { OutboundCaller } from "./outbound-call";
 import { CallTrustStore } from "./call-trust-store";
-import type { VoiceAgent, VoiceInbox, VoiceOutbox } from "./ports";
-import { withVoiceTrust } from "./voice-trust-commands";
-import type { InboxHandler } from "../../inbox/dispatcher";
+import type { Channel, InboxPort, OutboxPort } from "../channel";
+import type { WhatsAppCommands } from "../whatsapp/turn";
+import { voiceTrustCommands } from "./voice-trust-commands";
 import { TurnWaiter } from "./turn-waiter";
 import { VoiceHandlers } from "./voice-handlers";
 import { VoiceReplays } from "./voice-replays";
@@ -21,10 +20,10 @@ export interface VoiceChannelOptions {
   database: Database;
   logger: Logger;
   clock: Clock;
-  agent: VoiceAgent;
-  inbox: VoiceInbox;
+  agent: Pick<AgentPort, "call" | "warm">;
+  inbox: InboxPort;
   /** Sends the WhatsApp "was that you?" question of a limited call; without it only a PIN upgrades. */
-  outbox?: VoiceOutbox;
+  outbox?: OutboxPort;
   /** Wait per webhook before a filler (default 12 s: Twilio gives up at 15). */
   answerLimitMs?: number;
   pollIntervalMs?: number;
@@ -39,23 +38,24 @@ export interface VoiceChannelOptions {
   realtimeSetupTimeoutMs?: number;
 }
 
-export interface VoiceChannel {
-  /** Mount at /voice. */
-  router: Router;
-  /** Register with the dispatcher: voice_turn -> handlers.voiceTurn, call_ended -> handlers.callEnded. */
-  handlers: VoiceHandlers;
-  /** GET /voice/stream on the HTTP server; null when real-time voice is not configured. */
-  attachStream(server: Server): VoiceStreamHandle | null;
-  /** Wraps the WhatsApp "message" handler: the phone PIN and "yes, that was me" commands (docs/voice-trust.md). */
-  wrapMessageHandler(inner: InboxHandler): InboxHandler;
+/**
+ * Signed webhooks at /voice; each spoken turn is a voice_turn inbox event (first in the user's
+ * queue), a completed call a call_ended event whose summary goes to WhatsApp through the outbox.
+ * Real-time calls bridge /voice/stream (an upgrade on the HTTP server, from start) to OpenAI Realtime.
+ */
+export interface VoiceChannel extends Channel {
+  /** The phone PIN and "yes, that was me", answered in the WhatsApp turn (docs/voice-trust.md). */
+  whatsAppCommands?: WhatsAppCommands;
+  /** GET /voice/stream once started; absent when real-time voice is not configured. */
+  stream?: VoiceStreamHandle;
   /** The scheduler's hook for urgent reminders; absent without TWILIO_PHONE_NUMBER. */
   placeCall?: (userId: string, text: string) => Promise<{ callSid: string }>;
 }
 
-/** Builds the voice channel from config; null when Twilio is not configured. */
-export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | null {
+/** Builds the voice channel from config; disabled when Twilio is not configured (no /voice at all). */
+export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel {
   const { config } = opts;
-  if (!config.twilio) return null;
+  if (!config.twilio) return { name: "voice", enabled: false };
   const twilioConfig = config.twilio;
   const store = new CallStore(opts.clock);
   const waiter = new TurnWaiter(opts.clock, opts.pollIntervalMs ?? 250);
@@ -99,12 +99,19 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
         callsPerDay: config.voice.urgentCallsPerDay,
       })
     : undefined;
-  return {
-    router,
-    handlers,
-    attachStream(server) {
-      if (!config.realtime) return null;
-      return attachVoiceStream(server, {
+  const channel: VoiceChannel = {
+    name: "voice",
+    enabled: true,
+    routes: [{ path: "/voice", router }],
+    handlers: {
+      voice_turn: async (event) => {
+        await handlers.voiceTurn(event);
+      },
+      call_ended: (event) => handlers.callEnded(event),
+    },
+    start({ server }) {
+      if (!config.realtime) return;
+      channel.stream = attachVoiceStream(server, {
         realtime: config.realtime,
         authToken: twilioConfig.authToken,
         agent: opts.agent,
@@ -119,7 +126,12 @@ export function createVoiceChannel(opts: VoiceChannelOptions): VoiceChannel | nu
         startTimeoutMs: opts.streamStartTimeoutMs,
       });
     },
-    wrapMessageHandler: (inner) => withVoiceTrust(inner, { database: opts.database, trust, confirmWithinMs, logger: opts.logger }),
+    // Open media streams close before HTTP stops.
+    stop: async () => {
+      await channel.stream?.close();
+    },
+    whatsAppCommands: voiceTrustCommands({ database: opts.database, trust, confirmWithinMs, logger: opts.logger }),
     placeCall: outbound ? (userId, text) => outbound.placeCall(userId, text) : undefined,
   };
+  return channel;
 }

@@ -4,7 +4,7 @@ import type { Logger } from "../../logger";
 import type { NewOutboundMessage } from "../../outbox/types";
 import { agentTrust } from "./caller-trust";
 import type { CallStore } from "./call-store";
-import type { VoiceAgent } from "./ports";
+import type { AgentPort } from "../../agent-port";
 import type { TurnWaiter } from "./turn-waiter";
 
 /** The part of an inbox row a voice handler reads. */
@@ -20,7 +20,7 @@ const CallEndedPayload = z.object({ callSid: z.string().min(1) });
 
 export interface VoiceHandlerDeps {
   database: Database;
-  agent: VoiceAgent;
+  agent: Pick<AgentPort, "call">;
   store: CallStore;
   waiter: TurnWaiter;
   logger: Logger;
@@ -37,14 +37,6 @@ export class VoiceHandlers {
     this.log = deps.logger.child({ component: "voice-handlers" });
   }
 
-  /** Registers both kinds with the dispatcher (structurally typed: any `handle(kind, handler)`). */
-  register(dispatcher: { handle(kind: "voice_turn" | "call_ended", handler: (event: VoiceInboxEvent) => Promise<NewOutboundMessage[] | void>): void }): void {
-    dispatcher.handle("voice_turn", async (event) => {
-      await this.voiceTurn(event);
-    });
-    dispatcher.handle("call_ended", (event) => this.callEnded(event));
-  }
-
   /** voice_turn: one spoken turn to the agent (call.turn), its reply stored for the waiting webhook. */
   async voiceTurn(event: VoiceInboxEvent): Promise<{ reply: string; hangUp: boolean }> {
     const { callSid, turn, text } = VoiceTurnPayload.parse(event.payload);
@@ -56,7 +48,7 @@ export class VoiceHandlers {
     if (existing.reply != null) return { reply: existing.reply, hangUp: existing.hangUp };
     // Read now, not when the turn was queued: a PIN or a WhatsApp "yes" upgrades the next turn.
     const call = await this.deps.store.getCall(db, callSid);
-    const result = await this.deps.agent.request(event.userId, "call.turn", {
+    const result = await this.deps.agent.call(event.userId, "call.turn", {
       idempotencyKey: event.providerId,
       callSid,
       phase: "turn",
@@ -78,7 +70,7 @@ export class VoiceHandlers {
     const { callSid } = CallEndedPayload.parse(event.payload);
     const call = await this.deps.store.getCall(this.deps.database.db, callSid);
     if (!call || call.transcript.length === 0) return [];
-    const result = await this.deps.agent.request(event.userId, "call.turn", {
+    const result = await this.deps.agent.call(event.userId, "call.turn", {
       idempotencyKey: event.providerId,
       callSid,
       phase: "end",

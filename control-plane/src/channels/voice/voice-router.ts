@@ -7,7 +7,8 @@ import { CallStore, TERMINAL_STATUSES, type UserDefaults } from "./call-store";
 import { phoneDigits } from "./phone";
 import { spokenPin, trustFromStirVerstat } from "./caller-trust";
 import type { CallTrustStore, PinOutcome } from "./call-trust-store";
-import type { VoiceAgent, VoiceInbox, VoiceOutbox } from "./ports";
+import type { AgentPort } from "../../agent-port";
+import type { InboxPort, OutboxPort } from "../channel";
 import { confirmQuestion } from "./voice-trust-commands";
 import { streamToken, streamUrl } from "./stream-token";
 import { TurnWaiter } from "./turn-waiter";
@@ -21,14 +22,14 @@ export interface VoiceRouterOptions {
   publicBaseUrl: string;
   logger: Logger;
   clock: Clock;
-  agent: VoiceAgent;
-  inbox: VoiceInbox;
+  agent: Pick<AgentPort, "warm">;
+  inbox: InboxPort;
   store: CallStore;
   waiter: TurnWaiter;
   replays: VoiceReplays;
   trust: CallTrustStore;
   /** Where the WhatsApp confirmation question goes; without it only the PIN upgrades a call. */
-  outbox?: VoiceOutbox;
+  outbox?: OutboxPort;
   /** How long a "yes" on WhatsApp upgrades the call after the question went out. */
   confirmWithinMs: number;
   userDefaults: UserDefaults;

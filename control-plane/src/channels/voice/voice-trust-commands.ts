@@ -1,7 +1,6 @@
 import type { Database } from "../../db/database";
-import type { InboxHandler } from "../../inbox/dispatcher";
 import type { Logger } from "../../logger";
-import type { NewOutboundMessage } from "../../outbox/types";
+import type { WhatsAppCommands } from "../whatsapp/turn";
 import type { CallTrustStore } from "./call-trust-store";
 
 const SET_PIN = /^\s*(?:set\s+)?(?:my\s+)?(?:phone|call|voice)[\s-]*pin\s*(?:to|is|:|=)?\s*(\d{4,8})\s*[.!]?\s*$/i;
@@ -24,36 +23,35 @@ export function confirmQuestion(minutes: number): string {
  * The control plane's own WhatsApp commands for phone trust, answered before the agent sees the
  * message (docs/voice-trust.md): "phone pin 4711" sets the PIN (hashed; it never reaches the agent
  * or the model), "remove phone pin" clears it, and "yes"/"no" answer a pending "was that you?"
- * question about a live limited call. Everything else goes to `inner` unchanged.
+ * question about a live limited call. Anything else is the agent's (undefined).
  */
-export function withVoiceTrust(inner: InboxHandler, deps: { database: Database; trust: CallTrustStore; confirmWithinMs: number; logger: Logger }): InboxHandler {
+export function voiceTrustCommands(deps: { database: Database; trust: CallTrustStore; confirmWithinMs: number; logger: Logger }): WhatsAppCommands {
   const log = deps.logger.child({ component: "voice-trust" });
   const { db } = deps.database;
-  return async (event, ctx) => {
-    if (event.channel !== "whatsapp") return inner(event, ctx);
-    const text = typeof event.payload.text === "string" ? event.payload.text : "";
-    const reply = (body: string): NewOutboundMessage[] => [{ userId: event.userId, channel: "whatsapp", kind: "text", body, inboxId: event.id }];
-    const pin = SET_PIN.exec(text)?.[1];
-    if (pin) {
-      await deps.trust.setPin(db, event.userId, pin);
-      log.info({ userId: event.userId }, "phone PIN set on WhatsApp");
-      return reply(ConfirmPhrases.pinSet);
-    }
-    if (CLEAR_PIN.test(text)) {
-      await deps.trust.setPin(db, event.userId, null);
-      log.info({ userId: event.userId }, "phone PIN removed on WhatsApp");
-      return reply(ConfirmPhrases.pinCleared);
-    }
-    const yes = YES.test(text);
-    if (yes || NO.test(text)) {
-      const callSid = await deps.trust.confirmableCall(db, event.userId, deps.confirmWithinMs);
-      if (callSid) {
-        if (yes) await deps.trust.upgrade(db, callSid);
-        await deps.trust.withdrawConfirm(db, callSid);
-        log.info({ userId: event.userId, callSid, confirmed: yes }, "the user answered the call confirmation on WhatsApp");
-        return reply(yes ? ConfirmPhrases.confirmed : ConfirmPhrases.declined);
+  return {
+    async answer(userId, text) {
+      const pin = SET_PIN.exec(text)?.[1];
+      if (pin) {
+        await deps.trust.setPin(db, userId, pin);
+        log.info({ userId }, "phone PIN set on WhatsApp");
+        return ConfirmPhrases.pinSet;
       }
-    }
-    return inner(event, ctx);
+      if (CLEAR_PIN.test(text)) {
+        await deps.trust.setPin(db, userId, null);
+        log.info({ userId }, "phone PIN removed on WhatsApp");
+        return ConfirmPhrases.pinCleared;
+      }
+      const yes = YES.test(text);
+      if (yes || NO.test(text)) {
+        const callSid = await deps.trust.confirmableCall(db, userId, deps.confirmWithinMs);
+        if (callSid) {
+          if (yes) await deps.trust.upgrade(db, callSid);
+          await deps.trust.withdrawConfirm(db, callSid);
+          log.info({ userId, callSid, confirmed: yes }, "the user answered the call confirmation on WhatsApp");
+          return yes ? ConfirmPhrases.confirmed : ConfirmPhrases.declined;
+        }
+      }
+      return undefined;
+    },
   };
 }

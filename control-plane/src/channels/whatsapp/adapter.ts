@@ -50,15 +50,14 @@ export class WhatsAppAdapter implements ChannelAdapter {
 
   /**
    * Meta's "sent" webhook can overtake our own bookkeeping; writing the wamid onto the messages row
-   * the moment Meta accepts it (rather than after the outbox's commit) narrows that window, and
-   * onSent replays any status that arrived before the row knew its wamid.
+   * the moment Meta accepts it (rather than after the outbox's commit) narrows that window, lets a
+   * retry after a crash see the send was accepted, and onSent replays any status that arrived
+   * before the row knew its wamid. The status itself ("sent") is the outbox's to write, once.
    */
   private async recordSent(row: OutboundRow, wamid: string): Promise<void> {
     if (!row.messageId) return;
     try {
-      await this.opts.db.execute(sql`UPDATE messages SET provider_id = ${wamid},
-                                       status = CASE WHEN status IN ('queued', 'held') THEN 'sent' ELSE status END,
-                                       updated_at = ${this.opts.clock.now().toISOString()}::timestamptz
+      await this.opts.db.execute(sql`UPDATE messages SET provider_id = ${wamid}, updated_at = ${this.opts.clock.now().toISOString()}::timestamptz
                                      WHERE id = ${row.messageId}`);
       await this.opts.onSent?.(wamid);
     } catch (err) {

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { rows, type Tx } from "../../db/database";
-import type { OutboxWriter } from "./inbound";
+import type { OutboxPort } from "../channel";
 import { HELD_CODE } from "./adapter";
 
 /** error_code of a held message that has been queued again. */
@@ -11,7 +11,7 @@ export const RELEASED_CODE = "released";
  * outbox recorded the adapter's refusal as a failure) go out again, in their original order, in
  * the same transaction that records the user's new message: the window is open again.
  */
-export async function releaseHeldMessages(tx: Tx, userId: string, outbox: OutboxWriter, now: Date): Promise<number> {
+export async function releaseHeldMessages(tx: Tx, userId: string, outbox: OutboxPort, now: Date): Promise<number> {
   const held = await rows<{ id: string; content: string }>(
     tx,
     sql`SELECT id, content FROM messages

@@ -1,42 +1,29 @@
 import { sql } from "drizzle-orm";
 import type { Clock } from "../../clock";
 import { rows, type Db, type Tx } from "../../db/database";
-import type { NewInboundEvent } from "../../inbox/types";
+import type { InboundMessagePayload } from "../../inbox/types";
 import type { Logger } from "../../logger";
-import type { NewOutboundMessage } from "../../outbox/types";
+import type { InboxPort, OutboxPort } from "../channel";
 import type { ParsedMessage } from "./payload";
 import { findOrCreateWhatsAppUser, touchLastInbound, type NewUserDefaults } from "./users";
-
-/** What the WhatsApp channel needs from the inbox: an insert inside our transaction. */
-export interface InboxWriter {
-  enqueue(tx: Tx, event: NewInboundEvent): Promise<unknown>;
-}
-/** And from the outbox: the same, for replies written without an agent turn (in order). */
-export interface OutboxWriter {
-  enqueue(tx: Tx, messages: NewOutboundMessage[]): Promise<unknown>;
-}
 
 /** The short answer to a message type the assistant cannot read yet (sticker, video, contacts…). */
 export const UNSUPPORTED_REPLY = "Sorry, I can't read that kind of message yet. Could you send it as text, a voice note or a photo?";
 
 /**
- * The payload of a kind "message" inbox event from WhatsApp: chat.send's fields (text, spoken,
- * attachments, sentAt, senderName) plus what the turn needs to finish preparing it. A voice note
- * arrives with empty text and `whatsapp.transcribe`; the turn preparer fills the text in.
+ * The payload of a kind "message" inbox event from WhatsApp, the one shape from webhook to
+ * chat.send: chat.send's fields (text, spoken, attachments, sentAt, senderName) plus what the turn
+ * needs to finish preparing it. A voice note arrives with empty text and `whatsapp.transcribe`; the
+ * turn preparer fills the text in.
  */
-export interface WhatsAppMessagePayload {
-  text: string;
-  spoken?: boolean;
-  attachments?: ParsedMessage["attachments"];
-  sentAt?: string;
-  senderName?: string;
+export interface WhatsAppMessagePayload extends InboundMessagePayload {
   whatsapp: { wamid: string; type: string; transcribe?: { mediaId: string; mimeType?: string } };
 }
 
 export interface InboundRecorderOptions {
   db: Db;
-  inbox: InboxWriter;
-  outbox?: OutboxWriter;
+  inbox: InboxPort;
+  outbox?: OutboxPort;
   /** Called in the same transaction when a user writes: held messages may go out now. */
   onUserWrote?: (tx: Tx, userId: string) => Promise<void>;
   clock: Clock;
@@ -123,7 +110,7 @@ export class InboundRecorder {
           channel: "whatsapp",
           kind: "message",
           providerId: m.wamid,
-          payload: payload as unknown as Record<string, unknown>,
+          payload: { ...payload },
         });
       }
       for (const userId of wroteUsers) await this.opts.onUserWrote?.(tx, userId);

@@ -1,3 +1,5 @@
+import type { NewOutboundMessage } from "../../outbox/types";
+
 /** WhatsApp rejects a text body longer than this many characters. */
 export const WHATSAPP_TEXT_LIMIT = 4096;
 
@@ -51,4 +53,16 @@ export function splitMessage(text: string, limit: number = WHATSAPP_TEXT_LIMIT):
   }
   if (rest.length > 0) parts.push(rest);
   return parts;
+}
+
+/**
+ * Replaces every over-long WhatsApp text with its parts, in place and in order. The outbox sends
+ * one user's rows strictly in the order they were written, so the parts arrive in order.
+ */
+export function splitOutbound(messages: NewOutboundMessage[]): NewOutboundMessage[] {
+  return messages.flatMap((m) => {
+    if (m.channel !== "whatsapp" || m.kind !== "text" || m.body.length <= WHATSAPP_TEXT_LIMIT) return [m];
+    const parts = splitMessage(m.body);
+    return parts.map((body, i) => ({ ...m, body, meta: { ...(m.meta ?? {}), part: i + 1, parts: parts.length } }));
+  });
 }

@@ -4,7 +4,7 @@ import { rows, type Db } from "../../db/database";
 import type { Logger } from "../../logger";
 import { templateParam } from "./adapter";
 import { META_CODES } from "./graph-errors";
-import type { OutboxWriter } from "./inbound";
+import type { OutboxPort } from "../channel";
 import type { ParsedStatus } from "./payload";
 import { applyStatus } from "./statuses";
 
@@ -14,7 +14,7 @@ export interface StatusProcessorOptions {
   logger: Logger;
   outsideWindow: "template" | "hold";
   template?: { name: string; language: string };
-  outbox?: OutboxWriter;
+  outbox?: OutboxPort;
 }
 
 /**

@@ -1,21 +1,14 @@
 import type { Clock } from "../../clock";
+import type { InboundMessagePayload } from "../../inbox/types";
 import type { Logger } from "../../logger";
 import type { GraphApiClient } from "./graph-client";
 import type { WhatsAppMessagePayload } from "./inbound";
 import type { Transcriber } from "./transcriber";
 import { startTyping } from "./typing-indicator";
 
-/** What chat.send needs from a WhatsApp message event, once prepared. */
-export interface PreparedChat {
-  text: string;
-  spoken?: boolean;
-  attachments?: WhatsAppMessagePayload["attachments"];
-  sentAt?: string;
-  senderName?: string;
-}
-
 export interface PreparedTurn {
-  chat: PreparedChat;
+  /** The payload's chat.send fields, the voice note's text filled in. */
+  chat: InboundMessagePayload;
   /** Ends the typing indicator; call it in `finally`, whatever the turn's outcome. */
   done(): void;
 }
@@ -33,16 +26,11 @@ export class WhatsAppTurnPreparer {
     this.log = opts.logger.child({ component: "whatsapp-turn" });
   }
 
-  static isWhatsAppPayload(payload: unknown): payload is WhatsAppMessagePayload {
-    const p = payload as Partial<WhatsAppMessagePayload> | undefined;
-    return !!p && typeof p === "object" && typeof p.whatsapp?.wamid === "string";
-  }
-
   async prepare(event: { userId: string; payload: Record<string, unknown> }): Promise<PreparedTurn> {
     const p = event.payload as unknown as WhatsAppMessagePayload;
     const typing = startTyping(this.opts.graph, p.whatsapp.wamid, { clock: this.opts.clock, logger: this.opts.logger, refreshMs: this.opts.typingRefreshMs });
     try {
-      const chat: PreparedChat = {
+      const chat: InboundMessagePayload = {
         text: p.text,
         ...(p.spoken ? { spoken: true } : {}),
         ...(p.attachments?.length ? { attachments: p.attachments } : {}),

@@ -1,26 +1,19 @@
-import express, { Router, type Request, type Response } from "express";
-import type { Registry } from "prom-client";
-import { registryCounter } from "../../metrics";
+import express, { type Request, type Response, type Router } from "express";
 import { problem } from "../../http/problem";
-import type { Logger } from "../../logger";
+import { webhookRouter, type WebhookRouterBase } from "../webhook";
 import type { InboundRecorder } from "./inbound";
 import { forPhoneNumber, parseWebhookBody } from "./payload";
 import { verifyMetaSignature, verifyTokenMatches } from "./signature";
 import type { StatusProcessor } from "./status-processor";
 
-export interface WhatsAppRouterOptions {
+export interface WhatsAppRouterOptions extends WebhookRouterBase {
   /** Undefined when WhatsApp is not configured: every route answers 503 saying so. */
   credentials?: { verifyToken: string; appSecret: string };
   /** Our WHATSAPP_PHONE_NUMBER_ID: events for any other number are acknowledged and ignored. */
   phoneNumberId?: string;
   recorder?: InboundRecorder;
   statuses?: StatusProcessor;
-  logger: Logger;
-  metrics?: Registry;
-  /** Largest webhook body accepted (Meta's are a few KB). */
-  maxBodyBytes?: number;
 }
-
 
 /**
  * Mounted at /whatsapp. GET /webhook answers Meta's verification handshake; POST /webhook checks
@@ -28,18 +21,20 @@ export interface WhatsAppRouterOptions {
  * answers 200. The agent's turn runs later, from the inbox, so Meta never waits on an LLM.
  */
 export function createWhatsAppRouter(opts: WhatsAppRouterOptions): Router {
-  const router = Router();
-  const log = opts.logger.child({ component: "whatsapp-webhook" });
-  const webhooks = opts.metrics ? registryCounter(opts.metrics, "concierge_whatsapp_webhooks_total", "WhatsApp webhook requests by outcome", ["outcome"]) : undefined;
-  const count = (outcome: string) => webhooks?.inc({ outcome });
-
   const creds = opts.credentials;
-  if (!creds || !opts.recorder || !opts.statuses) {
-    router.all("/webhook", (_req, res) => {
-      problem(res, 503, "whatsapp_not_configured", "WhatsApp is not configured on this server: set WHATSAPP_VERIFY_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID.");
-    });
-    return router;
-  }
+  const { router, log, count } = webhookRouter({
+    ...opts,
+    provider: "whatsapp",
+    title: "WhatsApp",
+    notConfigured:
+      creds && opts.recorder && opts.statuses
+        ? undefined
+        : {
+            code: "whatsapp_not_configured",
+            message: "WhatsApp is not configured on this server: set WHATSAPP_VERIFY_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID.",
+          },
+  });
+  if (!creds || !opts.recorder || !opts.statuses) return router;
   const { recorder, statuses } = opts;
 
   router.get("/webhook", (req: Request, res: Response) => {

@@ -1,18 +1,17 @@
-import type { Router } from "express";
 import type { Registry } from "prom-client";
+import type { AgentPort } from "../../agent-port";
 import type { Clock } from "../../clock";
 import type { Config } from "../../config";
-import type { Database, Executor } from "../../db/database";
-import type { InboxHandler } from "../../inbox/dispatcher";
-import type { AgentRequester, SandboxEnsurer } from "../../inbox/message-handler";
-import type { NewInboundEvent } from "../../inbox/types";
+import type { Database } from "../../db/database";
 import type { Logger } from "../../logger";
+import type { Channel } from "../channel";
 import { createZoomAdminRouter } from "./admin-router";
 import { meetingHandler } from "./meeting-handler";
 import { RtmsManager, type RtmsManagerOptions } from "./rtms-manager";
 import { createZoomRouter } from "./webhook-router";
 import { ZoomInbound } from "./zoom-inbound";
 import { ZoomUsers } from "./zoom-users";
+import type { InboxPort } from "../channel";
 
 export { signZoomPayload, urlValidationResponse, verifyZoomSignature } from "./signature";
 export { parseZoomEvent, meetingProviderId } from "./payload";
@@ -24,9 +23,8 @@ export { meetingHandler } from "./meeting-handler";
 export interface ZoomChannelOptions {
   config: Pick<Config, "zoom">;
   database: Database;
-  inbox: { enqueue(tx: Executor, event: NewInboundEvent): Promise<boolean> };
-  sandboxes: SandboxEnsurer;
-  connections: AgentRequester;
+  inbox: InboxPort;
+  agent: Pick<AgentPort, "call">;
   logger: Logger;
   clock: Clock;
   metrics?: Registry;
@@ -34,14 +32,13 @@ export interface ZoomChannelOptions {
   rtms?: Partial<Omit<RtmsManagerOptions, "database" | "inbox" | "clientId" | "clientSecret" | "logger" | "clock">>;
 }
 
-export interface ZoomChannel {
-  /** Mount at /zoom: POST /webhook. */
-  router: Router;
-  /** Mount under /sandbox: PUT /users/:userId/zoom. */
-  adminRouter(adminToken: string): Router;
-  /** Register with the dispatcher: kind "meeting". */
-  register(dispatcher: { handle(kind: "meeting", handler: InboxHandler): void }): void;
-  /** Undefined without ZOOM_CLIENT_ID/ZOOM_CLIENT_SECRET. Start after the dispatcher; stop before it. */
+/**
+ * Signed webhooks at /zoom; meeting events and batched RTMS transcripts become "meeting" inbox
+ * events for the host's agent, whose end-of-meeting summary goes to WhatsApp. Only the operator
+ * links a Zoom identity (PUT /sandbox/users/:userId/zoom), never an agent event.
+ */
+export interface ZoomChannel extends Channel {
+  /** Undefined without ZOOM_CLIENT_ID/ZOOM_CLIENT_SECRET. Started after the dispatcher; stopped before it. */
   rtms?: RtmsManager;
   users: ZoomUsers;
 }
@@ -56,9 +53,16 @@ export function createZoomChannel(o: ZoomChannelOptions): ZoomChannel {
       : undefined;
   const inbound = zoom ? new ZoomInbound({ database: o.database, inbox: o.inbox, users, rtms, logger: o.logger }) : undefined;
   return {
-    router: createZoomRouter({ secretToken: zoom?.webhookSecretToken, inbound, clock: o.clock, logger: o.logger, metrics: o.metrics }),
-    adminRouter: (adminToken) => createZoomAdminRouter({ users, adminToken }),
-    register: (dispatcher) => dispatcher.handle("meeting", meetingHandler({ sandboxes: o.sandboxes, connections: o.connections })),
+    name: "zoom",
+    // Always on: without ZOOM_WEBHOOK_SECRET_TOKEN its webhook says so (503), and links can be set ahead.
+    enabled: true,
+    routes: [{ path: "/zoom", router: createZoomRouter({ secretToken: zoom?.webhookSecretToken, inbound, clock: o.clock, logger: o.logger, metrics: o.metrics }) }],
+    adminRoutes: createZoomAdminRouter({ users }),
+    handlers: { meeting: meetingHandler({ agent: o.agent }) },
+    // Stopping closes the streams first, queues their last transcript batches and releases their
+    // leases so another replica can take them over.
+    start: rtms ? () => rtms.start() : undefined,
+    stop: rtms ? () => rtms.stop() : undefined,
     rtms,
     users,
   };

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { PermanentEventError, type InboxHandler } from "../../inbox/dispatcher";
-import type { AgentRequester, SandboxEnsurer } from "../../inbox/message-handler";
-import { splitOutbound } from "../whatsapp/message-handler";
+import type { AgentPort } from "../../agent-port";
+import { splitOutbound } from "../whatsapp/split-message";
 
 const MeetingPayload = z.object({
   meetingId: z.string().min(1),
@@ -18,15 +18,14 @@ const MeetingPayload = z.object({
  * after "ended", with its action items already added as tasks), it goes to WhatsApp as a
  * proactive message, so the outbox's 24-hour window rules apply.
  */
-export function meetingHandler(deps: { sandboxes: SandboxEnsurer; connections: AgentRequester }): InboxHandler {
+export function meetingHandler(deps: { agent: Pick<AgentPort, "call"> }): InboxHandler {
   return async (event, { signal, log }) => {
     const parsed = MeetingPayload.safeParse(event.payload);
     // Retrying cannot fix a malformed row: dead-letter it at once.
     if (!parsed.success) throw new PermanentEventError(`meeting event ${event.id} has a malformed payload`);
     const p = parsed.data;
-    const target = await deps.sandboxes.ensure(event.userId);
-    const result = await deps.connections.request(
-      target,
+    const result = await deps.agent.call(
+      event.userId,
       "meeting.event",
       {
         idempotencyKey: event.providerId,

@@ -1,17 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Clock } from "../../clock";
-import { rows, type Database, type Executor } from "../../db/database";
-import type { NewInboundEvent } from "../../inbox/types";
+import { rows, type Database } from "../../db/database";
 import type { Logger } from "../../logger";
 import { retry, type RetryPolicy } from "../../retry";
 import { rtmsSignature, rtmsTimestampToIso, type RtmsTranscriptContent } from "./rtms-protocol";
 import { RtmsSession } from "./rtms-session";
 import { TranscriptBatcher, type TranscriptLine } from "./transcript-batcher";
+import type { InboxPort } from "../channel";
 
 export interface RtmsManagerOptions {
   database: Database;
-  inbox: { enqueue(tx: Executor, event: NewInboundEvent): Promise<boolean> };
+  inbox: InboxPort;
   clientId: string;
   clientSecret: string;
   logger: Logger;

@@ -1,22 +1,11 @@
-import type { Clock } from "../../clock";
-import type { Logger } from "../../logger";
 import { backoffDelay, type RetryPolicy } from "../../retry";
-import { RtmsConnection } from "./rtms-connection";
-import type { RtmsTranscriptContent } from "./rtms-protocol";
+import { RtmsConnection, type RtmsConnectionOptions } from "./rtms-connection";
 
-export interface RtmsSessionOptions {
-  streamId: string;
-  meetingUuid: string;
+/** Each connection's options but its URL (the session picks it from serverUrls). */
+export interface RtmsSessionOptions extends Omit<RtmsConnectionOptions, "signalingUrl"> {
   serverUrls: string;
-  signature: string;
-  clock: Clock;
-  log: Logger;
   /** attempts: consecutive failed connects before giving up; delays between them (full jitter). */
   retry: RetryPolicy;
-  setupTimeoutMs: number;
-  idleTimeoutMs: number;
-  onTranscript: (content: RtmsTranscriptContent) => void;
-  onKeepAlive?: (socket: "signaling" | "media") => void;
   /** Asked before every reconnect: false when the stream is over or another process holds it. */
   mayReconnect: () => Promise<boolean>;
 }
@@ -67,18 +56,7 @@ export class RtmsSession {
       if (this.connects > 0 && !(await o.mayReconnect().catch(() => true))) return "no longer ours";
       if (this.stopped) break;
       this.connects++;
-      const conn = new RtmsConnection({
-        signalingUrl: o.serverUrls,
-        meetingUuid: o.meetingUuid,
-        streamId: o.streamId,
-        signature: o.signature,
-        setupTimeoutMs: o.setupTimeoutMs,
-        idleTimeoutMs: o.idleTimeoutMs,
-        onTranscript: o.onTranscript,
-        onKeepAlive: o.onKeepAlive,
-        log: o.log,
-        clock: o.clock,
-      });
+      const conn = new RtmsConnection({ ...o, signalingUrl: o.serverUrls });
       this.current = conn;
       conn.open();
       const end = await conn.ended;

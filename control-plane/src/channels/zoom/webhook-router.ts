@@ -1,23 +1,17 @@
-import express, { Router, type Request, type Response } from "express";
-import type { Registry } from "prom-client";
-import { registryCounter } from "../../metrics";
+import express, { type Request, type Response, type Router } from "express";
 import { problem } from "../../http/problem";
 import type { Clock } from "../../clock";
-import type { Logger } from "../../logger";
+import { webhookRouter, type WebhookRouterBase } from "../webhook";
 import { parseZoomEvent, ZoomPayloadError } from "./payload";
 import { urlValidationResponse, verifyZoomSignature } from "./signature";
 import type { ZoomInbound } from "./zoom-inbound";
 
-export interface ZoomRouterOptions {
+export interface ZoomRouterOptions extends WebhookRouterBase {
   /** Undefined when ZOOM_WEBHOOK_SECRET_TOKEN is unset: the route answers 503 saying so. */
   secretToken?: string;
   inbound?: ZoomInbound;
   clock: Clock;
-  logger: Logger;
-  metrics?: Registry;
-  maxBodyBytes?: number;
 }
-
 
 /**
  * Mounted at /zoom. POST /webhook verifies x-zm-signature over the raw bytes before anything else,
@@ -26,18 +20,17 @@ export interface ZoomRouterOptions {
  * the 200, so a Zoom retry after a crash is never lost and a duplicate is a no-op.
  */
 export function createZoomRouter(o: ZoomRouterOptions): Router {
-  const router = Router();
-  const log = o.logger.child({ component: "zoom-webhook" });
-  const counter = o.metrics ? registryCounter(o.metrics, "concierge_zoom_webhooks_total", "Zoom webhook requests by outcome", ["outcome"]) : undefined;
-  const count = (outcome: string) => counter?.inc({ outcome });
-
   const { secretToken, inbound } = o;
-  if (!secretToken || !inbound) {
-    router.all("/webhook", (_req, res) => {
-      problem(res, 503, "zoom_not_configured", "Zoom is not configured on this server: set ZOOM_WEBHOOK_SECRET_TOKEN (and ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET for live transcripts).");
-    });
-    return router;
-  }
+  const { router, log, count } = webhookRouter({
+    ...o,
+    provider: "zoom",
+    title: "Zoom",
+    notConfigured:
+      secretToken && inbound
+        ? undefined
+        : { code: "zoom_not_configured", message: "Zoom is not configured on this server: set ZOOM_WEBHOOK_SECRET_TOKEN (and ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET for live transcripts)." },
+  });
+  if (!secretToken || !inbound) return router;
 
   router.post("/webhook", express.raw({ type: () => true, limit: o.maxBodyBytes ?? 256 * 1024 }), async (req: Request, res: Response) => {
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

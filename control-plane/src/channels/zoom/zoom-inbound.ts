@@ -1,16 +1,16 @@
 import { sql } from "drizzle-orm";
 import { rows, type Database, type Executor } from "../../db/database";
-import type { NewInboundEvent } from "../../inbox/types";
 import type { Logger } from "../../logger";
 import { meetingProviderId, type ZoomEvent } from "./payload";
 import type { RtmsManager } from "./rtms-manager";
 import type { ZoomUsers } from "./zoom-users";
+import type { InboxPort } from "../channel";
 
 export type InboundOutcome = "queued" | "duplicate" | "ignored" | "connecting";
 
 export interface ZoomInboundOptions {
   database: Database;
-  inbox: { enqueue(tx: Executor, event: NewInboundEvent): Promise<boolean> };
+  inbox: InboxPort;
   users: ZoomUsers;
   /** Undefined when ZOOM_CLIENT_ID/SECRET are unset: RTMS events are then acknowledged and ignored. */
   rtms?: RtmsManager;
