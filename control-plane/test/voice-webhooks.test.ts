@@ -166,7 +166,9 @@ describeEachDriver("Voice webhooks", (driver) => {
     expect(filler.children[1]!.attrs).toEqual({ method: "POST" });
     const redirect = filler.children[1]!.text;
     expect(redirect).toBe("/voice/webhook/answer?turn=1&wait=1");
-    // Twilio follows the redirect (relative to the public URL) and signs it like any webhook.
+    // Twilio follows the redirect (relative to the public URL) and signs it like any webhook; by
+    // then the turn has finished (waited for, so a loaded machine cannot make it a second filler).
+    await h.settle(15_000);
     const second = parseTwiml((await h.post(redirect, call("CA300", { CallStatus: "in-progress" }))).body);
     expect(second.children.map((c) => c.name)).toEqual(["Gather"]);
     expectGather(second.children[0]!, "You said plan my week");
