@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "zod/v4";
 
 /** The agent's next due reminder (null: none). The control plane wakes it then, even from stopped. */
 export const AlarmSetEvent = z.object({ at: z.string().datetime({ offset: true }).nullable() });
@@ -6,7 +6,7 @@ export const AlarmSetEvent = z.object({ at: z.string().datetime({ offset: true }
 export const LogEvent = z.object({
   level: z.enum(["debug", "info", "warn", "error"]),
   msg: z.string(),
-  data: z.record(z.unknown()).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** The user's profile changed through the agent's profile tool; the control plane mirrors it. */

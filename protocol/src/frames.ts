@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "zod/v4";
 
 /** Bumped when a frame or method changes incompatibly; both ends refuse a peer of another version. */
 export const PROTOCOL_VERSION = 2;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "zod/v4";
 
 /** Every mutating method carries one: the agent stores (key, result) and replays it on a repeat. */
 const IdempotencyKey = z.string().min(1).max(200);
@@ -112,7 +112,7 @@ export const MeetingEventResult = z.object({
 export const ToolDefinition = z.object({
   name: z.string(),
   description: z.string(),
-  parameters: z.record(z.unknown()),
+  parameters: z.record(z.string(), z.unknown()),
 });
 /** tools.list and tool.call serve realtime calls: the caller's trust filters the tools. */
 export const ToolsListParams = z.object({ trust: CallTrust.default("limited") });
@@ -139,8 +139,8 @@ export const WorkspaceListResult = z.object({ files: z.array(z.object({ path: z.
 export const DataExportParams = z.object({});
 export const DataExportResult = z.object({
   exportedAt: IsoTime,
-  tables: z.record(z.array(z.record(z.unknown()))),
-  workspace: z.record(z.string()),
+  tables: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
+  workspace: z.record(z.string(), z.string()),
 });
 
 export const StatusParams = z.object({});

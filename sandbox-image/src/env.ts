@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { z } from "zod";
+import { z } from "zod/v4";
 import { AGENT_PORT, AgentEnv } from "@concierge/protocol";
 import type { LlmOptions } from "./brain/llm-options";
 
@@ -52,14 +52,17 @@ function parsePublicKey(value: string): KeyObject | undefined {
   }
 }
 
+/** The same words whether the variable is missing or too short (zod's own would name types). */
+const required = (min: number, problem: string) => z.string({ error: problem }).min(min, problem);
+
 const Schema = z.object({
-  [AgentEnv.sandboxId]: z.string().min(1, "is required"),
-  [AgentEnv.token]: z.string().min(16, "is required (at least 16 characters)"),
-  [AgentEnv.controlPlanePublicKey]: z.string().min(1, "is required"),
+  [AgentEnv.sandboxId]: required(1, "is required"),
+  [AgentEnv.token]: required(16, "is required (at least 16 characters)"),
+  [AgentEnv.controlPlanePublicKey]: required(1, "is required"),
   [AgentEnv.dataDir]: optional,
   [AgentEnv.templatesDir]: optional,
   [AgentEnv.host]: optional,
-  [AgentEnv.port]: optional.pipe(z.coerce.number().int().min(0).max(65535).optional()),
+  [AgentEnv.port]: optional.pipe(z.coerce.number<string>().int().min(0).max(65535).optional()),
   [AgentEnv.timezone]: optional.refine((tz) => tz === undefined || isTimeZone(tz), "is not an IANA time zone"),
   [AgentEnv.userName]: optional,
   [AgentEnv.llmBaseUrl]: optional.pipe(z.string().url().optional()),
