@@ -71,6 +71,20 @@ const lazyModules = {
   },
 };
 
+/**
+ * zod v4 re-exports all its ~45 locales as \`z.locales\`, so a bundle carries and evaluates every one
+ * of them; the agent (and the protocol, which configures English) only ever uses \`en\`.
+ */
+const zodEnglishOnly = {
+  name: "zod-english-only",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) =>
+      /node_modules\/zod\/v4\//.test(a.importer.split(path.sep).join("/")) ? { path: path.join(a.resolveDir, "../locales/en.js"), namespace: "zod-locales" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "zod-locales" }, (a) => ({ contents: `export { default as en } from ${JSON.stringify(a.path)};`, loader: "js", resolveDir: path.dirname(a.path) }));
+  },
+};
+
 function modules(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const abs = path.join(dir, e.name);
@@ -106,7 +120,7 @@ const result = await esbuild.build({
   minifySyntax: true,
   metafile: true,
   logLevel: "warning",
-  plugins: [lazyModules],
+  plugins: [lazyModules, zodEnglishOnly],
 });
 
 for (const n of names) {

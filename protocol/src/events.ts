@@ -1,21 +1,21 @@
-import { z } from "zod";
+import { z } from "./zod";
 
 /** The agent's next due reminder (null: none). The control plane wakes it then, even from stopped. */
-export const AlarmSetEvent = z.object({ at: z.string().datetime({ offset: true }).nullable() });
+export const AlarmSetEvent = z.object({ at: z.nullable(z.iso.datetime({ offset: true })) });
 
 export const LogEvent = z.object({
   level: z.enum(["debug", "info", "warn", "error"]),
   msg: z.string(),
-  data: z.record(z.unknown()).optional(),
+  data: z.optional(z.record(z.string(), z.unknown())),
 });
 
 /** The user's profile changed through the agent's profile tool; the control plane mirrors it. */
 export const ProfileUpdatedEvent = z.object({
-  name: z.string().optional(),
-  timezone: z.string().optional(),
-  activeHours: z.object({ start: z.string().regex(/^\d{2}:\d{2}$/), end: z.string().regex(/^\d{2}:\d{2}$/) }).optional(),
+  name: z.optional(z.string()),
+  timezone: z.optional(z.string()),
+  activeHours: z.optional(z.object({ start: z.string().check(z.regex(/^\d{2}:\d{2}$/)), end: z.string().check(z.regex(/^\d{2}:\d{2}$/)) })),
   /** Informational only: no routing (Zoom or other) ever follows what an agent reports. */
-  email: z.string().optional(),
+  email: z.optional(z.string()),
 });
 
 /** A streamed piece of a reply in progress, for channels that can show it. */

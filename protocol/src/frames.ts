@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "./zod";
 
 /** Bumped when a frame or method changes incompatibly; both ends refuse a peer of another version. */
 export const PROTOCOL_VERSION = 2;
@@ -14,31 +14,31 @@ export const HANDSHAKE_MAX_SKEW_MS = 60_000;
 
 export const ChallengeFrame = z.object({
   type: z.literal("challenge"),
-  nonce: z.string().min(16),
-  ts: z.number().int(),
+  nonce: z.string().check(z.minLength(16)),
+  ts: z.int(),
 });
 export type ChallengeFrame = z.infer<typeof ChallengeFrame>;
 
 export const ConnectFrame = z.object({
   type: z.literal("connect"),
-  protocolVersion: z.number().int(),
-  sandboxId: z.string().min(1),
+  protocolVersion: z.int(),
+  sandboxId: z.string().check(z.minLength(1)),
   /**
    * base64url HMAC-SHA256 keyed by the sandbox's token over connectSigningPayload() (connectProof):
    * proves the control plane holds the token without sending it, so whoever answers the agent port
    * learns nothing it could replay at the LLM gateway. (Protocol 1 sent the token itself.)
    */
-  proof: z.string().min(1),
-  nonce: z.string().min(16),
-  ts: z.number().int(),
+  proof: z.string().check(z.minLength(1)),
+  nonce: z.string().check(z.minLength(16)),
+  ts: z.int(),
   /** base64 Ed25519 signature by the control plane's key over connectSigningPayload(). */
-  signature: z.string().min(1),
+  signature: z.string().check(z.minLength(1)),
 });
 export type ConnectFrame = z.infer<typeof ConnectFrame>;
 
 export const HelloFrame = z.object({
   type: z.literal("hello"),
-  protocolVersion: z.number().int(),
+  protocolVersion: z.int(),
   agentVersion: z.string(),
   capabilities: z.array(z.string()),
 });
@@ -46,8 +46,8 @@ export type HelloFrame = z.infer<typeof HelloFrame>;
 
 export const RequestFrame = z.object({
   type: z.literal("req"),
-  id: z.string().min(1).max(128),
-  method: z.string().min(1),
+  id: z.string().check(z.minLength(1), z.maxLength(128)),
+  method: z.string().check(z.minLength(1)),
   params: z.unknown(),
 });
 export type RequestFrame = z.infer<typeof RequestFrame>;
@@ -66,7 +66,7 @@ export type ErrorCode = z.infer<typeof ErrorCode>;
 export const ErrorShape = z.object({
   code: ErrorCode,
   message: z.string(),
-  retryable: z.boolean().optional(),
+  retryable: z.optional(z.boolean()),
 });
 export type ErrorShape = z.infer<typeof ErrorShape>;
 
@@ -78,16 +78,16 @@ export type ResponseFrame = z.infer<typeof ResponseFrame>;
 
 export const EventFrame = z.object({
   type: z.literal("event"),
-  event: z.string().min(1),
+  event: z.string().check(z.minLength(1)),
   payload: z.unknown(),
-  seq: z.number().int().nonnegative(),
+  seq: z.int().check(z.nonnegative()),
 });
 export type EventFrame = z.infer<typeof EventFrame>;
 
 /** Every frame that may follow the handshake, in either direction. */
 export const SessionFrame = z.discriminatedUnion("type", [
   RequestFrame,
-  z.object({ type: z.literal("res"), id: z.string(), ok: z.boolean(), payload: z.unknown().optional(), error: ErrorShape.optional() }),
+  z.object({ type: z.literal("res"), id: z.string(), ok: z.boolean(), payload: z.optional(z.unknown()), error: z.optional(ErrorShape) }),
   EventFrame,
 ]);
 

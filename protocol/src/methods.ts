@@ -1,7 +1,7 @@
-import { z } from "zod";
+import { z } from "./zod";
 
 /** Every mutating method carries one: the agent stores (key, result) and replays it on a repeat. */
-const IdempotencyKey = z.string().min(1).max(200);
+const IdempotencyKey = z.string().check(z.minLength(1), z.maxLength(200));
 
 export const Channel = z.enum(["whatsapp", "voice", "zoom", "console", "system"]);
 export type Channel = z.infer<typeof Channel>;
@@ -9,62 +9,62 @@ export type Channel = z.infer<typeof Channel>;
 export const Attachment = z.object({
   kind: z.enum(["image", "audio", "video", "document", "location", "sticker", "other"]),
   /** An opaque reference the control plane can resolve (a media id), never a provider URL with a token. */
-  ref: z.string().optional(),
-  mimeType: z.string().optional(),
-  caption: z.string().optional(),
-  latitude: z.number().optional(),
-  longitude: z.number().optional(),
-  name: z.string().optional(),
+  ref: z.optional(z.string()),
+  mimeType: z.optional(z.string()),
+  caption: z.optional(z.string()),
+  latitude: z.optional(z.number()),
+  longitude: z.optional(z.number()),
+  name: z.optional(z.string()),
 });
 export type Attachment = z.infer<typeof Attachment>;
 
-const IsoTime = z.string().datetime({ offset: true });
+const IsoTime = z.iso.datetime({ offset: true });
 
 export const ChatSendParams = z.object({
   idempotencyKey: IdempotencyKey,
   channel: Channel,
-  text: z.string().max(64_000),
+  text: z.string().check(z.maxLength(64_000)),
   /** True when the text was transcribed from speech (a voice note or a call). */
-  spoken: z.boolean().optional(),
-  attachments: z.array(Attachment).optional(),
+  spoken: z.optional(z.boolean()),
+  attachments: z.optional(z.array(Attachment)),
   /** When the user sent it; the agent's sense of "now" for this turn. */
-  sentAt: IsoTime.optional(),
-  senderName: z.string().optional(),
+  sentAt: z.optional(IsoTime),
+  senderName: z.optional(z.string()),
 });
 export const ChatSendResult = z.object({
   reply: z.string(),
   /** LLM calls this turn made (0 for a replayed or offline turn). */
-  llmCalls: z.number().int().nonnegative().default(0),
+  llmCalls: z._default(z.int().check(z.nonnegative()), 0),
 });
 
 export const HeartbeatRunParams = z.object({
   idempotencyKey: IdempotencyKey,
-  now: IsoTime.optional(),
+  now: z.optional(IsoTime),
 });
 export const HeartbeatRunResult = z.object({
   send: z.boolean(),
-  text: z.string().optional(),
+  text: z.optional(z.string()),
   /** Which checklist items were due, for the operator's log. */
-  due: z.array(z.string()).default([]),
-  llmCalls: z.number().int().nonnegative().default(0),
-  tokens: z.number().int().nonnegative().default(0),
+  due: z._default(z.array(z.string()), []),
+  llmCalls: z._default(z.int().check(z.nonnegative()), 0),
+  tokens: z._default(z.int().check(z.nonnegative()), 0),
   /** The next time something on the checklist could become due, if known. */
-  nextDueAt: IsoTime.nullable().optional(),
+  nextDueAt: z.optional(z.nullable(IsoTime)),
 });
 
 export const FiredReminder = z.object({
-  id: z.number().int(),
+  id: z.int(),
   text: z.string(),
   dueAt: IsoTime,
   urgent: z.boolean(),
 });
 export const AlarmFireParams = z.object({
   idempotencyKey: IdempotencyKey,
-  now: IsoTime.optional(),
+  now: z.optional(IsoTime),
 });
 export const AlarmFireResult = z.object({
   reminders: z.array(FiredReminder),
-  nextAt: IsoTime.nullable(),
+  nextAt: z.nullable(IsoTime),
 });
 
 /**
@@ -79,14 +79,14 @@ export const CallTurnParams = z.object({
   idempotencyKey: IdempotencyKey,
   callSid: z.string(),
   phase: z.enum(["start", "turn", "end"]),
-  text: z.string().default(""),
+  text: z._default(z.string(), ""),
   /** With phase "end": the whole transcript, for the summary. */
-  transcript: z.array(z.object({ role: z.enum(["caller", "assistant"]), text: z.string() })).optional(),
-  trust: CallTrust.default("limited"),
+  transcript: z.optional(z.array(z.object({ role: z.enum(["caller", "assistant"]), text: z.string() }))),
+  trust: z._default(CallTrust, "limited"),
 });
 export const CallTurnResult = z.object({
   reply: z.string(),
-  hangUp: z.boolean().default(false),
+  hangUp: z._default(z.boolean(), false),
 });
 
 export const TranscriptLine = z.object({
@@ -98,24 +98,24 @@ export const MeetingEventParams = z.object({
   idempotencyKey: IdempotencyKey,
   meetingId: z.string(),
   kind: z.enum(["started", "ended", "participant_joined", "participant_left", "transcript"]),
-  topic: z.string().optional(),
-  participant: z.string().optional(),
-  lines: z.array(TranscriptLine).optional(),
-  at: IsoTime.optional(),
+  topic: z.optional(z.string()),
+  participant: z.optional(z.string()),
+  lines: z.optional(z.array(TranscriptLine)),
+  at: z.optional(IsoTime),
 });
 export const MeetingEventResult = z.object({
   /** A message for the user (the summary after a meeting), or nothing. */
-  message: z.string().optional(),
-  tasksCreated: z.number().int().nonnegative().default(0),
+  message: z.optional(z.string()),
+  tasksCreated: z._default(z.int().check(z.nonnegative()), 0),
 });
 
 export const ToolDefinition = z.object({
   name: z.string(),
   description: z.string(),
-  parameters: z.record(z.unknown()),
+  parameters: z.record(z.string(), z.unknown()),
 });
 /** tools.list and tool.call serve realtime calls: the caller's trust filters the tools. */
-export const ToolsListParams = z.object({ trust: CallTrust.default("limited") });
+export const ToolsListParams = z.object({ trust: z._default(CallTrust, "limited") });
 export const ToolsListResult = z.object({
   tools: z.array(ToolDefinition),
   /** The system prompt built from the workspace, for sessions run outside the agent (realtime voice). */
@@ -125,32 +125,32 @@ export const ToolCallParams = z.object({
   idempotencyKey: IdempotencyKey,
   name: z.string(),
   arguments: z.string(),
-  trust: CallTrust.default("limited"),
+  trust: z._default(CallTrust, "limited"),
 });
 export const ToolCallResult = z.object({ output: z.string() });
 
-export const WorkspaceReadParams = z.object({ path: z.string().min(1).max(256) });
+export const WorkspaceReadParams = z.object({ path: z.string().check(z.minLength(1), z.maxLength(256)) });
 export const WorkspaceReadResult = z.object({ path: z.string(), content: z.string() });
-export const WorkspaceWriteParams = z.object({ path: z.string().min(1).max(256), content: z.string().max(1_000_000) });
-export const WorkspaceWriteResult = z.object({ path: z.string(), bytes: z.number().int() });
+export const WorkspaceWriteParams = z.object({ path: z.string().check(z.minLength(1), z.maxLength(256)), content: z.string().check(z.maxLength(1_000_000)) });
+export const WorkspaceWriteResult = z.object({ path: z.string(), bytes: z.int() });
 export const WorkspaceListParams = z.object({});
-export const WorkspaceListResult = z.object({ files: z.array(z.object({ path: z.string(), bytes: z.number().int() })) });
+export const WorkspaceListResult = z.object({ files: z.array(z.object({ path: z.string(), bytes: z.int() })) });
 
 export const DataExportParams = z.object({});
 export const DataExportResult = z.object({
   exportedAt: IsoTime,
-  tables: z.record(z.array(z.record(z.unknown()))),
-  workspace: z.record(z.string()),
+  tables: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
+  workspace: z.record(z.string(), z.string()),
 });
 
 export const StatusParams = z.object({});
 export const StatusResult = z.object({
   agentVersion: z.string(),
-  protocolVersion: z.number().int(),
+  protocolVersion: z.int(),
   uptimeSeconds: z.number(),
   rssBytes: z.number(),
   llmConfigured: z.boolean(),
-  nextAlarmAt: IsoTime.nullable(),
+  nextAlarmAt: z.nullable(IsoTime),
   timezone: z.string(),
 });
 

@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { z } from "zod";
+import { z } from "zod/v4";
 import { AGENT_PORT, AgentEnv } from "@concierge/protocol";
 import type { LlmOptions } from "./brain/llm-options";
 
@@ -27,11 +27,6 @@ export class AgentEnvError extends Error {
   }
 }
 
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
-
 function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
@@ -52,24 +47,36 @@ function parsePublicKey(value: string): KeyObject | undefined {
   }
 }
 
-const Schema = z.object({
-  [AgentEnv.sandboxId]: z.string().min(1, "is required"),
-  [AgentEnv.token]: z.string().min(16, "is required (at least 16 characters)"),
-  [AgentEnv.controlPlanePublicKey]: z.string().min(1, "is required"),
-  [AgentEnv.dataDir]: optional,
-  [AgentEnv.templatesDir]: optional,
-  [AgentEnv.host]: optional,
-  [AgentEnv.port]: optional.pipe(z.coerce.number().int().min(0).max(65535).optional()),
-  [AgentEnv.timezone]: optional.refine((tz) => tz === undefined || isTimeZone(tz), "is not an IANA time zone"),
-  [AgentEnv.userName]: optional,
-  [AgentEnv.llmBaseUrl]: optional.pipe(z.string().url().optional()),
-  [AgentEnv.llmModel]: optional,
-  [AgentEnv.heartbeatModel]: optional,
-  [AgentEnv.logLevel]: optional.pipe(z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional()),
-});
+/**
+ * Built for the one parse at start and dropped after it: a zod v4 schema keeps its own method
+ * closures, and nothing reads the environment again.
+ */
+function agentEnvSchema() {
+  const optional = z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+  // The same words whether the variable is missing or too short (zod's own would name types).
+  const required = (min: number, problem: string) => z.string({ error: problem }).min(min, problem);
+  return z.object({
+    [AgentEnv.sandboxId]: required(1, "is required"),
+    [AgentEnv.token]: required(16, "is required (at least 16 characters)"),
+    [AgentEnv.controlPlanePublicKey]: required(1, "is required"),
+    [AgentEnv.dataDir]: optional,
+    [AgentEnv.templatesDir]: optional,
+    [AgentEnv.host]: optional,
+    [AgentEnv.port]: optional.pipe(z.coerce.number<string>().int().min(0).max(65535).optional()),
+    [AgentEnv.timezone]: optional.refine((tz) => tz === undefined || isTimeZone(tz), "is not an IANA time zone"),
+    [AgentEnv.userName]: optional,
+    [AgentEnv.llmBaseUrl]: optional.pipe(z.string().url().optional()),
+    [AgentEnv.llmModel]: optional,
+    [AgentEnv.heartbeatModel]: optional,
+    [AgentEnv.logLevel]: optional.pipe(z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional()),
+  });
+}
 
 export function parseAgentEnv(env: NodeJS.ProcessEnv, defaults: { templatesDir: string }): AgentConfig {
-  const parsed = Schema.safeParse(env);
+  const parsed = agentEnvSchema().safeParse(env);
   if (!parsed.success) {
     throw new AgentEnvError(parsed.error.issues.map((i) => `${String(i.path[0])} ${i.message}`));
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { DataExportResult } from "@concierge/protocol";
-import type { z } from "zod";
+import type { z } from "zod/v4";
 import type { Db } from "../db/database";
 import { sandboxes, users, type Sandbox, type SandboxState, type User } from "../db/schema";
 import type { Logger } from "../logger";

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { z } from "zod";
+import type { z } from "zod/v4";
 import type { CallTurnParams } from "@concierge/protocol";
 import type { ConversationHistory } from "../brain/conversation-history";
 import type { LlmBrain } from "../brain/llm-brain";

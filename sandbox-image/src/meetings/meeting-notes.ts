@@ -1,6 +1,6 @@
 import { DateTime } from "luxon";
 import type { Logger } from "pino";
-import type { z } from "zod";
+import type { z } from "zod/v4";
 import type { MeetingEventParams } from "@concierge/protocol";
 import type { LlmBrain } from "../brain/llm-brain";
 import { classifyProviderError } from "../brain/provider-errors";

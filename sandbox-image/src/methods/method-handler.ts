@@ -1,5 +1,5 @@
 import type { Methods, MethodName, MethodResult } from "@concierge/protocol";
-import type { z } from "zod";
+import type { z } from "zod/v4";
 import type { AgentContext } from "../agent-context";
 
 /** A method's params as the protocol's schema parses them (defaults filled in). */

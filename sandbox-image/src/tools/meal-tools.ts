@@ -35,7 +35,7 @@ export function insertMeal(
 export const logMeal = defineTool({
   name: "log_meal",
   description: "Record a meal; estimate calories and macros when not given and you reasonably can.",
-  schema: z.object({
+  schema: () => z.object({
     description: z.string().min(1).max(500),
     mealType: z.enum(["breakfast", "lunch", "dinner", "snack"]).optional(),
     calories: z.number().int().nonnegative().optional(),
@@ -50,7 +50,7 @@ export const logMeal = defineTool({
 export const setNutritionGoal = defineTool({
   name: "set_nutrition_goal",
   description: "Set a daily nutrition target (calories, protein_g, carbs_g or fat_g).",
-  schema: z.object({ nutrient: z.enum(NUTRIENTS), dailyTarget: z.number().positive() }),
+  schema: () => z.object({ nutrient: z.enum(NUTRIENTS), dailyTarget: z.number().positive() }),
   run(ctx, a) {
     ctx.db
       .prepare(

@@ -5,12 +5,13 @@ import { formatMoney, toMinor } from "./format";
 import { defineTool, ToolError, type ToolContext } from "./tool";
 import { periodTool, toolTime } from "./tool-parts";
 
-const Currency = z
-  .string()
-  .regex(/^[A-Za-z]{3}$/)
-  .transform((c) => c.toUpperCase())
-  .optional()
-  .describe("ISO 4217 code; defaults to the user's currency");
+const currency = () =>
+  z
+    .string()
+    .regex(/^[A-Za-z]{3}$/)
+    .transform((c) => c.toUpperCase())
+    .optional()
+    .describe("ISO 4217 code; defaults to the user's currency");
 
 /** Money spent and money received are one kind of record, in two tables with their own column names. */
 const LEDGERS = {
@@ -32,9 +33,9 @@ function insertEntry(ctx: ToolContext, ledger: (typeof LEDGERS)[keyof typeof LED
 export const logExpense = defineTool({
   name: "log_expense",
   description: "Record money the user spent. Amount in major units (12.50).",
-  schema: z.object({
+  schema: () => z.object({
     amount: z.number().positive(),
-    currency: Currency,
+    currency: currency(),
     category: z.string().max(60).optional().describe("food, transport, groceries, rent, ..."),
     description: z.string().max(300).optional(),
     date: z.string().optional().describe("when, if not now"),
@@ -45,9 +46,9 @@ export const logExpense = defineTool({
 export const logIncome = defineTool({
   name: "log_income",
   description: "Record money the user received. Amount in major units.",
-  schema: z.object({
+  schema: () => z.object({
     amount: z.number().positive(),
-    currency: Currency,
+    currency: currency(),
     source: z.string().max(60).optional().describe("salary, freelance, gift, ..."),
     description: z.string().max(300).optional(),
     date: z.string().optional(),

@@ -10,7 +10,7 @@ function likePattern(s: string): string {
 export const addContact = defineTool({
   name: "add_contact",
   description: "Save a contact (a person the user mentions, with phone or email).",
-  schema: z.object({
+  schema: () => z.object({
     name: z.string().min(1).max(200),
     phone: z.string().max(40).optional(),
     email: z.string().max(200).optional(),
@@ -28,7 +28,7 @@ export const addContact = defineTool({
 export const findContact = defineTool({
   name: "find_contact",
   description: "Find contacts by name, relationship, phone, email or notes.",
-  schema: z.object({ query: z.string().min(1).max(200) }),
+  schema: () => z.object({ query: z.string().min(1).max(200) }),
   run(ctx, a) {
     const p = likePattern(a.query);
     const contacts = ctx.db
@@ -53,14 +53,14 @@ export function insertFact(ctx: ToolContext, fact: string, category = "general")
 export const remember = defineTool({
   name: "remember",
   description: "Store a durable fact about the user (preferences, people, routines).",
-  schema: z.object({ fact: z.string().min(1).max(1000), category: z.string().max(60).optional() }),
+  schema: () => z.object({ fact: z.string().min(1).max(1000), category: z.string().max(60).optional() }),
   run: (ctx, a) => ({ memory: insertFact(ctx, a.fact, a.category) }),
 });
 
 export const recall = defineTool({
   name: "recall",
   description: "Search stored facts; without a query, the most recent ones.",
-  schema: z.object({ query: z.string().max(200).optional() }),
+  schema: () => z.object({ query: z.string().max(200).optional() }),
   run(ctx, a) {
     const facts = a.query
       ? ctx.db.prepare("SELECT * FROM memory_facts WHERE fact LIKE ? ESCAPE '\\' OR category LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT 50").all(likePattern(a.query), likePattern(a.query))

@@ -4,16 +4,16 @@ import { updateProfile } from "../db/profile-store";
 import { isValidZone } from "../time/resolve-time";
 import { defineTool, ToolError } from "./tool";
 
-const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour");
+const hhmm = () => z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour");
 
 export const updateProfileTool = defineTool({
   name: "update_profile",
   description:
     "Update the user's profile: name, IANA timezone, active hours (HH:MM) for proactive messages, email, default currency.",
-  schema: z.object({
+  schema: () => z.object({
     name: z.string().min(1).max(100).optional(),
     timezone: z.string().optional(),
-    activeHours: z.object({ start: HHMM, end: HHMM }).optional(),
+    activeHours: z.object({ start: hhmm(), end: hhmm() }).optional(),
     email: z.string().email().optional(),
     currency: z.string().regex(/^[A-Za-z]{3}$/).optional(),
   }),

@@ -37,7 +37,7 @@ export const setReminder = defineTool({
   name: "set_reminder",
   description:
     "Set a reminder. `when`: the user's words ('tomorrow at 5pm', 'in 20 minutes') or ISO-8601, in their timezone.",
-  schema: z.object({
+  schema: () => z.object({
     text: z.string().min(1).max(500),
     when: z.string().min(1),
     recurrence: z.enum(["daily", "weekly", "monthly"]).optional(),
@@ -49,7 +49,7 @@ export const setReminder = defineTool({
 export const listReminders = defineTool({
   name: "list_reminders",
   description: "List pending reminders, soonest first.",
-  schema: z.object({ includeFired: z.boolean().default(false) }),
+  schema: () => z.object({ includeFired: z.boolean().default(false) }),
   run(ctx, a) {
     const rows = a.includeFired
       ? ctx.db.prepare("SELECT * FROM reminders WHERE status != 'cancelled' ORDER BY due_at").all()

@@ -41,7 +41,7 @@ export const addEvent = defineTool({
   name: "add_event",
   description:
     "Add an event. On overlap it refuses and names the other event, unless allowConflict (ask the user first).",
-  schema: z.object({
+  schema: () => z.object({
     title: z.string().min(1).max(300),
     start: z.string().min(1).describe("user's words or ISO-8601"),
     end: z.string().optional(),
@@ -67,7 +67,7 @@ export const addEvent = defineTool({
 export const listEvents = defineTool({
   name: "list_events",
   description: "List schedule events in a period (default today) or between two times.",
-  schema: z.object({
+  schema: () => z.object({
     period: z.enum(PERIODS).optional(),
     from: z.string().optional(),
     to: z.string().optional(),
@@ -95,7 +95,7 @@ export const listEvents = defineTool({
 export const moveEvent = defineTool({
   name: "move_event",
   description: "Move an event to a new start, keeping its length. Refuses on overlap unless allowConflict.",
-  schema: z.object({
+  schema: () => z.object({
     id: z.number().int().positive(),
     start: z.string().min(1),
     allowConflict: z.boolean().default(false),

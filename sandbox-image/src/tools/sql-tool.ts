@@ -12,7 +12,7 @@ const MAX_ROWS = 200;
 export const queryDatabase = defineTool({
   name: "query_database",
   description: `Run one read-only SELECT on the user's SQLite database (tables described in SCHEMA.md). At most ${MAX_ROWS} rows.`,
-  schema: z.object({ sql: z.string().min(1).max(5000) }),
+  schema: () => z.object({ sql: z.string().min(1).max(5000) }),
   run(ctx, a) {
     const sql = a.sql.trim().replace(/;\s*$/, "");
     if (!/^(select|with)\b/i.test(sql)) throw new ToolError("Only a single SELECT statement is allowed.");

@@ -29,7 +29,7 @@ const getTask = (ctx: ToolContext, id: number | bigint) => rowById<TaskRow>(ctx,
 export const addTask = defineTool({
   name: "add_task",
   description: "Add a to-do item; `due` is a deadline in the user's words or ISO-8601.",
-  schema: z.object({
+  schema: () => z.object({
     title: z.string().min(1).max(500),
     notes: z.string().max(2000).optional(),
     due: z.string().optional(),
@@ -41,7 +41,7 @@ export const addTask = defineTool({
 export const listTasks = defineTool({
   name: "list_tasks",
   description: "List tasks: open ones by default, oldest deadline first.",
-  schema: z.object({ status: z.enum(["open", "done", "all"]).default("open") }),
+  schema: () => z.object({ status: z.enum(["open", "done", "all"]).default("open") }),
   run(ctx, a) {
     const rows =
       a.status === "all"

@@ -16,7 +16,9 @@ export function toolTime(ctx: ToolContext, text: string, what: string, o: { past
   return r;
 }
 
-export const ById = z.object({ id: z.number().int().positive() });
+let byId: z.ZodObject<{ id: z.ZodNumber }> | undefined;
+/** The arguments of a tool that takes one row's id; one schema shared by those tools, built on first use. */
+export const ById = () => (byId ??= z.object({ id: z.number().int().positive() }));
 
 /** Tables whose rows tools address by id (a constant, never user text, goes into the SQL). */
 type IdTable = "tasks" | "reminders" | "schedule_events";
@@ -44,5 +46,5 @@ export function deleteByIdTool(name: string, description: string, table: IdTable
 
 /** A tool that summarises one named period (today, this week, ...). */
 export function periodTool(name: string, description: string, defaultPeriod: Period, summarise: (ctx: ToolContext, period: Period) => unknown): Tool<{ period: Period }> {
-  return defineTool({ name, description, schema: z.object({ period: z.enum(PERIODS).default(defaultPeriod) }), run: (ctx, a) => summarise(ctx, a.period) });
+  return defineTool({ name, description, schema: () => z.object({ period: z.enum(PERIODS).default(defaultPeriod) }), run: (ctx, a) => summarise(ctx, a.period) });
 }

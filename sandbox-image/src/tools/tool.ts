@@ -20,18 +20,30 @@ export interface ToolContext {
 export interface Tool<A = any> {
   name: string;
   description: string;
-  schema: z.ZodType;
+  readonly schema: z.ZodType;
   run(ctx: ToolContext, args: A): unknown;
 }
 
-/** Keeps each tool's argument type tied to its schema. */
+/**
+ * Keeps each tool's argument type tied to its schema. The schema is given as a function and built
+ * on first read: zod v4 gives every schema its own set of method closures, so building all the
+ * tools' schemas at import cost every agent heap and start CPU for tools a turn may never call.
+ */
 export function defineTool<S extends z.ZodType>(tool: {
   name: string;
   description: string;
-  schema: S;
+  schema: () => S;
   run(ctx: ToolContext, args: z.output<S>): unknown;
 }): Tool<z.output<S>> {
-  return tool;
+  let schema: S | undefined;
+  return {
+    name: tool.name,
+    description: tool.description,
+    get schema() {
+      return (schema ??= tool.schema());
+    },
+    run: tool.run,
+  };
 }
 
 /** An expected tool failure (unknown id, bad time): shown to the model or user as a sentence. */
