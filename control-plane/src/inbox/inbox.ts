@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { Channel } from "@concierge/protocol";
 import { rows, type Executor } from "../db/database";
 import { DEFAULT_PRIORITY, type NewInboundEvent } from "./types";
@@ -31,22 +31,12 @@ export class Inbox {
    * Returns true when the event is new. The NOTIFY is delivered when the caller commits.
    */
   async enqueue(tx: Executor, event: NewInboundEvent): Promise<boolean> {
-    const channel = Channel.parse(event.channel);
-    const priority = event.priority ?? DEFAULT_PRIORITY;
-    if (!Number.isInteger(priority)) throw new RangeError("inbox priority must be a whole number");
-    if (!event.providerId) throw new RangeError("inbox events need a providerId (the dedupe key)");
     // Insert and NOTIFY in one statement (one round trip); the notification leaves on commit.
     const inserted = await rows<{ id: string }>(
       tx,
-      sql`WITH ins AS (
-            INSERT INTO inbox_events (user_id, channel, kind, provider_id, payload, priority)
-            VALUES (${event.userId}, ${channel}, ${event.kind}, ${event.providerId}, ${JSON.stringify(event.payload ?? {})}::jsonb, ${priority})
-            ON CONFLICT (channel, provider_id) DO NOTHING
-            RETURNING id, user_id)
-          SELECT id, pg_notify(${INBOX_NOTIFY_CHANNEL}, user_id) FROM ins`,
+      sql`WITH src AS (SELECT ${event.userId}::text AS user_id), ${enqueueCtes(sql`src`, event)} SELECT id FROM inbox_notified`,
     );
-    if (inserted.length === 0) return false;
-    return true;
+    return inserted.length > 0;
   }
 
   /** The last `limit` events of a user, newest first, for the operator. */
@@ -73,6 +63,25 @@ export class Inbox {
       nextAttemptAt: iso(x.next_attempt_at)!,
     }));
   }
+}
+
+/**
+ * The CTEs that insert `event` for the user of `from` (a CTE with a user_id column; no row, no
+ * event) and NOTIFY, for callers that fold the enqueue into a larger statement: `inbox_notified`
+ * holds the new event's id, empty for a repeat of (channel, providerId), and must be read by the
+ * statement so the NOTIFY runs.
+ */
+export function enqueueCtes(from: SQL, event: Omit<NewInboundEvent, "userId">): SQL {
+  const channel = Channel.parse(event.channel);
+  const priority = event.priority ?? DEFAULT_PRIORITY;
+  if (!Number.isInteger(priority)) throw new RangeError("inbox priority must be a whole number");
+  if (!event.providerId) throw new RangeError("inbox events need a providerId (the dedupe key)");
+  return sql`inbox_ins AS (
+      INSERT INTO inbox_events (user_id, channel, kind, provider_id, payload, priority)
+      SELECT user_id, ${channel}, ${event.kind}, ${event.providerId}, ${JSON.stringify(event.payload ?? {})}::jsonb, ${priority} FROM ${from}
+      ON CONFLICT (channel, provider_id) DO NOTHING
+      RETURNING id, user_id),
+    inbox_notified AS (SELECT id, pg_notify(${INBOX_NOTIFY_CHANNEL}, user_id) FROM inbox_ins)`;
 }
 
 /** Raw rows carry timestamps as Date (pg) or string (either, depending on parser): normalise to ISO. */

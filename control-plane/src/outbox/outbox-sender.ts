@@ -10,7 +10,7 @@ import { ClaimLoop } from "../queue/claim-loop";
 import { LeasedQueue, type QueueTable } from "../queue/leased-queue";
 import { Batcher } from "../queue/batcher";
 import { newWorkerId } from "../queue/worker-id";
-import { SendError, type ChannelAdapter, type OutboundRow } from "./types";
+import { SendError, type ChannelAdapter, type OutboundRow, type OutboundUser } from "./types";
 
 const NOTIFY = "concierge_outbox";
 
@@ -41,7 +41,8 @@ export const OUTBOX_QUEUE: QueueTable = {
 };
 
 /** The user's columns a claimed row carries (the adapter addresses the message with them), on `users u`. */
-export const CLAIMED_USER_COLUMNS = sql`u.wa_id AS user_wa_id, u.bsuid AS user_bsuid, u.phone AS user_phone`;
+export const CLAIMED_USER_COLUMNS = sql`u.wa_id AS user_wa_id, u.bsuid AS user_bsuid, u.phone AS user_phone,
+  u.last_inbound_at AS user_last_inbound_at, u.undeliverable AS user_undeliverable`;
 
 /** A free slot of this process's sender, promised to a row another statement writes already leased (Outbox.reserveSend). */
 export interface SendReservation {
@@ -64,8 +65,8 @@ interface Claimed extends OutboundRow {
   leaseToken: string;
   /** Set on a retry whose earlier attempt the provider already accepted: record it, do not resend. */
   acceptedProviderId: string | null;
-  /** Read in the claim statement itself: one round trip less per send. */
-  user: { id: string; waId: string | null; bsuid: string | null; phone: string | null };
+  /** Read in the claim statement itself: the adapter needs no round trip of its own to address and gate the send. */
+  user: OutboundUser;
 }
 
 /** A claimed row as the claim (or a statement that wrote it leased) returned it. */
@@ -83,7 +84,14 @@ function claimedFromRow(r: Record<string, unknown>): Claimed {
     messageId: (r.message_id as string | null) ?? null,
     leaseToken: String(r.lease_token),
     acceptedProviderId: Number(r.attempts) > 1 ? ((r.accepted_provider_id as string | null) ?? null) : null,
-    user: { id: String(r.user_id), waId: (r.user_wa_id as string | null) ?? null, bsuid: (r.user_bsuid as string | null) ?? null, phone: (r.user_phone as string | null) ?? null },
+    user: {
+      id: String(r.user_id),
+      waId: (r.user_wa_id as string | null) ?? null,
+      bsuid: (r.user_bsuid as string | null) ?? null,
+      phone: (r.user_phone as string | null) ?? null,
+      lastInboundAt: r.user_last_inbound_at ? new Date(r.user_last_inbound_at as string | Date) : null,
+      undeliverable: Boolean(r.user_undeliverable),
+    },
   };
 }
 

@@ -39,8 +39,20 @@ export class SendError extends Error {
   }
 }
 
+/** The recipient as the claim read them, in the statement that leased the row. */
+export interface OutboundUser {
+  id: string;
+  waId: string | null;
+  bsuid: string | null;
+  phone: string | null;
+  /** When the user last wrote (WhatsApp's 24-hour window). */
+  lastInboundAt: Date | null;
+  /** The provider said this user cannot receive messages. */
+  undeliverable: boolean;
+}
+
 export interface ChannelAdapter {
   channel: Channel;
   /** Sends one message; returns the provider's id for it. Throws SendError. */
-  send(row: OutboundRow, user: { id: string; waId: string | null; bsuid: string | null; phone: string | null }): Promise<{ providerId: string }>;
+  send(row: OutboundRow, user: OutboundUser): Promise<{ providerId: string }>;
 }

@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { Clock } from "../../clock";
-import { rows, type Db } from "../../db/database";
+import type { Db } from "../../db/database";
 import type { Logger } from "../../logger";
-import { SendError, type ChannelAdapter, type OutboundRow } from "../../outbox/types";
+import { SendError, type ChannelAdapter, type OutboundRow, type OutboundUser } from "../../outbox/types";
 import type { GraphApiClient, Recipient } from "./graph-client";
 import { GraphOutsideWindowError, GraphUndeliverableError, toSendError } from "./graph-errors";
 import { WHATSAPP_TEXT_LIMIT } from "./split-message";
@@ -42,7 +42,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
     this.log = opts.logger.child({ component: "whatsapp-adapter" });
   }
 
-  async send(row: OutboundRow, user: { id: string; waId: string | null; bsuid: string | null; phone: string | null }): Promise<{ providerId: string }> {
+  async send(row: OutboundRow, user: OutboundUser): Promise<{ providerId: string }> {
     const sent = await this.sendRow(row, user);
     await this.recordSent(row, sent.providerId);
     return sent;
@@ -66,15 +66,10 @@ export class WhatsAppAdapter implements ChannelAdapter {
     }
   }
 
-  private async sendRow(row: OutboundRow, user: { id: string; waId: string | null; bsuid: string | null; phone: string | null }): Promise<{ providerId: string }> {
-    const [state] = await rows<{ last_inbound_at: string | Date | null; undeliverable: boolean }>(
-      this.opts.db,
-      sql`SELECT last_inbound_at, undeliverable FROM users WHERE id = ${row.userId}`,
-    );
-    if (!state) throw new SendError(`no user ${row.userId}`, false, "no_user");
-    if (state.undeliverable) throw new SendError("WhatsApp said this user cannot receive messages (131026)", false, UNDELIVERABLE_CODE);
+  private async sendRow(row: OutboundRow, user: OutboundUser): Promise<{ providerId: string }> {
+    if (user.undeliverable) throw new SendError("WhatsApp said this user cannot receive messages (131026)", false, UNDELIVERABLE_CODE);
     const to: Recipient = { waId: user.waId ?? user.phone, bsuid: user.bsuid };
-    const last = state.last_inbound_at ? new Date(state.last_inbound_at) : null;
+    const last = user.lastInboundAt;
 
     try {
       if (row.kind === "template") return await this.sendTemplate(to, row);

@@ -7,7 +7,6 @@ import type { Logger } from "../../logger";
 import type { Channel, InboxPort, OutboxPort } from "../channel";
 import { WhatsAppAdapter } from "./adapter";
 import { GraphApiClient, type GraphClientOptions } from "./graph-client";
-import { releaseHeldMessages } from "./held-messages";
 import { InboundRecorder } from "./inbound";
 import { LocalGraphSink } from "./local-sink";
 import { resolveLocalWhatsAppCredentials } from "./local-sink-credentials";
@@ -82,9 +81,6 @@ export function createWhatsAppChannel(opts: WhatsAppChannelOptions): WhatsAppCha
     clock,
     logger,
     newUserDefaults: { timezone: config.heartbeat.defaultTimezone, activeHoursStart, activeHoursEnd },
-    onUserWrote: async (tx, userId) => {
-      await releaseHeldMessages(tx, userId, opts.outbox, clock.now());
-    },
   });
   const adapter = new WhatsAppAdapter({
     graph,

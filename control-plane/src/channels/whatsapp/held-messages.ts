@@ -6,6 +6,9 @@ import { HELD_CODE } from "./adapter";
 /** error_code of a held message that has been queued again. */
 export const RELEASED_CODE = "released";
 
+/** A messages row waiting for the window to open again (a predicate on the messages table). */
+export const HELD_MESSAGE = sql`channel = 'whatsapp' AND direction = 'out' AND (status = 'held' OR (status = 'failed' AND error_code = ${HELD_CODE}))`;
+
 /**
  * Messages held outside the 24-hour window (status "held", or failed with code "held" when the
  * outbox recorded the adapter's refusal as a failure) go out again, in their original order, in
@@ -15,8 +18,7 @@ export async function releaseHeldMessages(tx: Tx, userId: string, outbox: Outbox
   const held = await rows<{ id: string; content: string }>(
     tx,
     sql`SELECT id, content FROM messages
-        WHERE user_id = ${userId} AND channel = 'whatsapp' AND direction = 'out'
-          AND (status = 'held' OR (status = 'failed' AND error_code = ${HELD_CODE}))
+        WHERE user_id = ${userId} AND ${HELD_MESSAGE}
         ORDER BY created_at, id
         FOR UPDATE`,
   );

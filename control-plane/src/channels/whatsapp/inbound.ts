@@ -1,11 +1,13 @@
 import { sql } from "drizzle-orm";
 import type { Clock } from "../../clock";
-import { rows, type Db, type Tx } from "../../db/database";
-import type { InboundMessagePayload } from "../../inbox/types";
+import { rows, type Db } from "../../db/database";
+import { enqueueCtes } from "../../inbox/inbox";
+import type { InboundMessagePayload, NewInboundEvent } from "../../inbox/types";
 import type { Logger } from "../../logger";
 import type { InboxPort, OutboxPort } from "../channel";
 import type { ParsedMessage } from "./payload";
-import { findOrCreateWhatsAppUser, touchLastInbound, type NewUserDefaults } from "./users";
+import { HELD_MESSAGE, releaseHeldMessages } from "./held-messages";
+import { findOrCreateWhatsAppUser, findWhatsAppUserSql, touchLastInbound, type NewUserDefaults } from "./users";
 
 /** The short answer to a message type the assistant cannot read yet (sticker, video, contacts…). */
 export const UNSUPPORTED_REPLY = "Sorry, I can't read that kind of message yet. Could you send it as text, a voice note or a photo?";
@@ -23,9 +25,8 @@ export interface WhatsAppMessagePayload extends InboundMessagePayload {
 export interface InboundRecorderOptions {
   db: Db;
   inbox: InboxPort;
+  /** Where the short answer to an unsupported type goes, and held messages when their user writes. */
   outbox?: OutboxPort;
-  /** Called in the same transaction when a user writes: held messages may go out now. */
-  onUserWrote?: (tx: Tx, userId: string) => Promise<void>;
   clock: Clock;
   logger: Logger;
   newUserDefaults?: NewUserDefaults;
@@ -41,6 +42,10 @@ export interface RecordResult {
  * Records a webhook's messages in ONE transaction: for each, the user (created on first contact),
  * a messages row and an inbox row, deduplicated on the wamid. The webhook answers 200 only after
  * this commits, so Meta redelivers anything we failed to store, and a redelivery is a no-op.
+ *
+ * The common webhook (one message the agent can read, from a known user with nothing held) is one
+ * statement instead of a transaction of eight: each statement is a socket write that wakes
+ * PostgreSQL, and those dominated the control plane's CPU per turn (docs/routing.md).
  */
 export class InboundRecorder {
   private readonly log: Logger;
@@ -52,6 +57,11 @@ export class InboundRecorder {
     const result: RecordResult = { recorded: 0, duplicates: 0, skipped: 0 };
     if (messages.length === 0) return result;
     const now = this.opts.clock.now();
+    const quick = messages.length === 1 ? await this.recordCommon(messages[0]!, now) : undefined;
+    if (quick) {
+      this.log.debug(quick, "webhook messages recorded");
+      return quick;
+    }
     await this.opts.db.transaction(async (tx) => {
       const wroteUsers = new Set<string>();
       for (const m of messages) {
@@ -74,9 +84,7 @@ export class InboundRecorder {
         }
         result.recorded++;
         if (m.silent) continue; // a system notice opens no window and asks for no answer
-        // The window runs from when the user sent it, never from the future.
-        const sentAt = m.sentAt && m.sentAt.getTime() < now.getTime() ? m.sentAt : now;
-        await touchLastInbound(tx, user.id, sentAt);
+        await touchLastInbound(tx, user.id, windowStart(m, now));
         wroteUsers.add(user.id);
 
         if (!m.known) {
@@ -97,25 +105,68 @@ export class InboundRecorder {
           );
           if (target) text = `[reacted ${m.reaction.emoji} to: "${target.content.slice(0, 300)}"]`;
         }
-        const payload: WhatsAppMessagePayload = {
-          text,
-          ...(m.audio ? { spoken: true } : {}),
-          ...(m.attachments.length ? { attachments: m.attachments } : {}),
-          sentAt: (m.sentAt ?? now).toISOString(),
-          ...(m.name ? { senderName: m.name } : {}),
-          whatsapp: { wamid: m.wamid, type: m.type, ...(m.audio ? { transcribe: { mediaId: m.audio.mediaId, mimeType: m.audio.mimeType } } : {}) },
-        };
-        await this.opts.inbox.enqueue(tx, {
-          userId: user.id,
-          channel: "whatsapp",
-          kind: "message",
-          providerId: m.wamid,
-          payload: { ...payload },
-        });
+        await this.opts.inbox.enqueue(tx, { userId: user.id, ...inboxEvent(m, text, now) });
       }
-      for (const userId of wroteUsers) await this.opts.onUserWrote?.(tx, userId);
+      // The window is open again: what waited for it goes out, in this transaction.
+      const outbox = this.opts.outbox;
+      if (outbox) for (const userId of wroteUsers) await releaseHeldMessages(tx, userId, outbox, now);
     });
     if (result.recorded || result.duplicates) this.log.debug(result, "webhook messages recorded");
     return result;
   }
+
+  /**
+   * The common case as one data-modifying statement (atomic without BEGIN/COMMIT): find the user,
+   * insert the messages row (the wamid dedupes), extend the window and enqueue the inbox event with
+   * its NOTIFY. Its `fits` gate makes the statement write nothing, and the caller take the general
+   * path, when the user is new, has an identifier to fill in or has held messages (whose release
+   * must share the transaction that records the message). Undefined means "not handled here".
+   */
+  private async recordCommon(m: ParsedMessage, now: Date): Promise<RecordResult | undefined> {
+    if ((!m.waId && !m.bsuid) || !m.known || m.silent || m.reaction) return undefined;
+    const stamp = now.toISOString();
+    const opened = windowStart(m, now).toISOString();
+    const [r] = await rows<{ fits: boolean; inserted: boolean }>(
+      this.opts.db,
+      sql`WITH found AS (${findWhatsAppUserSql(m, sql`id, bsuid, wa_id, phone`)}),
+          fits AS (
+            SELECT id FROM found
+            WHERE (${m.bsuid ?? null}::text IS NULL OR bsuid IS NOT NULL)
+              AND (${m.waId ?? null}::text IS NULL OR (wa_id IS NOT NULL AND phone IS NOT NULL))
+              AND NOT EXISTS (SELECT 1 FROM messages WHERE user_id = found.id AND ${HELD_MESSAGE})),
+          message AS (
+            INSERT INTO messages (user_id, direction, channel, provider_id, content, status, created_at, updated_at)
+            SELECT id, 'in', 'whatsapp', ${m.wamid}, ${m.summary}, 'received', ${stamp}::timestamptz, ${stamp}::timestamptz FROM fits
+            ON CONFLICT (channel, provider_id) DO NOTHING
+            RETURNING user_id),
+          touched AS (
+            UPDATE users SET last_inbound_at = GREATEST(COALESCE(last_inbound_at, ${opened}::timestamptz), ${opened}::timestamptz),
+                             undeliverable = false, name = COALESCE(${m.name ?? null}, name)
+            FROM message WHERE users.id = message.user_id),
+          ${enqueueCtes(sql`message`, inboxEvent(m, m.text, now))}
+          -- inbox_notified is read so that its NOTIFY runs.
+          SELECT EXISTS (SELECT 1 FROM fits) AS fits, EXISTS (SELECT 1 FROM message) AS inserted,
+                 (SELECT count(*) FROM inbox_notified) AS notified`,
+    );
+    if (!r?.fits) return undefined;
+    return r.inserted ? { recorded: 1, duplicates: 0, skipped: 0 } : { recorded: 0, duplicates: 1, skipped: 0 };
+  }
+}
+
+/** The window runs from when the user sent it, never from the future. */
+function windowStart(m: ParsedMessage, now: Date): Date {
+  return m.sentAt && m.sentAt.getTime() < now.getTime() ? m.sentAt : now;
+}
+
+/** The inbox event (kind "message") for a WhatsApp message whose agent-facing text is `text`. */
+function inboxEvent(m: ParsedMessage, text: string, now: Date): Omit<NewInboundEvent, "userId"> {
+  const payload: WhatsAppMessagePayload = {
+    text,
+    ...(m.audio ? { spoken: true } : {}),
+    ...(m.attachments.length ? { attachments: m.attachments } : {}),
+    sentAt: (m.sentAt ?? now).toISOString(),
+    ...(m.name ? { senderName: m.name } : {}),
+    whatsapp: { wamid: m.wamid, type: m.type, ...(m.audio ? { transcribe: { mediaId: m.audio.mediaId, mimeType: m.audio.mimeType } } : {}) },
+  };
+  return { channel: "whatsapp", kind: "message", providerId: m.wamid, payload: { ...payload } };
 }

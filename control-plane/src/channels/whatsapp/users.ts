@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { rows, type Executor } from "../../db/database";
 
 export interface WhatsAppIdentity {
@@ -11,6 +11,17 @@ export interface NewUserDefaults {
   timezone?: string;
   activeHoursStart?: string;
   activeHoursEnd?: string;
+}
+
+/** The query that picks the user behind a sender (see findOrCreateWhatsAppUser), selecting `columns`. */
+export function findWhatsAppUserSql(who: WhatsAppIdentity, columns: SQL): SQL {
+  const bsuid = who.bsuid ?? null;
+  const waId = who.waId ?? null;
+  return sql`SELECT ${columns} FROM users
+             WHERE (${bsuid}::text IS NOT NULL AND bsuid = ${bsuid})
+                OR (${waId}::text IS NOT NULL AND (wa_id = ${waId} OR phone = ${waId}))
+             ORDER BY (bsuid IS NOT DISTINCT FROM ${bsuid}) DESC, (wa_id IS NOT DISTINCT FROM ${waId}) DESC, created_at
+             LIMIT 1`;
 }
 
 /**
@@ -28,15 +39,7 @@ export async function findOrCreateWhatsAppUser(
   const waId = who.waId ?? null;
   if (!bsuid && !waId) throw new Error("a WhatsApp sender needs a wa_id or a business-scoped user id");
 
-  const find = () =>
-    rows<{ id: string; undeliverable: boolean }>(
-      tx,
-      sql`SELECT id, undeliverable FROM users
-          WHERE (${bsuid}::text IS NOT NULL AND bsuid = ${bsuid})
-             OR (${waId}::text IS NOT NULL AND (wa_id = ${waId} OR phone = ${waId}))
-          ORDER BY (bsuid IS NOT DISTINCT FROM ${bsuid}) DESC, (wa_id IS NOT DISTINCT FROM ${waId}) DESC, created_at
-          LIMIT 1`,
-    );
+  const find = () => rows<{ id: string; undeliverable: boolean }>(tx, findWhatsAppUserSql(who, sql`id, undeliverable`));
 
   let [found] = await find();
   if (!found) {

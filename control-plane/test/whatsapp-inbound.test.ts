@@ -1,0 +1,95 @@
+import { sql } from "drizzle-orm";
+import { useTestDatabase } from "../../test-support/db";
+import { InboundRecorder } from "../src/channels/whatsapp";
+import type { ParsedMessage } from "../src/channels/whatsapp/payload";
+import { ManualClock } from "../src/clock";
+import { rows, type Db } from "../src/db/database";
+import { Inbox, INBOX_NOTIFY_CHANNEL } from "../src/inbox/inbox";
+import { createLogger } from "../src/logger";
+import { Outbox } from "../src/outbox/outbox";
+
+const logger = createLogger({ level: "silent" });
+const WA_ID = "16505550100";
+
+/** The recorder's database, counting what it sends: statements, and transactions opened. */
+function counting(db: Db) {
+  const seen = { statements: 0, transactions: 0 };
+  const proxy = new Proxy(db, {
+    get(target, key, receiver) {
+      if (key === "execute") return (q: unknown) => (seen.statements++, target.execute(q as never));
+      if (key === "transaction") return (fn: never) => (seen.transactions++, target.transaction(fn));
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  return { db: proxy, seen };
+}
+
+function text(wamid: string, body: string, extra: Partial<ParsedMessage> = {}): ParsedMessage {
+  return { wamid, waId: WA_ID, name: "Ada", type: "text", known: true, text: body, summary: body, attachments: [], ...extra };
+}
+
+describe("WhatsApp inbound recorder", () => {
+  const t = useTestDatabase();
+  const clock = new ManualClock(new Date("2026-03-01T10:00:00Z"));
+  let recorder: InboundRecorder;
+  let seen: { statements: number; transactions: number };
+
+  beforeEach(async () => {
+    const db = t.database.db;
+    await db.execute(sql`TRUNCATE users, messages, inbox_events, outbox CASCADE`);
+    const c = counting(db);
+    seen = c.seen;
+    recorder = new InboundRecorder({ db: c.db, inbox: new Inbox(), outbox: new Outbox({ database: t.database, logger }), clock, logger });
+  });
+
+  const q = <T = Record<string, unknown>>(s: ReturnType<typeof sql>) => rows<T>(t.database.db, s);
+
+  it("records a known user's text in one statement, without a transaction, and notifies the inbox", async () => {
+    await recorder.record([text("wamid.first", "hello")]); // first contact: the general path creates the user
+    const notified: string[] = [];
+    const unlisten = await t.database.listen(INBOX_NOTIFY_CHANNEL, (p) => notified.push(p));
+    try {
+      seen.statements = seen.transactions = 0;
+      clock.advance(60_000);
+      expect(await recorder.record([text("wamid.second", "again", { name: "Ada L." })])).toEqual({ recorded: 1, duplicates: 0, skipped: 0 });
+      expect(seen).toEqual({ statements: 1, transactions: 0 });
+
+      const [user] = await q<{ id: string; name: string; last_inbound_at: Date | string }>(sql`SELECT id, name, last_inbound_at FROM users`);
+      expect(user!.name).toBe("Ada L.");
+      expect(new Date(user!.last_inbound_at).toISOString()).toBe(clock.now().toISOString());
+      const events = await q<{ provider_id: string; payload: any }>(sql`SELECT provider_id, payload FROM inbox_events ORDER BY seq`);
+      expect(events.map((e) => e.provider_id)).toEqual(["wamid.first", "wamid.second"]);
+      expect(events[1]!.payload).toMatchObject({ text: "again", senderName: "Ada L.", whatsapp: { wamid: "wamid.second", type: "text" } });
+      for (let i = 0; i < 50 && notified.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(notified).toEqual([user!.id]);
+    } finally {
+      await unlisten();
+    }
+  });
+
+  it("makes a redelivery a no-op in that one statement", async () => {
+    await recorder.record([text("wamid.a", "hello")]);
+    seen.statements = seen.transactions = 0;
+    expect(await recorder.record([text("wamid.a", "hello")])).toEqual({ recorded: 0, duplicates: 1, skipped: 0 });
+    expect(seen).toEqual({ statements: 1, transactions: 0 });
+    expect(await q(sql`SELECT 1 FROM messages`)).toHaveLength(1);
+    expect(await q(sql`SELECT 1 FROM inbox_events`)).toHaveLength(1);
+  });
+
+  it("takes the general path when messages are held, and releases them with the message", async () => {
+    await recorder.record([text("wamid.a", "hello")]);
+    const [user] = await q<{ id: string }>(sql`SELECT id FROM users`);
+    await t.database.db.execute(sql`INSERT INTO messages (user_id, direction, channel, content, status) VALUES (${user!.id}, 'out', 'whatsapp', 'reminder', 'held')`);
+    seen.statements = seen.transactions = 0;
+    expect(await recorder.record([text("wamid.b", "back")])).toEqual({ recorded: 1, duplicates: 0, skipped: 0 });
+    expect(seen.transactions).toBe(1);
+    expect(await q(sql`SELECT body FROM outbox`)).toEqual([{ body: "reminder" }]);
+    expect(await q(sql`SELECT 1 FROM inbox_events WHERE provider_id = 'wamid.b'`)).toHaveLength(1);
+  });
+
+  it("takes the general path to link a BSUID the user does not have yet", async () => {
+    await recorder.record([text("wamid.a", "hello")]);
+    expect(await recorder.record([text("wamid.b", "hi", { bsuid: "US.123" })])).toEqual({ recorded: 1, duplicates: 0, skipped: 0 });
+    expect(await q(sql`SELECT wa_id, bsuid FROM users`)).toEqual([{ wa_id: WA_ID, bsuid: "US.123" }]);
+  });
+});
