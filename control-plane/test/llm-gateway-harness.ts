@@ -48,17 +48,32 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
-export async function startGatewayHarness(
-  driver: DriverName,
-  opts: {
-    env?: Record<string, string | undefined>;
-    gateway?: Partial<LlmGatewayOptions>;
-    /** A database shared with other parts (the caller cleans it up). */
-    testDb?: TestDatabase;
-    /** Where the gateway listens (default loopback; the Docker test uses the sandbox bridge's address). */
-    listenHost?: string;
-  } = {},
-): Promise<GatewayHarness> {
+export interface GatewayHarnessOptions {
+  env?: Record<string, string | undefined>;
+  gateway?: Partial<LlmGatewayOptions>;
+  /** A database shared with other parts (the caller cleans it up). */
+  testDb?: TestDatabase;
+  /** Where the gateway listens (default loopback; the Docker test uses the sandbox bridge's address). */
+  listenHost?: string;
+}
+
+/**
+ * One harness for the enclosing describe: started before its tests (options computed then, when
+ * they depend on something started first), closed after them. The returned object is filled in by
+ * beforeAll, so it is used only inside hooks and tests.
+ */
+export function useGatewayHarness(driver: DriverName, opts: GatewayHarnessOptions | (() => Promise<GatewayHarnessOptions>) = {}): GatewayHarness {
+  const h = {} as GatewayHarness;
+  beforeAll(async () => {
+    Object.assign(h, await startGatewayHarness(driver, typeof opts === "function" ? await opts() : opts));
+  });
+  afterAll(async () => {
+    await h.close?.();
+  });
+  return h;
+}
+
+export async function startGatewayHarness(driver: DriverName, opts: GatewayHarnessOptions = {}): Promise<GatewayHarness> {
   const t = opts.testDb ?? (await createTestDatabase(driver));
   const upstream = await FakeLlmUpstream.start();
   const config = loadConfig({
