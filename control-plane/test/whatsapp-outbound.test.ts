@@ -30,12 +30,12 @@ async function settled(w: WhatsAppWorld, outboxId: string): Promise<any> {
   }, 8000, `outbox row ${outboxId} to settle`);
 }
 
-/** A new user inside their window and one text sent to them: its outbox id and wamid, once settled. */
-async function sentReply(w: WhatsAppWorld, waId: string, body: string): Promise<{ userId: string; id: string; wamid: string }> {
+/** A new user inside their window and one text sent to them, settled: its outbox id, messages row and wamid. */
+async function sentReply(w: WhatsAppWorld, waId: string, body: string): Promise<{ userId: string; id: string; row: any; wamid: string }> {
   const userId = await newUser(w, waId, HOUR);
   const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body }]);
-  const wamid = (await settled(w, id!)).provider_id as string;
-  return { userId, id: id!, wamid };
+  const row = await settled(w, id!);
+  return { userId, id: id!, row, wamid: row.provider_id as string };
 }
 
 describeEachDriver("WhatsApp outbound", (driver) => {
@@ -63,20 +63,16 @@ describeEachDriver("WhatsApp outbound", (driver) => {
     });
 
     it("sends once after a 429, and records the wamid", async () => {
-      const userId = await newUser(w, "15550000002", HOUR);
       w.fake.failNext(FAILURES.http429);
-      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "after the rate limit" }]);
-      const row = await settled(w, id!);
+      const { row } = await sentReply(w, "15550000002", "after the rate limit");
       expect(w.fake.sendAttempts()).toHaveLength(2);
       expect(w.fake.sentMessages()).toHaveLength(1);
       expect(row).toMatchObject({ status: "sent", provider_id: expect.stringMatching(/^wamid\.FAKE/) });
     });
 
     it("does not retry a 400 and records Meta's error code", async () => {
-      const userId = await newUser(w, "15550000003", HOUR);
       w.fake.failNext(FAILURES.badRequest);
-      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "bad" }]);
-      const row = await settled(w, id!);
+      const { row } = await sentReply(w, "15550000003", "bad");
       expect(w.fake.sendAttempts()).toHaveLength(1);
       expect(row).toMatchObject({ status: "failed", error_code: "100" });
     });
