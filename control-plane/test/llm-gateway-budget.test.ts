@@ -29,11 +29,7 @@ describeEachDriver("LLM budgets", (driver) => {
     expect(err.code).toBe("budget_exceeded");
     expect(h.upstream.requests.length).toBe(before);
 
-    const res = await fetch(`${h.url}/llm/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${ada.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ messages }),
-    });
+    const res = await h.post("/chat/completions", ada.token, "application/json", JSON.stringify({ messages }));
     expect(res.status).toBe(402);
     const body = await res.json() as any;
     expect(body).toEqual({

@@ -45,6 +45,8 @@ export interface GatewayHarness {
   addSandbox(name?: string): Promise<TestSandbox>;
   client(token: string, opts?: { timeoutMs?: number }): OpenAI;
   admin(path: string, init?: RequestInit): Promise<Response>;
+  /** A raw POST under /llm/v1 with a sandbox's token, for bodies the OpenAI client would not send. */
+  post(path: string, token: string, contentType: string, body: string | Buffer): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -138,6 +140,9 @@ export async function startGatewayHarness(driver: DriverName, opts: GatewayHarne
     },
     client(token, o = {}) {
       return new OpenAI({ baseURL: `${url}/llm/v1`, apiKey: token, maxRetries: 0, timeout: o.timeoutMs ?? 20_000 });
+    },
+    post(path, token, contentType, body) {
+      return fetch(`${url}/llm/v1${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": contentType }, body });
     },
     admin(path, init = {}) {
       return fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...init.headers } });

@@ -187,11 +187,7 @@ describeEachDriver("LLM gateway and a failing provider", (driver) => {
         Buffer.from(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n--${boundary}--\r\n`),
       ]);
       h.upstream.enqueue({ kind: "json", body: { text: "hello" } });
-      const res = await fetch(`${h.url}/llm/v1/audio/transcriptions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${sbx.token}`, "content-type": `multipart/form-data; boundary=${boundary}` },
-        body,
-      });
+      const res = await h.post("/audio/transcriptions", sbx.token, `multipart/form-data; boundary=${boundary}`, body);
       expect(res.status).toBe(200);
       expect(await res.json() as any).toEqual({ text: "hello" });
       const seen = h.upstream.requests.at(-1)!;
@@ -201,11 +197,7 @@ describeEachDriver("LLM gateway and a failing provider", (driver) => {
     });
 
     it("refuses a body that is not multipart", async () => {
-      const res = await fetch(`${h.url}/llm/v1/audio/transcriptions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${sbx.token}`, "content-type": "application/json" },
-        body: "{}",
-      });
+      const res = await h.post("/audio/transcriptions", sbx.token, "application/json", "{}");
       expect(res.status).toBe(400);
       expect((await res.json() as any).error).toMatchObject({ type: "invalid_request_error", code: "invalid_request" });
     });

@@ -174,11 +174,7 @@ describeEachDriver("LLM gateway", (driver) => {
   });
 
   it("answers a malformed body in OpenAI's error shape", async () => {
-    const res = await fetch(`${h.url}/llm/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${sbx.token}`, "content-type": "application/json" },
-      body: "{not json",
-    });
+    const res = await h.post("/chat/completions", sbx.token, "application/json", "{not json");
     expect(res.status).toBe(400);
     expect((await res.json() as any).error).toMatchObject({ type: "invalid_request_error", code: "invalid_request" });
   });
