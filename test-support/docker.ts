@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { describeNeeding } from "./describe-needing";
 
 /** True when a Docker daemon answers. With REQUIRE_DOCKER=1 a missing daemon is a failure, not a skip. */
 export function dockerAvailable(): boolean {
@@ -17,18 +18,18 @@ export function dockerAvailable(): boolean {
  * failing when REQUIRE_DOCKER=1.
  */
 export function describeDocker(name: string, fn: () => void): void {
-  if (dockerAvailable()) {
-    describe(name, fn);
-  } else if (process.env.REQUIRE_DOCKER === "1") {
-    describe(name, () => {
-      it("needs a Docker daemon (REQUIRE_DOCKER=1)", () => {
-        throw new Error("REQUIRE_DOCKER=1 but no Docker daemon answers");
-      });
-    });
-  } else {
-    process.stdout.write(`SKIPPED (no Docker daemon): ${name}\n`);
-    describe.skip(`[needs Docker] ${name}`, fn);
-  }
+  describeNeeding(
+    {
+      available: dockerAvailable(),
+      required: process.env.REQUIRE_DOCKER === "1",
+      failTitle: "needs a Docker daemon (REQUIRE_DOCKER=1)",
+      failMessage: "REQUIRE_DOCKER=1 but no Docker daemon answers",
+      skipReason: "no Docker daemon",
+      skipTag: "needs Docker",
+    },
+    name,
+    fn,
+  );
 }
 
 /** A label value unique to this test process; every container a test makes carries it. */

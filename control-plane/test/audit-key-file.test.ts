@@ -8,6 +8,7 @@ import { StartRefusedError } from "../src/errors";
 import { loadCredentials } from "../src/sandboxes/credentials";
 import { KeyMismatchError } from "../src/sandboxes/key-mismatch-error";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
+import { useTempDir } from "../../test-support/temp-dir";
 
 describeEachDriver("audit 15.2: the database holds the control plane's signing key", (driver) => {
   let t: TestDatabase;
@@ -65,27 +66,23 @@ describeEachDriver("audit 15.2: the database holds the control plane's signing k
 });
 
 describe("audit 15.2: DATA_DIR is world-readable", () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), "concierge-datadir-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = useTempDir("concierge-datadir-");
 
   it("creates a missing DATA_DIR 0700", () => {
-    const dataDir = path.join(dir, "nested", "data");
+    const dataDir = path.join(dir(), "nested", "data");
     prepareDataDir(dataDir);
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
   });
 
   it.each([0o755, 0o750, 0o701])("refuses a DATA_DIR of mode %o, saying how to fix it", (mode) => {
-    chmodSync(dir, mode);
+    chmodSync(dir(), mode);
     let err: unknown;
     try {
-      prepareDataDir(dir);
+      prepareDataDir(dir());
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(StartRefusedError);
-    expect((err as Error).message).toContain(`chmod -R go-rwx ${dir}`);
+    expect((err as Error).message).toContain(`chmod -R go-rwx ${dir()}`);
   });
 });

@@ -6,19 +6,15 @@ import { sandboxes } from "../src/db/schema";
 import { spentUsd } from "../src/llm-gateway/usage-store";
 import { monthOf } from "../src/llm-gateway/period";
 import { MAX_TRANSCRIPTION_BYTES } from "../src/llm-gateway/request-policy";
-import { apiError, startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
+import { apiError, useGatewayHarness, type TestSandbox } from "./llm-gateway-harness";
 
 const messages = [{ role: "user" as const, content: "Plan my week" }];
 
 describeEachDriver("audit 15.5: the LLM gateway forwards any body field", (driver) => {
-  let h: GatewayHarness;
+  const h = useGatewayHarness(driver, { env: { LLM_MAX_OUTPUT_TOKENS: "1000" } });
   let sbx: TestSandbox;
   beforeAll(async () => {
-    h = await startGatewayHarness(driver, { env: { LLM_MAX_OUTPUT_TOKENS: "1000" } });
     sbx = await h.addSandbox();
-  });
-  afterAll(async () => {
-    await h?.close();
   });
 
   it.each([
@@ -82,13 +78,7 @@ describeEachDriver("audit 15.5: the LLM gateway forwards any body field", (drive
 // Each default fake completion uses 11 prompt and 7 completion tokens; at 1000/2000 USD per
 // million that is 0.025 USD a call.
 describeEachDriver("audit 15.10: concurrent calls overspend a nearly empty budget", (driver) => {
-  let h: GatewayHarness;
-  beforeAll(async () => {
-    h = await startGatewayHarness(driver, { env: { LLM_MONTHLY_BUDGET_USD: "0.05" } });
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useGatewayHarness(driver, { env: { LLM_MONTHLY_BUDGET_USD: "0.05" } });
 
   it("lets 20 concurrent calls spend at most what was left plus one call", async () => {
     const ada = await h.addSandbox("Ada");
@@ -117,13 +107,7 @@ describeEachDriver("audit 15.10: concurrent calls overspend a nearly empty budge
 });
 
 describeEachDriver("audit 15.12: a stopped sandbox's token still works at the gateway", (driver) => {
-  let h: GatewayHarness;
-  beforeAll(async () => {
-    h = await startGatewayHarness(driver);
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useGatewayHarness(driver);
 
   it.each(["stopped", "stopping", "provisioning", "error"] as const)("refuses the token of a %s sandbox with 401", async (state) => {
     const sbx = await h.addSandbox();

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
+import { describeNeeding } from "../../test-support/describe-needing";
 
 /** Debian's chromium package; playwright-core drives it and never downloads a browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -12,18 +13,18 @@ export const ARTIFACTS = path.resolve(__dirname, "../../test-artifacts");
  * failing instead under CI or REQUIRE_DOCKER=1 (where .ci/run installs it).
  */
 export function describeChromium(name: string, fn: () => void): void {
-  if (existsSync(CHROMIUM)) {
-    describe(name, fn);
-  } else if (process.env.REQUIRE_DOCKER === "1" || process.env.CI) {
-    describe(name, () => {
-      it("needs chromium (CI / REQUIRE_DOCKER=1)", () => {
-        throw new Error(`chromium is not installed at ${CHROMIUM}: apt-get install -y chromium`);
-      });
-    });
-  } else {
-    process.stdout.write(`SKIPPED (no chromium at ${CHROMIUM}): ${name}\n`);
-    describe.skip(`[needs chromium] ${name}`, fn);
-  }
+  describeNeeding(
+    {
+      available: existsSync(CHROMIUM),
+      required: process.env.REQUIRE_DOCKER === "1" || Boolean(process.env.CI),
+      failTitle: "needs chromium (CI / REQUIRE_DOCKER=1)",
+      failMessage: `chromium is not installed at ${CHROMIUM}: apt-get install -y chromium`,
+      skipReason: `no chromium at ${CHROMIUM}`,
+      skipTag: "needs chromium",
+    },
+    name,
+    fn,
+  );
 }
 
 /**

@@ -1,7 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import express from "express";
 import { sign, signRaw } from "../../test-support/meta-samples";
@@ -12,6 +11,7 @@ import { GraphApiClient, GraphAuthError, GraphRequestError, verifyMetaSignature 
 import { parseWebhookBody, type ParsedWebhook } from "../src/channels/whatsapp/payload";
 import { LocalGraphSink, LocalWebhookError } from "../src/channels/whatsapp/local-sink";
 import { resolveLocalWhatsAppCredentials, type LocalWhatsAppCredentials } from "../src/channels/whatsapp/local-sink-credentials";
+import { useTempDir } from "../../test-support/temp-dir";
 
 const logger = createLogger({ level: "silent" });
 const listen = async (server: Server) => {
@@ -131,25 +131,21 @@ describe("the local Graph API sink", () => {
 });
 
 describe("local WhatsApp credentials", () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), "concierge-wa-local-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = useTempDir("concierge-wa-local-");
 
   it("are generated once under DATA_DIR, readable only by the owner, and the same after a restart", async () => {
-    const first = await resolveLocalWhatsAppCredentials({ dataDir: dir });
+    const first = await resolveLocalWhatsAppCredentials({ dataDir: dir() });
     expect(first.generated).toBe(true);
-    expect(first.file).toBe(path.join(dir, "whatsapp-local.json"));
+    expect(first.file).toBe(path.join(dir(), "whatsapp-local.json"));
     expect(statSync(first.file!).mode & 0o777).toBe(0o600);
     expect(first.credentials.appSecret.length).toBeGreaterThanOrEqual(32);
-    const second = await resolveLocalWhatsAppCredentials({ dataDir: dir });
+    const second = await resolveLocalWhatsAppCredentials({ dataDir: dir() });
     expect(second).toEqual({ ...first, generated: false });
     expect(JSON.parse(readFileSync(first.file!, "utf8"))).toEqual(first.credentials);
   });
 
   it("refuse to start on a damaged file instead of silently replacing the secrets", async () => {
-    writeFileSync(path.join(dir, "whatsapp-local.json"), '{"appSecret":"short"}');
-    await expect(resolveLocalWhatsAppCredentials({ dataDir: dir })).rejects.toThrow(/not a valid local WhatsApp credentials file/);
+    writeFileSync(path.join(dir(), "whatsapp-local.json"), '{"appSecret":"short"}');
+    await expect(resolveLocalWhatsAppCredentials({ dataDir: dir() })).rejects.toThrow(/not a valid local WhatsApp credentials file/);
   });
 });

@@ -1,22 +1,18 @@
 import { describeEachDriver } from "../../test-support/db";
 import { usageSummary } from "../src/llm-gateway";
-import { apiError, startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
+import { apiError, useGatewayHarness, type TestSandbox } from "./llm-gateway-harness";
 
 const messages = [{ role: "user" as const, content: "Plan my week" }];
 
 // Each default fake completion uses 11 prompt and 7 completion tokens; at 1000/2000 USD per
 // million that is 0.025 USD a call, so a 0.05 USD budget holds exactly two calls.
 describeEachDriver("LLM budgets", (driver) => {
-  let h: GatewayHarness;
+  const h = useGatewayHarness(driver, { env: { LLM_MONTHLY_BUDGET_USD: "0.05" } });
   let ada: TestSandbox;
   let bob: TestSandbox;
   beforeAll(async () => {
-    h = await startGatewayHarness(driver, { env: { LLM_MONTHLY_BUDGET_USD: "0.05" } });
     ada = await h.addSandbox("Ada");
     bob = await h.addSandbox("Bob");
-  });
-  afterAll(async () => {
-    await h?.close();
   });
 
   const call = (s: TestSandbox) => h.client(s.token).chat.completions.create({ model: "test/chat-model", messages });
@@ -33,11 +29,7 @@ describeEachDriver("LLM budgets", (driver) => {
     expect(err.code).toBe("budget_exceeded");
     expect(h.upstream.requests.length).toBe(before);
 
-    const res = await fetch(`${h.url}/llm/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${ada.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ messages }),
-    });
+    const res = await h.post("/chat/completions", ada.token, "application/json", JSON.stringify({ messages }));
     expect(res.status).toBe(402);
     const body = await res.json() as any;
     expect(body).toEqual({

@@ -45,20 +45,37 @@ export interface GatewayHarness {
   addSandbox(name?: string): Promise<TestSandbox>;
   client(token: string, opts?: { timeoutMs?: number }): OpenAI;
   admin(path: string, init?: RequestInit): Promise<Response>;
+  /** A raw POST under /llm/v1 with a sandbox's token, for bodies the OpenAI client would not send. */
+  post(path: string, token: string, contentType: string, body: string | Buffer): Promise<Response>;
   close(): Promise<void>;
 }
 
-export async function startGatewayHarness(
-  driver: DriverName,
-  opts: {
-    env?: Record<string, string | undefined>;
-    gateway?: Partial<LlmGatewayOptions>;
-    /** A database shared with other parts (the caller cleans it up). */
-    testDb?: TestDatabase;
-    /** Where the gateway listens (default loopback; the Docker test uses the sandbox bridge's address). */
-    listenHost?: string;
-  } = {},
-): Promise<GatewayHarness> {
+export interface GatewayHarnessOptions {
+  env?: Record<string, string | undefined>;
+  gateway?: Partial<LlmGatewayOptions>;
+  /** A database shared with other parts (the caller cleans it up). */
+  testDb?: TestDatabase;
+  /** Where the gateway listens (default loopback; the Docker test uses the sandbox bridge's address). */
+  listenHost?: string;
+}
+
+/**
+ * One harness for the enclosing describe: started before its tests (options computed then, when
+ * they depend on something started first), closed after them. The returned object is filled in by
+ * beforeAll, so it is used only inside hooks and tests.
+ */
+export function useGatewayHarness(driver: DriverName, opts: GatewayHarnessOptions | (() => Promise<GatewayHarnessOptions>) = {}): GatewayHarness {
+  const h = {} as GatewayHarness;
+  beforeAll(async () => {
+    Object.assign(h, await startGatewayHarness(driver, typeof opts === "function" ? await opts() : opts));
+  });
+  afterAll(async () => {
+    await h.close?.();
+  });
+  return h;
+}
+
+export async function startGatewayHarness(driver: DriverName, opts: GatewayHarnessOptions = {}): Promise<GatewayHarness> {
   const t = opts.testDb ?? (await createTestDatabase(driver));
   const upstream = await FakeLlmUpstream.start();
   const config = loadConfig({
@@ -123,6 +140,9 @@ export async function startGatewayHarness(
     },
     client(token, o = {}) {
       return new OpenAI({ baseURL: `${url}/llm/v1`, apiKey: token, maxRetries: 0, timeout: o.timeoutMs ?? 20_000 });
+    },
+    post(path, token, contentType, body) {
+      return fetch(`${url}/llm/v1${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": contentType }, body });
     },
     admin(path, init = {}) {
       return fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...init.headers } });

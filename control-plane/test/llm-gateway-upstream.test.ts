@@ -6,7 +6,7 @@ import { APIError, toFile } from "openai";
 import { llmUsage } from "../src/db/schema";
 import { describeEachDriver } from "../../test-support/db";
 import { chatChunks, chatCompletion, openAIError } from "../../test-support/fake-llm-upstream";
-import { apiError, PROVIDER_KEY, startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
+import { apiError, PROVIDER_KEY, useGatewayHarness, type TestSandbox } from "./llm-gateway-harness";
 import { waitFor } from "../../test-support/wait-for";
 
 const messages = [{ role: "user" as const, content: "Remind me to call mum" }];
@@ -14,17 +14,13 @@ const TIMEOUT_MS = 2_500;
 
 
 describeEachDriver("LLM gateway and a failing provider", (driver) => {
-  let h: GatewayHarness;
+  const h = useGatewayHarness(driver, {
+    env: { LLM_TIMEOUT_MS: String(TIMEOUT_MS) },
+    gateway: { upstreamRetry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 2_000 }, maxRetryAfterMs: 1_500 },
+  });
   let sbx: TestSandbox;
   beforeAll(async () => {
-    h = await startGatewayHarness(driver, {
-      env: { LLM_TIMEOUT_MS: String(TIMEOUT_MS) },
-      gateway: { upstreamRetry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 2_000 }, maxRetryAfterMs: 1_500 },
-    });
     sbx = await h.addSandbox();
-  });
-  afterAll(async () => {
-    await h?.close();
   });
   beforeEach(() => h.date.advance(1_000));
 
@@ -191,11 +187,7 @@ describeEachDriver("LLM gateway and a failing provider", (driver) => {
         Buffer.from(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n--${boundary}--\r\n`),
       ]);
       h.upstream.enqueue({ kind: "json", body: { text: "hello" } });
-      const res = await fetch(`${h.url}/llm/v1/audio/transcriptions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${sbx.token}`, "content-type": `multipart/form-data; boundary=${boundary}` },
-        body,
-      });
+      const res = await h.post("/audio/transcriptions", sbx.token, `multipart/form-data; boundary=${boundary}`, body);
       expect(res.status).toBe(200);
       expect(await res.json() as any).toEqual({ text: "hello" });
       const seen = h.upstream.requests.at(-1)!;
@@ -205,11 +197,7 @@ describeEachDriver("LLM gateway and a failing provider", (driver) => {
     });
 
     it("refuses a body that is not multipart", async () => {
-      const res = await fetch(`${h.url}/llm/v1/audio/transcriptions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${sbx.token}`, "content-type": "application/json" },
-        body: "{}",
-      });
+      const res = await h.post("/audio/transcriptions", sbx.token, "application/json", "{}");
       expect(res.status).toBe(400);
       expect((await res.json() as any).error).toMatchObject({ type: "invalid_request_error", code: "invalid_request" });
     });
@@ -217,20 +205,16 @@ describeEachDriver("LLM gateway and a failing provider", (driver) => {
 });
 
 describeEachDriver("LLM gateway and an unreachable provider", (driver) => {
-  let h: GatewayHarness;
-  beforeAll(async () => {
+  const h = useGatewayHarness(driver, async () => {
     // A port on loopback that was just free: nothing listens there.
     const probe = createServer();
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
-    h = await startGatewayHarness(driver, {
+    return {
       env: { LLM_BASE_URL: `http://127.0.0.1:${port}/v1` },
       gateway: { upstreamRetry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 50 } },
-    });
-  });
-  afterAll(async () => {
-    await h?.close();
+    };
   });
 
   it("answers 502 in OpenAI's shape after its bounded retries", async () => {

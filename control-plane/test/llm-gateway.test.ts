@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { llmUsage, sandboxes } from "../src/db/schema";
 import { describeEachDriver } from "../../test-support/db";
 import { chatChunks, chatCompletion } from "../../test-support/fake-llm-upstream";
-import { apiError, markDeleted, PROVIDER_KEY, startGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
+import { apiError, markDeleted, PROVIDER_KEY, useGatewayHarness, type GatewayHarness, type TestSandbox } from "./llm-gateway-harness";
 
 const messages = [{ role: "user" as const, content: "What's on my list today?" }];
 
@@ -11,14 +11,10 @@ async function usageRows(h: GatewayHarness, userId: string) {
 }
 
 describeEachDriver("LLM gateway", (driver) => {
-  let h: GatewayHarness;
+  const h = useGatewayHarness(driver);
   let sbx: TestSandbox;
   beforeAll(async () => {
-    h = await startGatewayHarness(driver);
     sbx = await h.addSandbox();
-  });
-  afterAll(async () => {
-    await h?.close();
   });
   // Rows are stamped with the manual date; a second per test keeps "the latest row" unambiguous.
   beforeEach(() => h.date.advance(1_000));
@@ -178,11 +174,7 @@ describeEachDriver("LLM gateway", (driver) => {
   });
 
   it("answers a malformed body in OpenAI's error shape", async () => {
-    const res = await fetch(`${h.url}/llm/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${sbx.token}`, "content-type": "application/json" },
-      body: "{not json",
-    });
+    const res = await h.post("/chat/completions", sbx.token, "application/json", "{not json");
     expect(res.status).toBe(400);
     expect((await res.json() as any).error).toMatchObject({ type: "invalid_request_error", code: "invalid_request" });
   });
@@ -205,13 +197,7 @@ describeEachDriver("LLM gateway", (driver) => {
 });
 
 describeEachDriver("LLM gateway limits", (driver) => {
-  let h: GatewayHarness;
-  beforeAll(async () => {
-    h = await startGatewayHarness(driver, { env: { LLM_RATE_LIMIT_PER_MINUTE: "3" } });
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useGatewayHarness(driver, { env: { LLM_RATE_LIMIT_PER_MINUTE: "3" } });
 
   it("rate-limits each sandbox on its own, with 429 and Retry-After, refilling over the minute", async () => {
     const a = await h.addSandbox("A");
@@ -232,13 +218,7 @@ describeEachDriver("LLM gateway limits", (driver) => {
 });
 
 describeEachDriver("LLM gateway without a provider", (driver) => {
-  let h: GatewayHarness;
-  beforeAll(async () => {
-    h = await startGatewayHarness(driver, { env: { LLM_BASE_URL: undefined, LLM_API_KEY: undefined, LLM_MODEL: undefined, LLM_HEARTBEAT_MODEL: undefined } });
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useGatewayHarness(driver, { env: { LLM_BASE_URL: undefined, LLM_API_KEY: undefined, LLM_MODEL: undefined, LLM_HEARTBEAT_MODEL: undefined } });
 
   it("answers 503 with a clear OpenAI-shaped error when LLM_BASE_URL is unset", async () => {
     const sbx = await h.addSandbox();

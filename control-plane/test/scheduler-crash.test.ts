@@ -104,27 +104,30 @@ describePg("a control plane killed across a reminder's due time [postgres]", () 
     await second.kill();
   });
 
-  it("sends once when killed while the agent was firing, before it answered", async () => {
-    const { userId } = await userWithReminder("Feed the cat", 300);
-    const first = start({ FIRE_DELAY_BEFORE_MS: "3000" });
-    await first.waitFor(`fire:start ${userId}`);
+  /**
+   * A reminder due at once, its first process held (by `delay`) at `step` of the firing and killed
+   * there, then a second process started: what the user was sent once a duplicate had time to show.
+   */
+  async function killedWhileFiring(text: string, delay: Record<string, string>, step: string) {
+    const { userId } = await userWithReminder(text, 300);
+    const first = start(delay);
+    await first.waitFor(`${step} ${userId}`);
     await first.kill();
     const second = start();
     await waitForSends(userId, 1);
     await sleep(1500);
-    expect((await sentTo(userId)).map((s) => s.body)).toEqual(["Feed the cat"]);
+    return { userId, second, bodies: (await sentTo(userId)).map((s) => s.body) };
+  }
+
+  it("sends once when killed while the agent was firing, before it answered", async () => {
+    const { second, bodies } = await killedWhileFiring("Feed the cat", { FIRE_DELAY_BEFORE_MS: "3000" }, "fire:start");
+    expect(bodies).toEqual(["Feed the cat"]);
     await second.kill();
   });
 
   it("sends once when killed after the agent answered but before the message was queued", async () => {
-    const { userId } = await userWithReminder("Call mum", 300);
-    const first = start({ FIRE_DELAY_AFTER_MS: "3000" });
-    await first.waitFor(`fire:answered ${userId}`);
-    await first.kill();
-    const second = start();
-    await waitForSends(userId, 1);
-    await sleep(1500);
-    expect((await sentTo(userId)).map((s) => s.body)).toEqual(["Call mum"]);
+    const { userId, second, bodies } = await killedWhileFiring("Call mum", { FIRE_DELAY_AFTER_MS: "3000" }, "fire:answered");
+    expect(bodies).toEqual(["Call mum"]);
     // The agent fired its reminder once; the retry got the stored answer for the same key.
     const brain = new ProactiveBrain("UTC", path.join(brainDir, `${userId}.json`));
     expect(brain.state.runs.alarm).toBe(1);

@@ -30,6 +30,14 @@ async function settled(w: WhatsAppWorld, outboxId: string): Promise<any> {
   }, 8000, `outbox row ${outboxId} to settle`);
 }
 
+/** A new user inside their window and one text sent to them, settled: its outbox id, messages row and wamid. */
+async function sentReply(w: WhatsAppWorld, waId: string, body: string): Promise<{ userId: string; id: string; row: any; wamid: string }> {
+  const userId = await newUser(w, waId, HOUR);
+  const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body }]);
+  const row = await settled(w, id!);
+  return { userId, id: id!, row, wamid: row.provider_id as string };
+}
+
 describeEachDriver("WhatsApp outbound", (driver) => {
   describe("replies", () => {
     let w: WhatsAppWorld;
@@ -55,20 +63,16 @@ describeEachDriver("WhatsApp outbound", (driver) => {
     });
 
     it("sends once after a 429, and records the wamid", async () => {
-      const userId = await newUser(w, "15550000002", HOUR);
       w.fake.failNext(FAILURES.http429);
-      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "after the rate limit" }]);
-      const row = await settled(w, id!);
+      const { row } = await sentReply(w, "15550000002", "after the rate limit");
       expect(w.fake.sendAttempts()).toHaveLength(2);
       expect(w.fake.sentMessages()).toHaveLength(1);
       expect(row).toMatchObject({ status: "sent", provider_id: expect.stringMatching(/^wamid\.FAKE/) });
     });
 
     it("does not retry a 400 and records Meta's error code", async () => {
-      const userId = await newUser(w, "15550000003", HOUR);
       w.fake.failNext(FAILURES.badRequest);
-      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "bad" }]);
-      const row = await settled(w, id!);
+      const { row } = await sentReply(w, "15550000003", "bad");
       expect(w.fake.sendAttempts()).toHaveLength(1);
       expect(row).toMatchObject({ status: "failed", error_code: "100" });
     });
@@ -111,10 +115,7 @@ describeEachDriver("WhatsApp outbound", (driver) => {
     });
 
     it("moves a message forward whatever order its statuses arrive in", async () => {
-      const userId = await newUser(w, "15550000007", HOUR);
-      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "track me" }]);
-      const row = await settled(w, id!);
-      const wamid = row.provider_id as string;
+      const { id, wamid } = await sentReply(w, "15550000007", "track me");
       for (const s of ["read", "sent", "delivered"] as const) expect((await w.post(statusSample(wamid, s))).status).toBe(200);
       expect((await messageRow(w, id!)).status).toBe("read");
       await w.post(failedStatusSample(wamid, 131000, "Something went wrong"));
@@ -124,9 +125,7 @@ describeEachDriver("WhatsApp outbound", (driver) => {
     });
 
     it("records a failure's code and title, and a later delivered beats it", async () => {
-      const userId = await newUser(w, "15550000008", HOUR);
-      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "flaky" }]);
-      const wamid = (await settled(w, id!)).provider_id as string;
+      const { id, wamid } = await sentReply(w, "15550000008", "flaky");
       await w.post(failedStatusSample(wamid, 131000, "Something went wrong"));
       expect(await messageRow(w, id!)).toMatchObject({ status: "failed", error_code: "131000", error_message: "Something went wrong: Message failed to send." });
       await w.post(statusSample(wamid, "delivered"));
@@ -145,9 +144,7 @@ describeEachDriver("WhatsApp outbound", (driver) => {
     });
 
     it("holds a reply Meta refused with 131047 and sends it when the user writes again", async () => {
-      const userId = await newUser(w, "15550000010", HOUR);
-      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "the answer you asked for" }]);
-      const wamid = (await settled(w, id!)).provider_id as string;
+      const { id, wamid } = await sentReply(w, "15550000010", "the answer you asked for");
       await w.post(failedStatusSample(wamid, 131047, "Re-engagement message"));
       expect((await messageRow(w, id!)).status).toBe("held");
       w.fake.reset();
@@ -158,9 +155,7 @@ describeEachDriver("WhatsApp outbound", (driver) => {
     });
 
     it("marks the user undeliverable when a 131026 arrives as a status", async () => {
-      const userId = await newUser(w, "15550000011", HOUR);
-      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "hello" }]);
-      const wamid = (await settled(w, id!)).provider_id as string;
+      const { userId, id, wamid } = await sentReply(w, "15550000011", "hello");
       await w.post(failedStatusSample(wamid, 131026, "Message undeliverable"));
       const [u] = await w.q<any>(sql`SELECT undeliverable FROM users WHERE id = ${userId}`);
       expect(u.undeliverable).toBe(true);

@@ -1,14 +1,5 @@
 import type { Request, RequestHandler, Response } from "express";
-import { CallControl } from "./call-control";
-import {
-  abortOnClientClose,
-  admitWithinBudget,
-  failCall,
-  readPurpose,
-  startCall,
-  type GatewayContext,
-  type LlmSettings,
-} from "./gateway-context";
+import { admitWithinBudget, readPurpose, runCall, startCall, type GatewayContext, type LlmSettings } from "./gateway-context";
 import { BadGatewayRequestError, ClientAbortedError, GatewayError, ModelNotAllowedError, UpstreamTimeoutError } from "./gateway-errors";
 import { readBuffered, relayStream } from "./relay";
 import { policeChatRequest } from "./request-policy";
@@ -42,9 +33,7 @@ export function chatCompletionsHandler(ctx: GatewayContext): RequestHandler {
     const maxCost = costUsd({ promptTokens: estimateTokens(promptChars), completionTokens: policed.maxOutputTokens }, ctx.policy);
     const release = await admitWithinBudget(ctx, call, maxCost);
 
-    const control = new CallControl(ctx.clock, ctx.policy.timeoutMs);
-    abortOnClientClose(res, control);
-    try {
+    await runCall(ctx, call, res, release, async (control) => {
       const { response } = await ctx.upstream.send(
         { path: "/chat/completions", body: () => payload, replayable: true, contentType: "application/json", accept: stream ? "text/event-stream" : "application/json" },
         control,
@@ -67,11 +56,6 @@ export function chatCompletionsHandler(ctx: GatewayContext): RequestHandler {
       const usage = answer.usage ?? (answer.ok ? { promptTokens: estimateTokens(promptChars), completionTokens: estimateTokens(answer.contentChars) } : undefined);
       await ctx.meter.record(call, { status: answer.ok ? "ok" : "upstream_error", httpStatus: answer.httpStatus, usage, estimated });
       answer.send(res);
-    } catch (err) {
-      await failCall(ctx, call, res, control.abortReason() ?? err);
-    } finally {
-      control.done();
-      await release();
-    }
+    });
   };
 }

@@ -3,7 +3,7 @@ import type { Clock } from "../clock";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import type { BudgetService } from "./budget-service";
-import type { CallControl } from "./call-control";
+import { CallControl } from "./call-control";
 import {
   BudgetExceededError,
   ClientAbortedError,
@@ -61,18 +61,37 @@ export async function admitWithinBudget(ctx: GatewayContext, call: MeteredCall, 
   throw new BudgetExceededError(status.monthlyUsd, status.spentUsd);
 }
 
-/** Watches for the sandbox's client going away mid-call, so the provider call is aborted too. */
-export function abortOnClientClose(res: Response, control: CallControl): void {
+/**
+ * Runs one admitted provider call under its own deadline: the sandbox's client going away aborts
+ * the provider call too; a failure before any answer went out is metered and answered once; the
+ * budget reservation is released only after the usage row is written.
+ */
+export async function runCall(
+  ctx: GatewayContext,
+  call: MeteredCall,
+  res: Response,
+  release: () => Promise<void>,
+  work: (control: CallControl) => Promise<void>,
+): Promise<void> {
+  const control = new CallControl(ctx.clock, ctx.policy.timeoutMs);
   res.on("close", () => {
     if (!res.writableFinished) control.clientClosed();
   });
+  try {
+    await work(control);
+  } catch (err) {
+    await failCall(ctx, call, res, control.abortReason() ?? err);
+  } finally {
+    control.done();
+    await release();
+  }
 }
 
 /**
  * A call that failed before any answer went out: meter it, then answer in OpenAI's shape (or not
  * at all when the client has gone). Unknown errors are logged and become a plain 500.
  */
-export async function failCall(ctx: GatewayContext, call: MeteredCall, res: Response, err: unknown): Promise<void> {
+async function failCall(ctx: GatewayContext, call: MeteredCall, res: Response, err: unknown): Promise<void> {
   if (err instanceof ClientAbortedError) {
     await ctx.meter.record(call, { status: "aborted", httpStatus: 499 });
     return;

@@ -1,6 +1,5 @@
 import type { Request, RequestHandler, Response } from "express";
-import { CallControl } from "./call-control";
-import { abortOnClientClose, admitWithinBudget, failCall, readPurpose, startCall, type GatewayContext } from "./gateway-context";
+import { admitWithinBudget, readPurpose, runCall, startCall, type GatewayContext } from "./gateway-context";
 import { BadGatewayRequestError, GatewayError } from "./gateway-errors";
 import { readBuffered } from "./relay";
 import { MAX_TRANSCRIPTION_BYTES, TRANSCRIPTION_FIELDS } from "./request-policy";
@@ -59,9 +58,7 @@ export function transcriptionsHandler(ctx: GatewayContext): RequestHandler {
     // Audio is priced per minute or per token after the fact: only the spending so far is checked.
     const release = await admitWithinBudget(ctx, call, 0);
 
-    const control = new CallControl(ctx.clock, ctx.policy.timeoutMs);
-    abortOnClientClose(res, control);
-    try {
+    await runCall(ctx, call, res, release, async (control) => {
       const { response } = await ctx.upstream.send(
         { path: "/audio/transcriptions", body: () => body, replayable: true, contentType, accept: "application/json" },
         control,
@@ -69,11 +66,6 @@ export function transcriptionsHandler(ctx: GatewayContext): RequestHandler {
       const answer = await readBuffered(response);
       await ctx.meter.record(call, { status: answer.ok ? "ok" : "upstream_error", httpStatus: answer.httpStatus, usage: answer.usage });
       answer.send(res);
-    } catch (err) {
-      await failCall(ctx, call, res, control.abortReason() ?? err);
-    } finally {
-      control.done();
-      await release();
-    }
+    });
   };
 }

@@ -60,14 +60,7 @@ export class RtmsConnection {
     const sig = new WebSocket(o.signalingUrl, { handshakeTimeout: o.setupTimeoutMs });
     this.signaling = sig;
     sig.on("open", () => {
-      this.send(sig, {
-        msg_type: RtmsMsg.SIGNALING_HAND_SHAKE_REQ,
-        protocol_version: RTMS_PROTOCOL_VERSION,
-        meeting_uuid: o.meetingUuid,
-        rtms_stream_id: o.streamId,
-        sequence: randomInt(1, 2 ** 31 - 1),
-        signature: o.signature,
-      });
+      this.send(sig, { msg_type: RtmsMsg.SIGNALING_HAND_SHAKE_REQ, ...this.handshakeIds(), sequence: randomInt(1, 2 ** 31 - 1) });
     });
     sig.on("message", (data) => this.onSignaling(data));
     sig.on("error", (err) => o.log.debug({ err: err.message }, "rtms signaling socket error"));
@@ -89,6 +82,12 @@ export class RtmsConnection {
       ws.on("error", () => undefined);
     }
     this.finish({ ready: this.ready, reason, refused });
+  }
+
+  /** Both handshakes (signaling, then media) name the same stream and carry the same signature. */
+  private handshakeIds() {
+    const o = this.o;
+    return { protocol_version: RTMS_PROTOCOL_VERSION, meeting_uuid: o.meetingUuid, rtms_stream_id: o.streamId, signature: o.signature };
   }
 
   private send(ws: WebSocket, msg: Record<string, unknown>): void {
@@ -147,10 +146,7 @@ export class RtmsConnection {
     media.on("open", () => {
       this.send(media, {
         msg_type: RtmsMsg.DATA_HAND_SHAKE_REQ,
-        protocol_version: RTMS_PROTOCOL_VERSION,
-        meeting_uuid: o.meetingUuid,
-        rtms_stream_id: o.streamId,
-        signature: o.signature,
+        ...this.handshakeIds(),
         media_type: MEDIA_TYPE_TRANSCRIPT,
         payload_encryption: false,
       });
