@@ -1,6 +1,6 @@
 import type { InboundEventRow } from "../inbox/types";
 import type { NewOutboundMessage } from "../outbox/types";
-import { loadUserContext, type ProactiveHandlerDeps } from "./heartbeat-handler";
+import { proactiveHandler, type ProactiveHandlerDeps } from "./heartbeat-handler";
 import type { PlaceCall } from "./types";
 
 export interface AlarmHandlerDeps extends ProactiveHandlerDeps {
@@ -16,11 +16,7 @@ export interface AlarmHandlerDeps extends ProactiveHandlerDeps {
  * Reminders are deduped per occurrence (id + due time), never capped: the user asked for them.
  */
 export function createAlarmHandler(deps: AlarmHandlerDeps): (event: InboundEventRow) => Promise<NewOutboundMessage[]> {
-  const log = deps.logger.child({ component: "alarms" });
-  return async (event) => {
-    const now = deps.clock.now();
-    const ctx = await loadUserContext(deps.database, event.userId);
-    if (!ctx) return [];
+  return proactiveHandler(deps, "alarms", async (event, ctx, now, log) => {
     deps.metrics.alarmsFired.inc();
     const result = await deps.agent.call(event.userId, "alarm.fire", { idempotencyKey: event.providerId, now: now.toISOString() });
 
@@ -65,5 +61,5 @@ export function createAlarmHandler(deps: AlarmHandlerDeps): (event: InboundEvent
     deps.onAlarmSet?.();
     log.info({ userId: event.userId, fired: result.reminders.length, sent: out.length, nextAt: result.nextAt }, "alarm fired");
     return out;
-  };
+  });
 }

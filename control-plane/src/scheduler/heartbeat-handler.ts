@@ -22,8 +22,14 @@ export interface ProactiveHandlerDeps {
   dailyCap: number;
 }
 
-/** The user's hours and their sandbox's state (null: none), read without waking anything. */
-export async function loadUserContext(database: Database, userId: string): Promise<{ hours: ActiveHours; sandboxState: string | null } | null> {
+export interface UserContext {
+  hours: ActiveHours;
+  /** null: the user has no sandbox. */
+  sandboxState: string | null;
+}
+
+/** The user's hours and their sandbox's state, read without waking anything. */
+async function loadUserContext(database: Database, userId: string): Promise<UserContext | null> {
   const [r] = await rows<{ timezone: string; active_hours_start: string; active_hours_end: string; state: string | null }>(
     database.db,
     sql`SELECT u.timezone, u.active_hours_start, u.active_hours_end, b.state
@@ -35,16 +41,29 @@ export async function loadUserContext(database: Database, userId: string): Promi
 }
 
 /**
+ * A proactive inbox handler (heartbeat, alarm): the time and the user's context read once at the
+ * start; a user deleted while the event waited gets nothing.
+ */
+export function proactiveHandler(
+  deps: ProactiveHandlerDeps,
+  component: string,
+  handle: (event: InboundEventRow, ctx: UserContext, now: Date, log: Logger) => Promise<NewOutboundMessage[]>,
+): (event: InboundEventRow) => Promise<NewOutboundMessage[]> {
+  const log = deps.logger.child({ component });
+  return async (event) => {
+    const now = deps.clock.now();
+    const ctx = await loadUserContext(deps.database, event.userId);
+    return ctx ? handle(event, ctx, now, log) : [];
+  };
+}
+
+/**
  * The inbox handler for kind "heartbeat". It runs in the user's queue, so never beside another
  * event of theirs. Silence is the normal outcome and costs nothing: outside active hours, or with
  * a stopped sandbox whose agent said nothing is due yet, the agent is not even asked.
  */
 export function createHeartbeatHandler(deps: ProactiveHandlerDeps): (event: InboundEventRow) => Promise<NewOutboundMessage[]> {
-  const log = deps.logger.child({ component: "heartbeat" });
-  return async (event) => {
-    const now = deps.clock.now();
-    const ctx = await loadUserContext(deps.database, event.userId);
-    if (!ctx) return [];
+  return proactiveHandler(deps, "heartbeat", async (event, ctx, now, log) => {
     // Checked again here: the profile may have changed, or the event waited behind others.
     if (!isWithinActiveHours(now, ctx.hours)) {
       deps.metrics.heartbeatSkipped.inc({ reason: "inactive" });
@@ -101,5 +120,5 @@ export function createHeartbeatHandler(deps: ProactiveHandlerDeps): (event: Inbo
         meta: { source: "heartbeat", due: result.due },
       },
     ];
-  };
+  });
 }
