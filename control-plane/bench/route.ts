@@ -28,10 +28,12 @@
  * PostgreSQL when DATABASE_URL is set (a fresh database, dropped after), else embedded PGlite.
  */
 import { fork } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import express from "express";
+import { Agent, request } from "undici";
 import { sql } from "drizzle-orm";
 import { loadConfig } from "../src/config";
 import { createLogger } from "../src/logger";
@@ -62,7 +64,7 @@ const ACCESS_TOKEN = "bench-access-token";
 const PHONE_ID = "106540352242922";
 
 /** Starts the load generator (bench/route-load.ts) in a child process; `run` drives one measured run. */
-async function startLoad(cfg: LoadConfig): Promise<LoadReady & { run(m: Omit<LoadRun, "type">): Promise<{ lat: number[]; seconds: number }>; stop(): void }> {
+async function startLoad(cfg: LoadConfig): Promise<LoadReady & { run(m: Omit<LoadRun, "type">): Promise<{ lat: number[]; seconds: number; cpuMs: number }>; stop(): void }> {
   const child = fork(path.join(__dirname, "route-load.ts"), [], {
     // Its own execArgv: a --cpu-prof given to this process profiles the control plane, not the load.
     execArgv: ["--import", "tsx"],
@@ -90,6 +92,36 @@ async function startLoad(cfg: LoadConfig): Promise<LoadReady & { run(m: Omit<Loa
     },
     stop: () => child.disconnect(),
   };
+}
+
+/**
+ * CPU (ms) used so far by this machine's PostgreSQL server processes, from /proc: on a two-core box
+ * the database shares the cores with the control plane, so its work per turn is part of the cost.
+ * Undefined when PostgreSQL is not a local process (or /proc is not readable).
+ */
+function postgresCpuMs(): number | undefined {
+  let ticks = 0;
+  let found = false;
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return undefined;
+  }
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      if (!stat.slice(stat.indexOf("(") + 1, close).startsWith("postgres")) continue;
+      const f = stat.slice(close + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+      found = true;
+    } catch {
+      // the process went away between readdir and read
+    }
+  }
+  return found ? ticks * 10 : undefined; // USER_HZ is 100 on Linux
 }
 
 function pct(xs: number[], p: number): number {
@@ -162,6 +194,7 @@ async function main(): Promise<void> {
   // The floor route: the four unavoidable hops of one turn, back to back.
   await database.db.execute(sql`CREATE TABLE IF NOT EXISTS bench_floor (id serial PRIMARY KEY, v text NOT NULL)`);
   const floorTarget = { sandboxId: "sbx-floor", endpoint: agent.endpoint, token: "tok-sbx-floor" };
+  const floorHttp = new Agent();
   const app = express();
   for (const { path, router } of whatsapp.routes ?? []) app.use(path, router);
   app.post("/floor", express.raw({ type: () => true }), async (req, res) => {
@@ -169,11 +202,16 @@ async function main(): Promise<void> {
       await tx.execute(sql`INSERT INTO bench_floor (v) VALUES (${String(req.body?.length ?? 0)})`);
     });
     await connections.request(floorTarget, "status", {});
-    await fetch(`${graph.url}/v22.0/${PHONE_ID}/messages`, {
+    // The same HTTP client as the product's Graph client (undici's request on a keep-alive agent).
+    const out = await request(`${graph.url}/v22.0/${PHONE_ID}/messages`, {
       method: "POST",
+      dispatcher: floorHttp,
       headers: { authorization: `Bearer ${ACCESS_TOKEN}`, "content-type": "application/json" },
       body: JSON.stringify({ messaging_product: "whatsapp", to: "0", type: "text", text: { body: "floor" } }),
-    }).then((r) => r.arrayBuffer());
+      headersTimeout: 20_000,
+      bodyTimeout: 20_000,
+    });
+    await out.body.json();
     res.status(200).end("ok");
   });
   const server = createServer(app);
@@ -187,9 +225,16 @@ async function main(): Promise<void> {
   // disturbed than latency by a loaded machine, so the figure to compare across runs.
   const runUsers = async (kind: LoadRun["kind"]) => {
     const cpu0 = process.cpuUsage();
+    const pg0 = t.url ? postgresCpuMs() : undefined;
     const r = await load.run({ kind, base, users: USERS, messages: MESSAGES, appSecret: APP_SECRET });
     const cpu = process.cpuUsage(cpu0);
-    return { ...r, cpuMsPerTurn: (cpu.user + cpu.system) / 1000 / r.lat.length };
+    const pg1 = pg0 !== undefined ? postgresCpuMs() : undefined;
+    return {
+      ...r,
+      cpuMsPerTurn: (cpu.user + cpu.system) / 1000 / r.lat.length,
+      postgresMsPerTurn: pg0 !== undefined && pg1 !== undefined ? (pg1 - pg0) / r.lat.length : undefined,
+      loadMsPerTurn: r.cpuMs / r.lat.length,
+    };
   };
 
   // Idle load first, with no traffic at all: PostgreSQL flushes a backend's statistics up to 10 s
@@ -203,7 +248,8 @@ async function main(): Promise<void> {
     idlePerSecond = (b - a - 1) / IDLE_SECONDS; // minus our own second sample
   }
 
-  // Warm up: one socket per sandbox and the JIT, so both runs measure steady state.
+  // Warm up: one socket per sandbox, the JIT, and the pool's connections with their prepared
+  // statements (other users' messages, route-load.ts WARM_MESSAGES), so both runs measure steady state.
   await runUsers("warm");
 
   const floor = flag("no-floor") ? undefined : await runUsers("floor");
@@ -227,13 +273,15 @@ async function main(): Promise<void> {
   const n = USERS * MESSAGES;
   const perTurn = commitsBefore !== undefined && commitsAfter !== undefined ? (commitsAfter - commitsBefore) / n : undefined;
   const statementsPerTurn = t.url ? routeStatements / n : undefined;
-  const row = (name: string, r: { lat: number[]; seconds: number; cpuMsPerTurn: number }) =>
-    `${name.padEnd(34)} ${String(n).padStart(6)} ${(n / r.seconds).toFixed(0).padStart(10)}/s ${ms(pct(r.lat, 50)).padStart(11)} ${ms(pct(r.lat, 99)).padStart(11)} ${ms(r.cpuMsPerTurn).padStart(10)}`;
+  const row = (name: string, r: { lat: number[]; seconds: number; cpuMsPerTurn: number; postgresMsPerTurn?: number; loadMsPerTurn: number }) =>
+    `${name.padEnd(34)} ${String(n).padStart(6)} ${(n / r.seconds).toFixed(0).padStart(10)}/s ${ms(pct(r.lat, 50)).padStart(11)} ${ms(pct(r.lat, 99)).padStart(11)} ${ms(r.cpuMsPerTurn).padStart(10)}` +
+    ` ${(r.postgresMsPerTurn !== undefined ? ms(r.postgresMsPerTurn) : "-").padStart(10)} ${ms(r.loadMsPerTurn).padStart(10)}`;
   process.stdout.write(
     [
       "",
       `route bench: ${USERS} users x ${MESSAGES} messages, ${database.driver}, ${TURN_MS > 0 ? `${TURN_MS} ms` : "instant"} fake agent, local Graph API, INBOX_CONCURRENCY=${defaults.inbox.concurrency}, pool ${poolSize}`,
-      `${"".padEnd(34)} ${"turns".padStart(6)} ${"throughput".padStart(12)} ${"p50".padStart(11)} ${"p99".padStart(11)} ${"CPU/turn".padStart(10)}`,
+      `${"".padEnd(34)} ${"turns".padStart(6)} ${"throughput".padStart(12)} ${"p50".padStart(11)} ${"p99".padStart(11)} ${"CPU/turn".padStart(10)} ${"PG/turn".padStart(10)} ${"load/turn".padStart(10)}`,
+      "CPU/turn: this process (the control plane); PG/turn: the local PostgreSQL server's processes; load/turn: the load generator (users, fake agent, Graph API)",
       ...(floor ? [row("floor (HTTP in, commit, WS, HTTP out)", floor)] : []),
       row("route (webhook -> reply sent)", route),
       `  of which inbox row -> turn done: p50 ${ms(Number(stages!.inbox_p50))}, p99 ${ms(Number(stages!.inbox_p99))}; outbox row -> sent: p50 ${ms(Number(stages!.send_p50))}, p99 ${ms(Number(stages!.send_p99))}`,
@@ -256,11 +304,11 @@ async function main(): Promise<void> {
       users: USERS,
       messages: MESSAGES,
       turnMs: TURN_MS,
-      floor: floor ? { perSecond: n / floor.seconds, p50: pct(floor.lat, 50), p99: pct(floor.lat, 99), cpuMsPerTurn: floor.cpuMsPerTurn } : null,
+      floor: floor ? { perSecond: n / floor.seconds, p50: pct(floor.lat, 50), p99: pct(floor.lat, 99), cpuMsPerTurn: floor.cpuMsPerTurn, postgresMsPerTurn: floor.postgresMsPerTurn ?? null } : null,
       transactionsPerTurn: perTurn ?? null,
       statementsPerTurn: statementsPerTurn ?? null,
       idleTransactionsPerSecond: idlePerSecond ?? null,
-      route: { perSecond: n / route.seconds, p50: pct(route.lat, 50), p99: pct(route.lat, 99), cpuMsPerTurn: route.cpuMsPerTurn },
+      route: { perSecond: n / route.seconds, p50: pct(route.lat, 50), p99: pct(route.lat, 99), cpuMsPerTurn: route.cpuMsPerTurn, postgresMsPerTurn: route.postgresMsPerTurn ?? null },
     })}\n`,
   );
 

@@ -29,6 +29,29 @@ describeEachDriver("control-plane database", (driver) => {
     expect(r).toEqual([{ n: 42 }]);
   });
 
+  it("runs a named hot-path statement like any other, with its rows, in and out of a transaction", async () => {
+    const q = (id: string) => sql`SELECT ${id}::text AS id, now() AS at, 2 AS n`;
+    const plain = await rows<{ id: string; at: string; n: number }>(t.database.db, q("a"));
+    const named = await rows<{ id: string; at: string; n: number }>(t.database.db, q("b"), "test.hot");
+    expect(Object.keys(named[0]!)).toEqual(Object.keys(plain[0]!));
+    expect(typeof named[0]!.at).toBe(typeof plain[0]!.at); // timestamps as drizzle maps them, on both paths
+    expect(named[0]).toMatchObject({ id: "b", n: 2 });
+    await t.database.db.transaction(async (tx) => {
+      await tx.insert(users).values({ phone: "200" });
+      // The transaction's own connection: it sees the uncommitted row.
+      const [r] = await rows<{ n: number }>(tx, sql`SELECT count(*)::int AS n FROM users WHERE phone = ${"200"}`, "test.count");
+      expect(r!.n).toBe(1);
+      if (driver === "postgres") {
+        // Parsed once on this connection and kept under its name (the name carries the text's hash).
+        await rows(tx, sql`SELECT count(*)::int AS n FROM users WHERE phone = ${"201"}`, "test.count");
+        const [p] = await rows<{ name: string }>(tx, sql`SELECT name FROM pg_prepared_statements WHERE name LIKE 'test.count.%'`);
+        expect(p!.name).toMatch(/^test\.count\.[0-9a-f]{12}$/);
+      }
+    });
+    // Another text under the same prefix is another statement, not a clash.
+    expect(await rows(t.database.db, sql`SELECT ${"x"}::text AS other`, "test.count")).toEqual([{ other: "x" }]);
+  });
+
   it("commits or rolls back a transaction as one", async () => {
     await expect(
       t.database.db.transaction(async (tx) => {

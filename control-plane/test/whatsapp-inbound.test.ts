@@ -18,6 +18,13 @@ function counting(db: Db) {
     get(target, key, receiver) {
       if (key === "execute") return (q: unknown) => (seen.statements++, target.execute(q as never));
       if (key === "transaction") return (fn: never) => (seen.transactions++, target.transaction(fn));
+      // Named (prepared) statements go through the session directly (database.ts rows()).
+      if (key === "session") {
+        const session = Reflect.get(target, key, receiver) as { prepareQuery: (...a: unknown[]) => unknown };
+        return new Proxy(session, {
+          get: (s, k, r) => (k === "prepareQuery" ? (...a: unknown[]) => (seen.statements++, s.prepareQuery(...a)) : Reflect.get(s, k, r)),
+        });
+      }
       return Reflect.get(target, key, receiver);
     },
   });

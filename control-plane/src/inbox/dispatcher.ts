@@ -200,6 +200,7 @@ export class Dispatcher {
                    EXISTS (SELECT 1 FROM inbox_events n WHERE n.user_id = ${event.userId} AND n.status IN ('pending', 'processing') AND n.id <> ${event.id}) AS more
                    ${out.length > 0 ? sql`, (SELECT count(*) FROM outbox_notified)::int AS queued` : sql``}
                    ${send ? sql`, (SELECT row_to_json(l) FROM outbox_leased l) AS leased` : sql``}`,
+        "inbox.complete",
       );
     } finally {
       send?.take(r?.leased ?? undefined);

@@ -35,6 +35,7 @@ export class Inbox {
     const inserted = await rows<{ id: string }>(
       tx,
       sql`WITH src AS (SELECT ${event.userId}::text AS user_id), ${enqueueCtes(sql`src`, event)} SELECT id FROM inbox_notified`,
+      "inbox.enqueue",
     );
     return inserted.length > 0;
   }

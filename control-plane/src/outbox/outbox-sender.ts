@@ -165,6 +165,7 @@ export class OutboxSender {
                  EXISTS (SELECT 1 FROM outbox n WHERE n.user_id = input.user_id AND n.channel = input.channel
                            AND n.status IN ('pending', 'sending') AND n.id <> input.id) AS more
           FROM input LEFT JOIN o ON o.id = input.id`,
+      "outbox.sent",
     );
     const byId = new Map(r.map((x) => [String(x.id), x]));
     return items.map((i) => ({ sent: Boolean(byId.get(i.id)?.sent), more: byId.get(i.id)?.more !== false }));

@@ -50,7 +50,7 @@ export class Outbox {
   /** Inserts the messages in order, in the caller's transaction. Returns the outbox row ids. */
   async enqueue(tx: Executor, messages: NewOutboundMessage[]): Promise<string[]> {
     if (messages.length === 0) return [];
-    const r = await rows<{ id: string }>(tx, sql`WITH ${outboxInsertCtes(messages)} SELECT id FROM outbox_notified ORDER BY seq`);
+    const r = await rows<{ id: string }>(tx, sql`WITH ${outboxInsertCtes(messages)} SELECT id FROM outbox_notified ORDER BY seq`, "outbox.enqueue");
     return r.map((x) => x.id);
   }
 

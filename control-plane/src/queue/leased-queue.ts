@@ -74,7 +74,7 @@ export class LeasedQueue {
   }
 
   async claim(db: Executor, limit: number, extra?: Parameters<LeasedQueue["claimSql"]>[1]): Promise<Record<string, unknown>[]> {
-    return rows(db, this.claimSql(limit, extra));
+    return rows(db, this.claimSql(limit, extra), `${this.q.table}.claim`);
   }
 
   /** One statement renews the leases of every token given; returns the tokens still held. */
@@ -85,6 +85,7 @@ export class LeasedQueue {
       sql`UPDATE ${this.t} SET lease_expires_at = ${this.leaseExpiry()}
           WHERE status = ${this.q.running} AND lease_token = ANY(string_to_array(${tokens.join(",")}, ','))
           RETURNING lease_token`,
+      `${this.q.table}.renew`,
     );
     return new Set(r.map((x) => x.lease_token));
   }
@@ -121,16 +122,19 @@ export class LeasedQueue {
              lease_token = NULL, lease_expires_at = NULL,
              next_attempt_at = now() + make_interval(secs => ${o.delayMs / 1000}) ${o.set ? sql`, ${o.set}` : sql``}
           WHERE id = ${id} AND lease_token = ${token} AND status = ${this.q.running} RETURNING id`,
+      `${this.q.table}.fail`,
     );
     return r.length > 0;
   }
 
   /** Gives a row back without counting the attempt (we stopped; it was not the row's fault). */
   async release(db: Executor, id: string, token: string): Promise<void> {
-    await db.execute(
+    await rows(
+      db,
       sql`UPDATE ${this.t} SET status = 'pending', attempts = GREATEST(${this.t}.attempts - 1, 0),
              lease_token = NULL, lease_expires_at = NULL, updated_at = now()
           WHERE id = ${id} AND lease_token = ${token} AND status = ${this.q.running}`,
+      `${this.q.table}.release`,
     );
   }
 

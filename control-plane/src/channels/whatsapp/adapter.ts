@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Clock } from "../../clock";
-import type { Db } from "../../db/database";
+import { rows, type Db } from "../../db/database";
 import type { Logger } from "../../logger";
 import { SendError, type ChannelAdapter, type OutboundRow, type OutboundUser } from "../../outbox/types";
 import type { GraphApiClient, Recipient } from "./graph-client";
@@ -57,8 +57,11 @@ export class WhatsAppAdapter implements ChannelAdapter {
   private async recordSent(row: OutboundRow, wamid: string): Promise<void> {
     if (!row.messageId) return;
     try {
-      await this.opts.db.execute(sql`UPDATE messages SET provider_id = ${wamid}, updated_at = ${this.opts.clock.now().toISOString()}::timestamptz
-                                     WHERE id = ${row.messageId}`);
+      await rows(
+        this.opts.db,
+        sql`UPDATE messages SET provider_id = ${wamid}, updated_at = ${this.opts.clock.now().toISOString()}::timestamptz WHERE id = ${row.messageId}`,
+        "whatsapp.accepted",
+      );
       await this.opts.onSent?.(wamid);
     } catch (err) {
       // The message went out; the outbox records the wamid too, so this is only a lost shortcut.

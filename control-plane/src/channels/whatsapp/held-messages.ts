@@ -21,6 +21,7 @@ export async function releaseHeldMessages(tx: Tx, userId: string, outbox: Outbox
         WHERE user_id = ${userId} AND ${HELD_MESSAGE}
         ORDER BY created_at, id
         FOR UPDATE`,
+    "whatsapp.held",
   );
   for (const m of held) {
     await outbox.enqueue(tx, [{ userId, channel: "whatsapp", kind: "text", body: m.content, meta: { releasedFrom: m.id } }]);

@@ -77,6 +77,7 @@ export class InboundRecorder {
               VALUES (${user.id}, 'in', 'whatsapp', ${m.wamid}, ${m.summary}, 'received', ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz)
               ON CONFLICT (channel, provider_id) DO NOTHING
               RETURNING id`,
+          "whatsapp.inbound.message",
         );
         if (!inserted[0]) {
           result.duplicates++;
@@ -147,6 +148,7 @@ export class InboundRecorder {
           -- inbox_notified is read so that its NOTIFY runs.
           SELECT EXISTS (SELECT 1 FROM fits) AS fits, EXISTS (SELECT 1 FROM message) AS inserted,
                  (SELECT count(*) FROM inbox_notified) AS notified`,
+      "whatsapp.inbound.common",
     );
     if (!r?.fits) return undefined;
     return r.inserted ? { recorded: 1, duplicates: 0, skipped: 0 } : { recorded: 0, duplicates: 1, skipped: 0 };

@@ -49,11 +49,13 @@ export async function applyStatus(db: Executor, s: ParsedStatus, now: Date): Pro
         WHERE channel = 'whatsapp' AND direction = 'out' AND provider_id = ${s.wamid}
           AND ${rankSql} < ${rank}
         RETURNING id, user_id`,
+    "whatsapp.status.apply",
   );
   if (updated[0]) return { applied: true, unknown: false, messageId: updated[0].id, userId: updated[0].user_id };
   const exists = await rows<{ id: string; user_id: string }>(
     db,
     sql`SELECT id, user_id FROM messages WHERE channel = 'whatsapp' AND direction = 'out' AND provider_id = ${s.wamid} LIMIT 1`,
+    "whatsapp.status.find",
   );
   return { applied: false, unknown: exists.length === 0, messageId: exists[0]?.id, userId: exists[0]?.user_id };
 }

@@ -39,7 +39,7 @@ export async function findOrCreateWhatsAppUser(
   const waId = who.waId ?? null;
   if (!bsuid && !waId) throw new Error("a WhatsApp sender needs a wa_id or a business-scoped user id");
 
-  const find = () => rows<{ id: string; undeliverable: boolean }>(tx, findWhatsAppUserSql(who, sql`id, undeliverable`));
+  const find = () => rows<{ id: string; undeliverable: boolean }>(tx, findWhatsAppUserSql(who, sql`id, undeliverable`), "whatsapp.user.find");
 
   let [found] = await find();
   if (!found) {
@@ -50,28 +50,37 @@ export async function findOrCreateWhatsAppUser(
                   ${defaults.timezone ?? "UTC"}, ${defaults.activeHoursStart ?? "07:00"}, ${defaults.activeHoursEnd ?? "23:00"})
           ON CONFLICT DO NOTHING
           RETURNING id`,
+      "whatsapp.user.create",
     );
     if (inserted[0]) return { id: inserted[0].id, created: true, undeliverable: false };
     // Another webhook created them a moment ago.
     [found] = await find();
     if (!found) throw new Error("user vanished while being created");
   }
-  await tx.execute(sql`
+  await rows(
+    tx,
+    sql`
     UPDATE users SET
       bsuid = CASE WHEN bsuid IS NULL AND ${bsuid}::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users o WHERE o.bsuid = ${bsuid}) THEN ${bsuid} ELSE bsuid END,
       wa_id = CASE WHEN wa_id IS NULL AND ${waId}::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users o WHERE o.wa_id = ${waId}) THEN ${waId} ELSE wa_id END,
       phone = CASE WHEN phone IS NULL AND ${waId}::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users o WHERE o.phone = ${waId}) THEN ${waId} ELSE phone END,
       name = COALESCE(${who.name ?? null}, name)
-    WHERE id = ${found.id}`);
+    WHERE id = ${found.id}`,
+    "whatsapp.user.update",
+  );
   return { id: found.id, created: false, undeliverable: found.undeliverable };
 }
 
 /** A message from the user opens (or extends) the 24-hour customer-service window. */
 export async function touchLastInbound(tx: Executor, userId: string, at: Date): Promise<void> {
-  await tx.execute(sql`
+  await rows(
+    tx,
+    sql`
     UPDATE users SET last_inbound_at = GREATEST(COALESCE(last_inbound_at, ${at.toISOString()}::timestamptz), ${at.toISOString()}::timestamptz),
                      undeliverable = false
-    WHERE id = ${userId}`);
+    WHERE id = ${userId}`,
+    "whatsapp.user.window",
+  );
 }
 
 export function insideWindow(lastInboundAt: Date | null | undefined, now: Date): boolean {
