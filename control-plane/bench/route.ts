@@ -172,12 +172,9 @@ async function main(): Promise<void> {
     LOG_LEVEL: "warn",
   });
   const connections = new ConnectionManager({ signingPrivateKeyPem: load.signingPrivateKeyPem, logger, requestTimeoutMs: 30_000 });
-  const inbox = new Inbox();
   const outbox = new Outbox({ database, logger, leaseMs: defaults.inbox.leaseSeconds * 1000 });
   const sandboxes = { ensure: async (userId: string) => ({ userId, sandboxId: `sbx-${userId}`, endpoint: agent.endpoint, token: `tok-sbx-${userId}` }) };
   const agentPort = createAgentPort({ sandboxes, connections });
-  const whatsapp = createWhatsAppChannel({ config, db: database.db, inbox, outbox, logger, clock: systemClock, agent: agentPort });
-  outbox.registerAdapter(whatsapp.adapter!);
   const dispatcher = new Dispatcher({
     database,
     outbox,
@@ -186,6 +183,9 @@ async function main(): Promise<void> {
     leaseSeconds: defaults.inbox.leaseSeconds,
     retry: { attempts: defaults.inbox.maxAttempts, baseDelayMs: 2_000, maxDelayMs: 60_000 },
   });
+  const inbox = new Inbox({ turns: dispatcher });
+  const whatsapp = createWhatsAppChannel({ config, db: database.db, inbox, outbox, logger, clock: systemClock, agent: agentPort });
+  outbox.registerAdapter(whatsapp.adapter!);
   // --bare skips the WhatsApp turn (read receipt, typing, splitting) to see what it costs.
   dispatcher.handle("message", process.argv.includes("--bare") ? messageHandler({ agent: agentPort }) : whatsapp.handlers!.message!);
   await outbox.start();

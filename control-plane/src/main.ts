@@ -160,9 +160,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // Every part reaches a user's agent through this: ensure the sandbox, then the request.
     const agent = createAgentPort({ sandboxes, connections, logger });
 
-    // Inbox (stateless writer) and outbox (durable sends, drained per user and channel in order):
-    // one of each for every channel; channels register their adapters before the outbox starts.
-    const inbox = new Inbox();
+    // Inbox (writer) and outbox (durable sends, drained per user and channel in order): one of
+    // each for every channel; channels register their adapters before the outbox starts.
     // One queue worker id per DATA_DIR: a restart takes back its previous run's leases at once.
     const workerId = resolveWorkerId({ dataDir: config.dataDir, configured: config.queue.workerId });
     const outbox = new Outbox({ database, logger, clock, metrics, leaseMs: config.inbox.leaseSeconds * 1000, workerId });
@@ -183,6 +182,8 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       retry: { attempts: config.inbox.maxAttempts, baseDelayMs: 2_000, maxDelayMs: 60_000 },
       infraRetry: { attempts: config.inbox.infraAttempts, baseDelayMs: 5_000, maxDelayMs: 300_000 },
     });
+    // A webhook's event goes straight to this process's dispatcher when it has a free slot.
+    const inbox = new Inbox({ turns: dispatcher });
 
     // Channels: each one module behind one contract (channels/channel.ts). Voice first: the
     // WhatsApp turn asks it for the phone PIN and "yes, that was me" (docs/voice-trust.md), the

@@ -6,7 +6,8 @@ import { ManualClock, systemClock } from "../src/clock";
 import { ClaimLoop, type LeasedJob } from "../src/queue/claim-loop";
 import { Retention } from "../src/queue/retention";
 import { Inbox } from "../src/inbox/inbox";
-import { Dispatcher } from "../src/inbox/dispatcher";
+import { Dispatcher, INBOX_QUEUE } from "../src/inbox/dispatcher";
+import { LeasedQueue } from "../src/queue/leased-queue";
 import { Outbox } from "../src/outbox/outbox";
 import { SandboxUnavailableError } from "../src/sandboxes/runtime";
 import type { ChannelAdapter, OutboundRow } from "../src/outbox/types";
@@ -165,6 +166,26 @@ describeEachDriver("queues", (driver) => {
       await dispatcher.stop();
       await outbox.stop();
     }
+  });
+
+  it("never runs two events of a user at once: an expired one is finished before a more urgent one starts", async () => {
+    // A message whose worker died (lease expired) and a voice turn that came after it, more urgent.
+    await event("crashed", "processing", null);
+    await t.database.db.execute(sql`UPDATE inbox_events SET lease_token = 'gone:1', lease_expires_at = now() - interval '1 second', attempts = 1, created_at = now() - interval '1 minute' WHERE provider_id = 'crashed'`);
+    await t.database.db.execute(sql`INSERT INTO inbox_events (user_id, channel, kind, provider_id, payload, priority) VALUES (${userId}, 'voice', 'voice.turn', 'urgent', '{}'::jsonb, 0)`);
+    const queue = new LeasedQueue(INBOX_QUEUE, "claimer", 30);
+    // The expired one comes back first; the urgent one waits for it (before, it started beside it).
+    expect((await queue.claim(t.database.db, 10)).map((r) => r.provider_id)).toEqual(["crashed"]);
+    expect(await queue.claim(t.database.db, 10)).toEqual([]);
+    // And the database holds the rule: a second processing row of the user is refused.
+    const refused = await t.database.db.execute(sql`UPDATE inbox_events SET status = 'processing' WHERE provider_id = 'urgent'`).then(
+      () => "accepted",
+      (err: { message: string; cause?: { message?: string } }) => err.cause?.message ?? err.message,
+    );
+    expect(refused).toMatch(/inbox_events_one_running_idx/);
+    const [crashed] = await rows<{ id: string; lease_token: string }>(t.database.db, sql`SELECT id, lease_token FROM inbox_events WHERE provider_id = 'crashed'`);
+    await t.database.db.execute(queue.completeSql(crashed!.id, crashed!.lease_token, sql`completed_at = now()`));
+    expect((await queue.claim(t.database.db, 10)).map((r) => r.provider_id)).toEqual(["urgent"]);
   });
 
   it("takes back its own previous run's leases at once, and leaves another worker's alone", async () => {

@@ -5,10 +5,13 @@ import type { User } from "../db/schema";
 import type { InboxHandler } from "../inbox/dispatcher";
 import type { InboundKind, NewInboundEvent } from "../inbox/types";
 import type { ChannelAdapter, NewOutboundMessage } from "../outbox/types";
+import type { Reservation } from "../queue/leased-queue";
 
 /** What a channel (or the scheduler) needs from the inbox: an insert inside the caller's transaction; true when new. */
 export interface InboxPort {
   enqueue(tx: Executor, event: NewInboundEvent): Promise<boolean>;
+  /** A free slot of this process's dispatcher, for an event written already leased (Inbox.reserveTurn). */
+  reserveTurn?(): Reservation | undefined;
 }
 
 /** And from the outbox: the same, for messages written without an agent turn (in order). */

@@ -10,7 +10,7 @@ import type { NewOutboundMessage } from "../outbox/types";
 import { AgentRequestError } from "../connections/errors";
 import { INBOX_NOTIFY_CHANNEL } from "./inbox";
 import { ClaimLoop } from "../queue/claim-loop";
-import { LeasedQueue, type QueueTable } from "../queue/leased-queue";
+import { LeasedQueue, type QueueTable, type Reservation } from "../queue/leased-queue";
 import { newWorkerId } from "../queue/worker-id";
 import { isInfrastructureError } from "./infrastructure-error";
 import type { InboundEventRow, InboundKind } from "./types";
@@ -70,8 +70,15 @@ function defaultApology(event: InboundEventRow): NewOutboundMessage | null {
   return { userId: event.userId, channel, kind: "text", body: APOLOGY_TEXT, inboxId: event.id, meta: { apology: true } };
 }
 
-/** The inbox as a leased queue: the head of a user's queue is their first open event, claimable only
- * while nothing else of theirs runs under a live lease. */
+/**
+ * The inbox as a leased queue. A user has at most one event processing (a partial unique index,
+ * inbox_events_one_running_idx, holds it): a pending event is the head when nothing of its user is
+ * processing and nothing open comes before it; a processing event whose lease expired is claimable
+ * again as long as it is its user's only one (it is, by the index). An event in flight blocks the
+ * user's others even once its lease expired, until it is claimed again and finished: so a claim can
+ * never make a second processing row, and a webhook can write its event already processing (the
+ * hand-off, Dispatcher.reserveTurn) with the index deciding a race between two of the same user.
+ */
 export const INBOX_QUEUE: QueueTable = {
   table: "inbox_events",
   running: "processing",
@@ -81,10 +88,26 @@ export const INBOX_QUEUE: QueueTable = {
       SELECT 1 FROM inbox_events b
       WHERE b.user_id = q.user_id AND b.id <> q.id
         AND b.status IN ('pending', 'processing') -- lets the planner use the open-rows index
-        AND ((b.status = 'processing' AND b.lease_expires_at > now())
-             OR (b.priority, b.created_at, b.seq) < (q.priority, q.created_at, q.seq)))`,
+        AND (b.status = 'processing'
+             OR (q.status = 'pending' AND (b.priority, b.created_at, b.seq) < (q.priority, q.created_at, q.seq))))`,
   order: sql`q.priority, q.created_at, q.seq`,
 };
+
+/** An event as the claim (or a statement that wrote it leased, as JSON) returned it. */
+function claimedFromRow(r: Record<string, unknown>): Claimed {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    channel: r.channel as Channel,
+    kind: r.kind as InboundKind,
+    providerId: String(r.provider_id),
+    payload: (r.payload as Record<string, unknown>) ?? {},
+    priority: Number(r.priority),
+    attempts: Number(r.attempts),
+    createdAt: r.created_at instanceof Date ? r.created_at : new Date(String(r.created_at)),
+    leaseToken: String(r.lease_token),
+  };
+}
 
 /**
  * Drains the inbox. One statement claims the heads of several users' queues at once (as many as
@@ -152,18 +175,27 @@ export class Dispatcher {
 
   private async claim(n: number): Promise<Claimed[]> {
     const claimed = await this.queue.claim(this.opts.database.db, n);
-    return claimed.map((r) => ({
-      id: String(r.id),
-      userId: String(r.user_id),
-      channel: r.channel as Channel,
-      kind: r.kind as InboundKind,
-      providerId: String(r.provider_id),
-      payload: (r.payload as Record<string, unknown>) ?? {},
-      priority: Number(r.priority),
-      attempts: Number(r.attempts),
-      createdAt: r.created_at instanceof Date ? r.created_at : new Date(String(r.created_at)),
-      leaseToken: String(r.lease_token),
-    }));
+    return claimed.map(claimedFromRow);
+  }
+
+  /**
+   * A free slot of this dispatcher for an event another statement writes already processing under
+   * this queue's lease (a webhook's, enqueueCtes with `lease`): it runs at once, with no NOTIFY and
+   * no claim. Undefined when every slot is taken or the dispatcher is stopped; the event is then
+   * written pending and claimed as usual. A crash before it runs leaves a lease that expires (or
+   * that this worker takes back when it restarts) like any claimed row's.
+   */
+  reserveTurn(): Reservation | undefined {
+    if (!this.loop.reserve()) return undefined;
+    return {
+      lease: this.queue,
+      take: (row) => {
+        const event = row ? claimedFromRow(row) : undefined;
+        if (!this.loop.adopt(event) && event) {
+          void this.release(event, () => this.log).catch(() => undefined);
+        }
+      },
+    };
   }
 
   /** Resolves false when the user had nothing next at completion (no claim needed for them). */

@@ -7,7 +7,7 @@ import type { Logger } from "../logger";
 import type { Clock } from "../clock";
 import { backoffDelay, type RetryPolicy } from "../retry";
 import { ClaimLoop } from "../queue/claim-loop";
-import { LeasedQueue, type QueueTable } from "../queue/leased-queue";
+import { LeasedQueue, type QueueTable, type Reservation } from "../queue/leased-queue";
 import { Batcher } from "../queue/batcher";
 import { newWorkerId } from "../queue/worker-id";
 import { SendError, type ChannelAdapter, type OutboundRow, type OutboundUser } from "./types";
@@ -45,12 +45,7 @@ export const CLAIMED_USER_COLUMNS = sql`u.wa_id AS user_wa_id, u.bsuid AS user_b
   u.last_inbound_at AS user_last_inbound_at, u.undeliverable AS user_undeliverable`;
 
 /** A free slot of this process's sender, promised to a row another statement writes already leased (Outbox.reserveSend). */
-export interface SendReservation {
-  /** The queue whose lease the row is written with (outboxInsertCtes' `lease`). */
-  lease: LeasedQueue;
-  /** Hands over the row the statement returned in `outbox_leased`, or nothing; frees the slot either way. */
-  take(row: Record<string, unknown> | undefined): void;
-}
+export type SendReservation = Reservation;
 
 /** One send to record (column names as the completion statement reads them). */
 interface Completion {

@@ -21,6 +21,18 @@ export interface QueueTable {
 }
 
 /**
+ * A free slot of this process's worker, promised to a row that another statement writes already
+ * leased to it (the outbox's first reply when a turn completes, the inbox event of a webhook): the
+ * row then needs no notification and no claim.
+ */
+export interface Reservation {
+  /** The queue whose lease the row is written with (newLeaseToken, leaseExpiry). */
+  lease: LeasedQueue;
+  /** Hands over the row the statement returned, or nothing; frees the slot either way. Exactly once. */
+  take(row: Record<string, unknown> | undefined): void;
+}
+
+/**
  * Every statement that moves a queue row, in one place. A claim writes a fresh lease token
  * `<worker id>:<uuid>` on each row; every later statement is guarded by that token and the running
  * status, so an attempt that lost its lease changes nothing. The worker id prefix lets a restarted

@@ -127,29 +127,38 @@ export class InboundRecorder {
     if ((!m.waId && !m.bsuid) || !m.known || m.silent || m.reaction) return undefined;
     const stamp = now.toISOString();
     const opened = windowStart(m, now).toISOString();
-    const [r] = await rows<{ fits: boolean; inserted: boolean }>(
-      this.opts.db,
-      sql`WITH found AS (${findWhatsAppUserSql(m, sql`id, bsuid, wa_id, phone`)}),
-          fits AS (
-            SELECT id FROM found
-            WHERE (${m.bsuid ?? null}::text IS NULL OR bsuid IS NOT NULL)
-              AND (${m.waId ?? null}::text IS NULL OR (wa_id IS NOT NULL AND phone IS NOT NULL))
-              AND NOT EXISTS (SELECT 1 FROM messages WHERE user_id = found.id AND ${HELD_MESSAGE})),
-          message AS (
-            INSERT INTO messages (user_id, direction, channel, provider_id, content, status, created_at, updated_at)
-            SELECT id, 'in', 'whatsapp', ${m.wamid}, ${m.summary}, 'received', ${stamp}::timestamptz, ${stamp}::timestamptz FROM fits
-            ON CONFLICT (channel, provider_id) DO NOTHING
-            RETURNING user_id),
-          touched AS (
-            UPDATE users SET last_inbound_at = GREATEST(COALESCE(last_inbound_at, ${opened}::timestamptz), ${opened}::timestamptz),
-                             undeliverable = false, name = COALESCE(${m.name ?? null}, name)
-            FROM message WHERE users.id = message.user_id),
-          ${enqueueCtes(sql`message`, inboxEvent(m, m.text, now))}
-          -- inbox_notified is read so that its NOTIFY runs.
-          SELECT EXISTS (SELECT 1 FROM fits) AS fits, EXISTS (SELECT 1 FROM message) AS inserted,
-                 (SELECT count(*) FROM inbox_notified) AS notified`,
-      "whatsapp.inbound.common",
-    );
+    // A free slot of this process's dispatcher: the event is written already processing and runs
+    // from here (no NOTIFY, no claim) when the user has nothing else open.
+    const turn = this.opts.inbox.reserveTurn?.();
+    let r: { fits: boolean; inserted: boolean; leased?: Record<string, unknown> | null } | undefined;
+    try {
+      [r] = await rows<{ fits: boolean; inserted: boolean; leased?: Record<string, unknown> | null }>(
+        this.opts.db,
+        sql`WITH found AS (${findWhatsAppUserSql(m, sql`id, bsuid, wa_id, phone`)}),
+            fits AS (
+              SELECT id FROM found
+              WHERE (${m.bsuid ?? null}::text IS NULL OR bsuid IS NOT NULL)
+                AND (${m.waId ?? null}::text IS NULL OR (wa_id IS NOT NULL AND phone IS NOT NULL))
+                AND NOT EXISTS (SELECT 1 FROM messages WHERE user_id = found.id AND ${HELD_MESSAGE})),
+            message AS (
+              INSERT INTO messages (user_id, direction, channel, provider_id, content, status, created_at, updated_at)
+              SELECT id, 'in', 'whatsapp', ${m.wamid}, ${m.summary}, 'received', ${stamp}::timestamptz, ${stamp}::timestamptz FROM fits
+              ON CONFLICT (channel, provider_id) DO NOTHING
+              RETURNING user_id),
+            touched AS (
+              UPDATE users SET last_inbound_at = GREATEST(COALESCE(last_inbound_at, ${opened}::timestamptz), ${opened}::timestamptz),
+                               undeliverable = false, name = COALESCE(${m.name ?? null}, name)
+              FROM message WHERE users.id = message.user_id),
+            ${enqueueCtes(sql`message`, inboxEvent(m, m.text, now), turn?.lease)}
+            -- inbox_notified is read so that its NOTIFY runs.
+            SELECT EXISTS (SELECT 1 FROM fits) AS fits, EXISTS (SELECT 1 FROM message) AS inserted,
+                   (SELECT count(*) FROM inbox_notified) AS notified
+                   ${turn ? sql`, (SELECT row_to_json(l) FROM inbox_leased l) AS leased` : sql``}`,
+        "whatsapp.inbound.common",
+      );
+    } finally {
+      turn?.take(r?.leased ?? undefined);
+    }
     if (!r?.fits) return undefined;
     return r.inserted ? { recorded: 1, duplicates: 0, skipped: 0 } : { recorded: 0, duplicates: 1, skipped: 0 };
   }

@@ -40,6 +40,10 @@ export const inboxEvents = pgTable(
       .on(t.priority, t.createdAt, t.seq)
       .where(sql`status IN ('pending', 'processing')`),
     index("inbox_events_user_created_idx").on(t.userId, t.createdAt),
+    // One event in flight per user, held by the database: the claim's head rule never makes a
+    // second, and a webhook that writes its event already processing (the hand-off) loses a race
+    // with another of the same user's as a conflict, not as two turns at once.
+    uniqueIndex("inbox_events_one_running_idx").on(t.userId).where(sql`status = 'processing'`),
     // Retention finds old finished rows without scanning the open ones or the whole table.
     index("inbox_events_finished_idx")
       .on(t.completedAt)
