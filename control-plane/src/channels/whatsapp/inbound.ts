@@ -43,7 +43,8 @@ export interface RecordResult {
  * a messages row and an inbox row, deduplicated on the wamid. The webhook answers 200 only after
  * this commits, so Meta redelivers anything we failed to store, and a redelivery is a no-op.
  *
- * The common webhook (one message the agent can read, from a known user with nothing held) is one
+ * The common webhook (one message the agent can read, from a new user or a known one with nothing
+ * held) is one
  * statement instead of a transaction of eight: each statement is a socket write that wakes
  * PostgreSQL, and those dominated the control plane's CPU per turn (docs/routing.md).
  */
@@ -117,16 +118,18 @@ export class InboundRecorder {
   }
 
   /**
-   * The common case as one data-modifying statement (atomic without BEGIN/COMMIT): find the user,
-   * insert the messages row (the wamid dedupes), extend the window and enqueue the inbox event with
-   * its NOTIFY. Its `fits` gate makes the statement write nothing, and the caller take the general
-   * path, when the user is new, has an identifier to fill in or has held messages (whose release
-   * must share the transaction that records the message). Undefined means "not handled here".
+   * The common case as one data-modifying statement (atomic without BEGIN/COMMIT): find the user
+   * (or create them on first contact), insert the messages row (the wamid dedupes), extend the
+   * window and enqueue the inbox event with its NOTIFY. Its `fits` gate makes the statement write
+   * nothing, and the caller take the general path, when the user has an identifier to fill in, has
+   * held messages (whose release must share the transaction that records the message) or was
+   * created by another webhook at the same moment. Undefined means "not handled here".
    */
   private async recordCommon(m: ParsedMessage, now: Date): Promise<RecordResult | undefined> {
     if ((!m.waId && !m.bsuid) || !m.known || m.silent || m.reaction) return undefined;
     const stamp = now.toISOString();
     const opened = windowStart(m, now).toISOString();
+    const defaults = this.opts.newUserDefaults ?? {};
     // A free slot of this process's dispatcher: the event is written already processing and runs
     // from here (no NOTIFY, no claim) when the user has nothing else open.
     const turn = this.opts.inbox.reserveTurn?.();
@@ -135,11 +138,23 @@ export class InboundRecorder {
       [r] = await rows<{ fits: boolean; inserted: boolean; leased?: Record<string, unknown> | null }>(
         this.opts.db,
         sql`WITH found AS (${findWhatsAppUserSql(m, sql`id, bsuid, wa_id, phone`)}),
+            -- First contact: the user is created here, with the window already open (a sibling
+            -- CTE's update could not see the new row). A concurrent creation makes it a conflict:
+            -- nobody is found or created, and the general path finds them.
+            created AS (
+              INSERT INTO users (wa_id, phone, bsuid, name, timezone, active_hours_start, active_hours_end, last_inbound_at)
+              SELECT ${m.waId ?? null}::text, ${m.waId ?? null}::text, ${m.bsuid ?? null}::text, ${m.name ?? null}::text,
+                     ${defaults.timezone ?? "UTC"}::text, ${defaults.activeHoursStart ?? "07:00"}::text, ${defaults.activeHoursEnd ?? "23:00"}::text,
+                     ${opened}::timestamptz
+              WHERE NOT EXISTS (SELECT 1 FROM found)
+              ON CONFLICT DO NOTHING
+              RETURNING id, bsuid, wa_id, phone),
+            who AS (SELECT * FROM found UNION ALL SELECT * FROM created),
             fits AS (
-              SELECT id FROM found
+              SELECT id FROM who
               WHERE (${m.bsuid ?? null}::text IS NULL OR bsuid IS NOT NULL)
                 AND (${m.waId ?? null}::text IS NULL OR (wa_id IS NOT NULL AND phone IS NOT NULL))
-                AND NOT EXISTS (SELECT 1 FROM messages WHERE user_id = found.id AND ${HELD_MESSAGE})),
+                AND NOT EXISTS (SELECT 1 FROM messages WHERE user_id = who.id AND ${HELD_MESSAGE})),
             message AS (
               INSERT INTO messages (user_id, direction, channel, provider_id, content, status, created_at, updated_at)
               SELECT id, 'in', 'whatsapp', ${m.wamid}, ${m.summary}, 'received', ${stamp}::timestamptz, ${stamp}::timestamptz FROM fits

@@ -15,7 +15,8 @@ export interface TypingHandle {
  * stopped. Failures are logged and swallowed: a missing indicator must never fail a turn.
  */
 export function startTyping(graph: GraphApiClient, wamid: string, opts: { clock: Clock; logger: Logger; refreshMs?: number; maxMs?: number }): TypingHandle {
-  const log = opts.logger.child({ component: "whatsapp-typing" });
+  // Built only when a failure is logged: a child logger (with its redaction) per turn costs real CPU.
+  let log: Logger | undefined;
   const refreshMs = opts.refreshMs ?? TYPING_REFRESH_MS;
   // A bound, so a turn whose caller forgot to stop cannot keep a user's screen busy forever.
   const deadline = opts.clock.now().getTime() + (opts.maxMs ?? 10 * 60_000);
@@ -23,7 +24,7 @@ export function startTyping(graph: GraphApiClient, wamid: string, opts: { clock:
   let timer: { cancel(): void } | undefined;
   const tick = () => {
     if (stopped) return;
-    graph.markRead(wamid, { typing: true }).catch((err) => log.debug({ err: (err as Error).message, wamid }, "typing indicator failed"));
+    graph.markRead(wamid, { typing: true }).catch((err) => (log ??= opts.logger.child({ component: "whatsapp-typing" })).debug({ err: (err as Error).message, wamid }, "typing indicator failed"));
     if (opts.clock.now().getTime() + refreshMs < deadline) timer = opts.clock.setTimeout(tick, refreshMs);
   };
   tick();
