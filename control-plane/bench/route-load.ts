@@ -35,6 +35,8 @@ export interface LoadRun {
 export interface LoadResult {
   type: "result";
   lat: number[];
+  /** Route runs: from sending each webhook to its 200 (the message stored), in ms. */
+  hook?: number[];
   seconds: number;
   /** The load generator's own CPU over the run (ms), to see what the machine's other core did. */
   cpuMs: number;
@@ -52,6 +54,8 @@ export interface LoadConfig {
  * its first minute.
  */
 const WARM_MESSAGES = 5;
+/** At most this many warm-up users: 250 turns already pass every pooled connection's warm-up. */
+const WARM_USERS = 50;
 
 async function main(cfg: LoadConfig): Promise<void> {
   const keys = generateSigningKeyPair();
@@ -83,6 +87,7 @@ async function main(cfg: LoadConfig): Promise<void> {
 
   // The users' HTTP client: undici's request (cheaper than fetch), keep-alive, for floor and route alike.
   const http = new Agent({ keepAliveTimeout: 60_000 });
+  const hooks: number[] = [];
   const runUsers = async (users: number, messages: number, turn: (u: number, i: number) => Promise<number>) => {
     const lat: number[] = [];
     const started = performance.now();
@@ -93,7 +98,7 @@ async function main(cfg: LoadConfig): Promise<void> {
       }),
     );
     const cpu = process.cpuUsage(cpu0);
-    return { lat, seconds: (performance.now() - started) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 };
+    return { lat, hook: hooks.splice(0), seconds: (performance.now() - started) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 };
   };
 
   const floorTurn = (base: string) => async () => {
@@ -125,6 +130,7 @@ async function main(cfg: LoadConfig): Promise<void> {
     });
     await res.body.arrayBuffer();
     if (res.statusCode !== 200) throw new Error(`webhook answered ${res.statusCode}`);
+    hooks.push(performance.now() - t0);
     await replied;
     return performance.now() - t0;
   };
@@ -133,7 +139,7 @@ async function main(cfg: LoadConfig): Promise<void> {
     if (m.type !== "run") return;
     const run =
       m.kind === "warm"
-        ? runUsers(1, 1, floorTurn(m.base)).then(() => runUsers(m.users, WARM_MESSAGES, routeTurn(m.base, m.appSecret, 500_000)))
+        ? runUsers(1, 1, floorTurn(m.base)).then(() => runUsers(Math.min(m.users, WARM_USERS), WARM_MESSAGES, routeTurn(m.base, m.appSecret, 500_000)))
         : m.kind === "floor"
           ? runUsers(m.users, m.messages, floorTurn(m.base))
           : runUsers(m.users, m.messages, routeTurn(m.base, m.appSecret));

@@ -64,7 +64,7 @@ const ACCESS_TOKEN = "bench-access-token";
 const PHONE_ID = "106540352242922";
 
 /** Starts the load generator (bench/route-load.ts) in a child process; `run` drives one measured run. */
-async function startLoad(cfg: LoadConfig): Promise<LoadReady & { run(m: Omit<LoadRun, "type">): Promise<{ lat: number[]; seconds: number; cpuMs: number }>; stop(): void }> {
+async function startLoad(cfg: LoadConfig): Promise<LoadReady & { run(m: Omit<LoadRun, "type">): Promise<{ lat: number[]; hook?: number[]; seconds: number; cpuMs: number }>; stop(): void }> {
   const child = fork(path.join(__dirname, "route-load.ts"), [], {
     // Its own execArgv: a --cpu-prof given to this process profiles the control plane, not the load.
     execArgv: ["--import", "tsx"],
@@ -251,6 +251,10 @@ async function main(): Promise<void> {
   // Warm up: one socket per sandbox, the JIT, and the pool's connections with their prepared
   // statements (other users' messages, route-load.ts WARM_MESSAGES), so both runs measure steady state.
   await runUsers("warm");
+  // And the statistics a deployment has after its first minute (autovacuum analyzes a table once
+  // enough of it changed, every autovacuum_naptime): on the fresh tables' empty statistics the
+  // planner takes a few-hundred-row table for a ten-row one and scans it.
+  if (t.url) await database.db.execute(sql`ANALYZE`);
 
   const floor = flag("no-floor") ? undefined : await runUsers("floor");
 
@@ -284,6 +288,7 @@ async function main(): Promise<void> {
       "CPU/turn: this process (the control plane); PG/turn: the local PostgreSQL server's processes; load/turn: the load generator (users, fake agent, Graph API)",
       ...(floor ? [row("floor (HTTP in, commit, WS, HTTP out)", floor)] : []),
       row("route (webhook -> reply sent)", route),
+      ...(route.hook?.length ? [`  webhook answered (stored): p50 ${ms(pct(route.hook, 50))}, p99 ${ms(pct(route.hook, 99))}`] : []),
       `  of which inbox row -> turn done: p50 ${ms(Number(stages!.inbox_p50))}, p99 ${ms(Number(stages!.inbox_p99))}; outbox row -> sent: p50 ${ms(Number(stages!.send_p50))}, p99 ${ms(Number(stages!.send_p99))}`,
       ...(floor
         ? [

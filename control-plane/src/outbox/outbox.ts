@@ -127,7 +127,7 @@ export function outboxInsertCtes(messages: NewOutboundMessage[], gate?: string, 
     sql`, `,
   );
   const lead = lease
-    ? sql`v.ord = 0 AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.user_id = v.user_id AND b.channel = v.channel AND b.status IN ('pending', 'sending'))`
+    ? sql`v.ord = 0 AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.user_id = v.user_id AND b.channel = v.channel AND b.status IN ('pending', 'sending') OFFSET 0)`
     : sql`false`;
   // Rows go in VALUES order, so seq (the send order) follows the order the caller gave.
   return sql`outbox_messages AS (

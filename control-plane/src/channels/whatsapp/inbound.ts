@@ -154,7 +154,8 @@ export class InboundRecorder {
               SELECT id FROM who
               WHERE (${m.bsuid ?? null}::text IS NULL OR bsuid IS NOT NULL)
                 AND (${m.waId ?? null}::text IS NULL OR (wa_id IS NOT NULL AND phone IS NOT NULL))
-                AND NOT EXISTS (SELECT 1 FROM messages WHERE user_id = who.id AND ${HELD_MESSAGE})),
+                -- OFFSET 0: a per-user lookup, whatever a generic plan thinks of the table's size.
+                AND NOT EXISTS (SELECT 1 FROM messages WHERE user_id = who.id AND ${HELD_MESSAGE} OFFSET 0)),
             message AS (
               INSERT INTO messages (user_id, direction, channel, provider_id, content, status, created_at, updated_at)
               SELECT id, 'in', 'whatsapp', ${m.wamid}, ${m.summary}, 'received', ${stamp}::timestamptz, ${stamp}::timestamptz FROM fits
