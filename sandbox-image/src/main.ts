@@ -2,6 +2,7 @@ import path from "node:path";
 import { AgentEnv } from "@concierge/protocol";
 import pino, { type Logger } from "pino";
 import { createAgent, type Agent } from "./agent";
+import { compactHeap } from "./compact-heap";
 import { AgentEnvError, parseAgentEnv, type AgentConfig } from "./env";
 import { EventStream, GatewayServer } from "./gateway";
 import { AGENT_VERSION } from "./version";
@@ -23,6 +24,14 @@ export function createAgentLogger(config: Pick<AgentConfig, "logLevel" | "sandbo
     timestamp: pino.stdTimeFunctions.isoTime,
   });
 }
+
+/**
+ * How long the gateway must be quiet before the heap is compacted: well under the control plane's
+ * freeze delay (minutes), so a frozen sandbox keeps the small heap, and longer than the gaps inside
+ * one exchange (a turn's request, its events, a follow-up status), so a busy agent does not pay
+ * for it between requests.
+ */
+export const COMPACT_WHEN_IDLE_MS = 2_000;
 
 export interface RunningAgent {
   gateway: GatewayServer;
@@ -55,6 +64,13 @@ export async function startAgentProcess(config: AgentConfig, logger: Logger): Pr
       logger,
       host: config.host,
       port: config.port,
+      whenIdle: {
+        afterMs: COMPACT_WHEN_IDLE_MS,
+        run: () => {
+          const started = performance.now();
+          if (compactHeap()) logger.debug({ ms: Math.round(performance.now() - started) }, "idle: heap compacted");
+        },
+      },
     });
   } catch (err) {
     agent.close();

@@ -29,7 +29,7 @@ export interface TestGateway {
 /** A real gateway on a free loopback port, in front of the given agent, with fresh keys and token. */
 export async function startTestGateway(
   agent: GatewayAgent,
-  overrides: Partial<Pick<GatewayOptions, "handshakeTimeoutMs" | "pingIntervalMs" | "now">> = {},
+  overrides: Partial<Pick<GatewayOptions, "handshakeTimeoutMs" | "pingIntervalMs" | "now" | "whenIdle">> = {},
 ): Promise<TestGateway> {
   const keys = generateSigningKeyPair();
   const creds: AgentCredentials = {

@@ -128,6 +128,39 @@ describe("agent process (node sandbox-image/dist/main.js)", () => {
     expect(io.out()).toContain("stopping");
   });
 
+  it("compacts its heap once the gateway has been idle, when Node exposes gc (the image's --expose-gc), and only then", async () => {
+    const start = (exposeGc: boolean) => {
+      const nodeOptions = [inherited.NODE_OPTIONS, exposeGc ? "--expose-gc" : undefined].filter(Boolean).join(" ");
+      const proc = spawn(process.execPath, [MAIN], {
+        env: { PATH: process.env.PATH, ...inherited, NODE_OPTIONS: nodeOptions, ...baseEnv, AGENT_HOST: "127.0.0.1", AGENT_PORT: "0", AGENT_DATA_DIR: dataDir, LOG_LEVEL: "debug" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      return { proc, io: collect(proc) };
+    };
+    const logLines = (out: string) => out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { msg: string; ms?: number });
+    const withGc = start(true);
+    child = withGc.proc;
+    const ready = await until(() => logLines(withGc.io.out()).find((l) => l.msg === "agent process ready"), 20_000, `"agent process ready" (stderr: ${withGc.io.err()})`);
+    const client = await AgentClient.connect(`ws://127.0.0.1:${(ready as unknown as { port: number }).port}`, { sandboxId: baseEnv.SANDBOX_ID, token, privateKeyPem: keys.privateKeyPem });
+    const connectedAt = logLines(withGc.io.out()).findIndex((l) => l.msg === "control plane connected");
+    // Once after start (idle before anyone connected), once after the handshake: not before it.
+    await until(() => (logLines(withGc.io.out()).slice(connectedAt).some((l) => l.msg === "idle: heap compacted") ? true : undefined), 15_000, "the heap compacted after the handshake");
+    expect(logLines(withGc.io.out()).find((l) => l.msg === "idle: heap compacted")?.ms).toEqual(expect.any(Number));
+    client.close();
+    withGc.proc.kill("SIGTERM");
+    expect(await exitWithin(withGc.io.exited, 10_000)).toBe(0);
+
+    const withoutGc = start(false);
+    child = withoutGc.proc;
+    const ready2 = await until(() => logLines(withoutGc.io.out()).find((l) => l.msg === "agent process ready"), 20_000, `"agent process ready" (stderr: ${withoutGc.io.err()})`);
+    const client2 = await AgentClient.connect(`ws://127.0.0.1:${(ready2 as unknown as { port: number }).port}`, { sandboxId: baseEnv.SANDBOX_ID, token, privateKeyPem: keys.privateKeyPem });
+    await new Promise((r) => setTimeout(r, 3_000));
+    client2.close();
+    expect(logLines(withoutGc.io.out()).map((l) => l.msg)).not.toContain("idle: heap compacted");
+    withoutGc.proc.kill("SIGTERM");
+    expect(await exitWithin(withoutGc.io.exited, 10_000)).toBe(0);
+  }, 60_000);
+
   it("refuses to start on a bad environment with one message naming the problem, not the value", async () => {
     child = spawn(process.execPath, [MAIN], {
       env: { PATH: process.env.PATH, ...inherited, ...baseEnv, SANDBOX_TOKEN: "tiny-secret", AGENT_DATA_DIR: dataDir },

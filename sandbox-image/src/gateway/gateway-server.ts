@@ -31,6 +31,12 @@ export interface GatewayOptions {
   now?: () => number;
   handshakeTimeoutMs?: number;
   pingIntervalMs?: number;
+  /**
+   * Called once when the gateway has seen no traffic for `afterMs` (connections, frames, requests;
+   * not keepalive pings) and no request is in flight; again only after the next activity. The agent
+   * process gives memory back there (main.ts).
+   */
+  whenIdle?: { afterMs: number; run: () => void };
 }
 
 type Phase = "handshake" | "session" | "refused";
@@ -55,6 +61,7 @@ export class GatewayServer {
   private readonly now: () => number;
   private nextConnId = 1;
   private keepalive?: NodeJS.Timeout;
+  private idleTimer?: NodeJS.Timeout;
   private closing = false;
 
   private constructor(
@@ -83,6 +90,7 @@ export class GatewayServer {
       });
     });
     gateway.startKeepalive(opts.pingIntervalMs ?? 30_000);
+    gateway.active();
     const addr = http.address() as AddressInfo;
     gateway.logger.info({ host: addr.address, port: addr.port }, "gateway listening");
     return gateway;
@@ -107,6 +115,7 @@ export class GatewayServer {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.keepalive);
+    clearTimeout(this.idleTimer);
     const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
     const deadline = Date.now() + drainMs;
     while (Date.now() < deadline && [...this.connections.values()].some((c) => c.inflight > 0)) {
@@ -139,6 +148,25 @@ export class GatewayServer {
     this.keepalive.unref();
   }
 
+  /** Traffic: (re)starts the wait before `whenIdle` runs. */
+  private active(): void {
+    const idle = this.opts.whenIdle;
+    if (!idle || this.closing) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.closing) return;
+      // A request still running (a long turn) is activity: its end starts the wait again.
+      if ([...this.connections.values()].some((c) => c.inflight > 0)) return;
+      try {
+        idle.run();
+      } catch (err) {
+        this.logger.warn({ err }, "idle task failed");
+      }
+    }, idle.afterMs);
+    this.idleTimer.unref();
+  }
+
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
     const log = this.logger.child({ conn: this.nextConnId++, remote: req.socket.remoteAddress });
     if (this.closing) {
@@ -147,6 +175,7 @@ export class GatewayServer {
     }
     const conn: Connection = { phase: "handshake", alive: true, inflight: 0 };
     this.connections.set(ws, conn);
+    this.active();
     const challenge = createChallenge(this.now());
     const timeout = setTimeout(() => {
       if (conn.phase !== "handshake") return;
@@ -158,12 +187,14 @@ export class GatewayServer {
     ws.on("pong", () => (conn.alive = true));
     ws.on("error", (err) => log.debug({ err: err.message }, "socket error"));
     ws.on("close", (code) => {
+      this.active();
       clearTimeout(timeout);
       unsubscribe?.();
       this.connections.delete(ws);
       if (conn.phase === "session") log.info({ code }, "control plane disconnected");
     });
     ws.on("message", (data, isBinary) => {
+      this.active();
       if (conn.phase === "handshake") {
         clearTimeout(timeout);
         if (this.acceptConnect(ws, conn, data, isBinary, challenge, log)) {
@@ -218,6 +249,7 @@ export class GatewayServer {
       this.send(ws, response, log);
     } finally {
       conn.inflight--;
+      this.active();
     }
   }
 
