@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- coldstart [--users=N] [--image=concierge-agent:latest] [--base=node:24-bookworm-slim] [--start-cpus=1]`
+ * `npm run bench -- coldstart [--users=N] [--image=concierge-agent:latest] [--base=node:24-bookworm-slim] [--start-cpus=2]`
  *
  * Per sandbox, on the real Docker daemon through the real SandboxService (hardened container,
  * private network, signed handshake with the real agent):
@@ -11,7 +11,7 @@
  * base image (an HTTP server that listens at once) with the same limits, measured until its port
  * accepts a connection (cold, wake) or until it answers a request after `docker unpause` (frozen).
  * Where the sandbox's cold start goes is split by the service's provisioning steps.
- * With a startup CPU boost (--start-cpus, default SANDBOX_START_CPUS or 1, above the 0.5 CPU limit)
+ * With a startup CPU boost (--start-cpus, default SANDBOX_START_CPUS or 2, above the 0.5 CPU limit)
  * every user's sandbox is measured twice, boost on and boost off, in the same run; the floors never
  * get a boost.
  *
@@ -28,7 +28,7 @@ import { LIMITS, arg, createBenchKit, median, mib, sleep, type BenchKit } from "
 const USERS = Math.max(1, Math.min(20, Number(arg("users", "3"))));
 const IMAGE = arg("image", process.env.SANDBOX_IMAGE ?? "concierge-agent:latest");
 const BASE = arg("base", "node:24-bookworm-slim");
-const START_CPUS = Number(arg("start-cpus", process.env.SANDBOX_START_CPUS ?? "1"));
+const START_CPUS = Number(arg("start-cpus", process.env.SANDBOX_START_CPUS ?? "2"));
 const BOOST = START_CPUS > LIMITS.cpus;
 const FAR_FUTURE = new Date(Date.now() + 365 * 24 * 3600_000);
 
