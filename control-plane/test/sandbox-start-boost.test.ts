@@ -55,7 +55,8 @@ describeDocker("startup CPU boost, Docker runtime", () => {
     expect(await nanoCpus(userId)).toBe(LIMIT);
 
     await boosted.stop(userId);
-    expect(await nanoCpus(userId)).toBe(LIMIT);
+    // Stopped, it waits at the boost: the wake starts it without another daemon call first.
+    expect(await nanoCpus(userId)).toBe(BOOST);
     seen.delete(userId);
     await boosted.ensure(userId);
     expect(seen.get(userId)?.started).toBe(BOOST);
@@ -76,6 +77,14 @@ describeDocker("startup CPU boost, Docker runtime", () => {
     seen.delete(userId);
     await notAbove.ensure(userId);
     expect(seen.get(userId)?.started).toBe(LIMIT);
+    // Stopped at the limit (no boost then), a boosted wake raises it before the start.
+    await notAbove.stop(userId);
+    expect(await nanoCpus(userId)).toBe(LIMIT);
+    seen.delete(userId);
+    await boosted.ensure(userId);
+    expect(seen.get(userId)?.started).toBe(BOOST);
+    await boosted.cpuSettled(userId);
+    expect(await nanoCpus(userId)).toBe(LIMIT);
   }, 120_000);
 
   it("caps the boost at the daemon's CPU count (the daemon refuses more)", async () => {

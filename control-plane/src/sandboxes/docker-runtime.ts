@@ -135,8 +135,7 @@ export class DockerRuntime implements SandboxRuntime {
     const c = this.docker.getContainer(containerName(userId));
     // A startup boost on wake: the limit is raised before the start (an update of a stopped
     // container only rewrites its config), and setCpus takes it back once the agent answered.
-    const boost = await this.boostCpus(cpus, 0, signal);
-    if (boost !== undefined && !(await this.setCpus({ userId, signal, cpus: boost }))) throw new RuntimeError(`container ${containerName(userId)} is gone`);
+    if (cpus !== undefined && !(await this.setCpus({ userId, signal, cpus }))) throw new RuntimeError(`container ${containerName(userId)} is gone`);
     try {
       await c.start({ abortSignal: this.signal(signal) });
     } catch (err) {
@@ -157,9 +156,11 @@ export class DockerRuntime implements SandboxRuntime {
     }
   }
 
+  /** Capped at the daemon's CPU count, which refuses more. */
   async setCpus({ userId, signal, cpus }: OpOptions & { cpus: number }): Promise<boolean> {
+    const capped = (await this.boostCpus(cpus, 0, signal)) ?? cpus;
     try {
-      await this.docker.getContainer(containerName(userId)).update({ NanoCpus: Math.round(cpus * 1e9), abortSignal: this.signal(signal) });
+      await this.docker.getContainer(containerName(userId)).update({ NanoCpus: Math.round(capped * 1e9), abortSignal: this.signal(signal) });
       return true;
     } catch (err) {
       if (statusCode(err) === 404) return false;

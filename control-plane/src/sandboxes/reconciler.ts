@@ -128,7 +128,8 @@ export class Reconciler {
    */
   private async auditCpus(rows: Sandbox[], instByUser: Map<string, RuntimeInstance>, report: ReconcileReport): Promise<void> {
     const svc = this.opts.service;
-    const check = new Set(svc.unsettledCpus());
+    // Adopted ones were started by someone else (a daemon restart, a control plane that died): at what limit, inspect says.
+    const check = new Set([...svc.unsettledCpus(), ...report.adopted]);
     if (this.passes++ % this.cpuAuditEvery === 0) {
       for (const row of rows) {
         const inst = instByUser.get(row.userId);

@@ -325,9 +325,9 @@ export class SandboxService {
   }
 
   /** The spec this sandbox should run with now; its hash decides whether a stopped one is recreated. */
-  async desiredSpec(row: Sandbox, user: User): Promise<SandboxSpec> {
+  async desiredSpec(row: Sandbox, user: User, known?: { imageId: string }): Promise<SandboxSpec> {
     const s = this.opts.settings;
-    const imageId = await this.runtime.resolveImage({ image: s.image });
+    const imageId = known?.imageId ?? (await this.runtime.resolveImage({ image: s.image }));
     const gatewayUrl = s.gatewayUrl ?? (await this.runtime.gatewayUrl({ port: s.gatewayPort() }));
     const env = buildAgentEnv({
       sandboxId: row.id,
@@ -424,8 +424,10 @@ export class SandboxService {
       try {
         // Re-read: an earlier attempt (or another replica) may have moved the token generation.
         if (attempt > 1) row = (await this.get(userId)) ?? row;
-        let spec = await this.desiredSpec(row, user);
-        let inst = await this.runtime.inspect({ userId });
+        // Two daemon calls at once: the image's identity (for the config hash) and the sandbox.
+        const [imageId, found] = await Promise.all([this.runtime.resolveImage({ image: this.opts.settings.image }), this.runtime.inspect({ userId })]);
+        let spec = await this.desiredSpec(row, user, { imageId });
+        let inst = found;
         // Paused behind the row's back (a control plane that died while freezing): thaw, then judge.
         if (inst?.status === "paused" && (await this.runtime.unpause?.({ userId }))) inst = await this.runtime.inspect({ userId });
         if (inst && (inst.sandboxId !== row.id || (!inst.running && inst.configHash !== spec.configHash))) {
@@ -438,15 +440,17 @@ export class SandboxService {
         const created = !inst;
         if (!inst) {
           row = await this.rotateToken(row);
-          spec = await this.desiredSpec(row, user);
+          spec = await this.desiredSpec(row, user, { imageId });
           if (startCpus !== undefined) onBoost();
           inst = await this.runtime.create({ spec: startCpus === undefined ? spec : { ...spec, startCpus } });
           await this.step("created", userId);
         }
         if (!inst.running) {
-          // Created just now, it has the boost already; an existing one is raised before its start.
-          const raise = startCpus !== undefined && !created;
-          if (raise) onBoost();
+          const limit = this.opts.settings.limits.cpus;
+          // Created just now, or stopped by doStop, it has the boost already (inspect says so); else
+          // it is raised before its start. Whatever it starts with, the limit is set afterwards.
+          const raise = startCpus !== undefined && !created && !(inst.cpus !== undefined && inst.cpus > limit);
+          if (startCpus !== undefined || (inst.cpus !== undefined && inst.cpus !== limit)) onBoost();
           inst = await this.runtime.start({ userId, ...(raise ? { cpus: startCpus } : {}) });
           await this.step("started", userId);
         }
@@ -513,6 +517,11 @@ export class SandboxService {
     // A frozen agent could not handle SIGTERM: thaw it first so it stops gracefully.
     if (this.runtime.unpause && (await this.runtime.inspect({ userId }))?.status === "paused") await this.runtime.unpause({ userId });
     await this.runtime.stop({ userId });
+    // The next wake's boost, set now while nothing waits: the wake then starts it at once.
+    const startCpus = this.startCpus;
+    if (startCpus !== undefined) {
+      await this.runtime.setCpus!({ userId, cpus: startCpus }).catch((err) => this.log.warn({ userId, err: (err as Error).message }, "could not set the next start's CPU boost"));
+    }
     await this.setState(userId, "stopped", { endpoint: null, crashCount: 0, error: null });
     this.opts.onTokenRevoked?.(row.id);
     this.log.info({ userId, sandboxId: row.id }, "sandbox stopped");
