@@ -33,6 +33,8 @@ export interface BenchKit {
   runtime: DockerRuntime;
   connections: ConnectionManager;
   service: SandboxService;
+  credentials: Awaited<ReturnType<typeof loadCredentials>>;
+  logger: ReturnType<typeof createLogger>;
   /** The same service with the startup CPU boost off (SANDBOX_START_CPUS=0), for the comparison. */
   unboosted: SandboxService;
   /** Per user, when each provisioning step was reached (performance.now()). */
@@ -77,6 +79,8 @@ export async function createBenchKit(image: string, opts: { startCpus?: number }
     runtime,
     connections,
     service,
+    credentials,
+    logger,
     unboosted,
     steps,
     async createUser(name) {
