@@ -268,6 +268,7 @@ export class SandboxService {
    * (retryUnsettledCpus, every pass). A later boost of the same user waits for this one to end first.
    */
   private settleCpus(userId: string): Promise<void> {
+    if (typeof this.runtime.setCpus !== "function") return Promise.resolve();
     const prev = this.settling.get(userId) ?? Promise.resolve();
     const delays = this.opts.cpuSettleDelaysMs ?? [200, 1_000, 3_000, 10_000];
     const run = prev.then(async () => {
