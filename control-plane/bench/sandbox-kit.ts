@@ -33,6 +33,10 @@ export interface BenchKit {
   runtime: DockerRuntime;
   connections: ConnectionManager;
   service: SandboxService;
+  credentials: Awaited<ReturnType<typeof loadCredentials>>;
+  logger: ReturnType<typeof createLogger>;
+  /** The same service with the startup CPU boost off (SANDBOX_START_CPUS=0), for the comparison. */
+  unboosted: SandboxService;
   /** Per user, when each provisioning step was reached (performance.now()). */
   steps: Map<string, Partial<Record<ProvisionStep, number>>>;
   createUser(name: string): Promise<string>;
@@ -41,7 +45,7 @@ export interface BenchKit {
   cleanup(): Promise<void>;
 }
 
-export async function createBenchKit(image: string): Promise<BenchKit> {
+export async function createBenchKit(image: string, opts: { startCpus?: number } = {}): Promise<BenchKit> {
   const run = `bench-${randomBytes(4).toString("hex")}`;
   const network = `concierge-${run}`;
   const logger = createLogger({ level: "warn" });
@@ -52,11 +56,11 @@ export async function createBenchKit(image: string): Promise<BenchKit> {
   const runtime = new DockerRuntime({ docker, network, logger, testRunId: run, instanceId: credentials.instanceId });
   const connections = new ConnectionManager({ signingPrivateKeyPem: credentials.privateKeyPem, logger, connectTimeoutMs: 60_000 });
   const steps = new Map<string, Partial<Record<ProvisionStep, number>>>();
-  const service = new SandboxService({
+  const makeService = (startCpus: number | undefined) => new SandboxService({
     db: database.db,
     runtime,
     credentials,
-    settings: { image, limits: LIMITS, gatewayPort: () => 3001 },
+    settings: { image, limits: LIMITS, gatewayPort: () => 3001, startCpus },
     waitReady: (t, o) => connections.connect(t, o),
     disconnect: (id) => connections.close(id),
     suspendPings: (id, suspended) => (suspended ? connections.freeze(id) : connections.thaw(id)),
@@ -64,6 +68,8 @@ export async function createBenchKit(image: string): Promise<BenchKit> {
     readyTimeoutMs: 60_000,
     hooks: { onStep: (step, userId) => void steps.set(userId, { ...steps.get(userId), [step]: performance.now() }) },
   });
+  const service = makeService(opts.startCpus);
+  const unboosted = makeService(undefined);
   await runtime.ensureNetwork();
   return {
     run,
@@ -73,6 +79,9 @@ export async function createBenchKit(image: string): Promise<BenchKit> {
     runtime,
     connections,
     service,
+    credentials,
+    logger,
+    unboosted,
     steps,
     async createUser(name) {
       const [u] = await database.db.insert(users).values({ name }).returning({ id: users.id });

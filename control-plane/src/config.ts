@@ -79,6 +79,7 @@ export const ENV: Record<string, VarSpec> = {
   KUBE_STORAGE_CLASS: { schema: optionalString, doc: "StorageClass for those claims; unset means the cluster's default" },
   SANDBOX_MEMORY_MB: { schema: int(256, 64, 65536), doc: "Memory limit per sandbox in MiB (default 256)" },
   SANDBOX_CPUS: { schema: num(0.5, 0.05, 64), doc: "CPU limit per sandbox (default 0.5)" },
+  SANDBOX_START_CPUS: { schema: num(2, 0, 64), doc: "Startup CPU boost (Docker): a sandbox is created or woken with this CPU limit, capped at the host's CPUs, and lowered to SANDBOX_CPUS once its agent answered; 0, or not above SANDBOX_CPUS, turns it off (default 2)" },
   SANDBOX_PIDS: { schema: int(128, 16, 100000), doc: "Process limit per sandbox (default 128)" },
   SANDBOX_IDLE_MINUTES: { schema: num(15, 0.05, 100000), doc: "Stop a sandbox (running or frozen) idle this long; the next event starts it again (default 15)" },
   SANDBOX_FREEZE_MINUTES: { schema: num(2, 0, 100000), doc: "Freeze a running sandbox idle this long (Docker pause: no CPU, memory kept, woken in tens of ms) before it is stopped; 0 turns the frozen tier off, as does a runtime that cannot freeze (default 2)" },
@@ -162,6 +163,8 @@ export interface Config {
     selfContainer?: string;
     memoryMb: number;
     cpus: number;
+    /** Startup CPU boost; undefined when off. */
+    startCpus?: number;
     pids: number;
     idleMinutes: number;
     freezeMinutes: number;
@@ -279,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       selfContainer: e.SANDBOX_SELF_CONTAINER,
       memoryMb: e.SANDBOX_MEMORY_MB,
       cpus: e.SANDBOX_CPUS,
+      startCpus: e.SANDBOX_START_CPUS > e.SANDBOX_CPUS ? e.SANDBOX_START_CPUS : undefined,
       pids: e.SANDBOX_PIDS,
       idleMinutes: e.SANDBOX_IDLE_MINUTES,
       freezeMinutes: e.SANDBOX_FREEZE_MINUTES,

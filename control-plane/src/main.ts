@@ -118,6 +118,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       settings: {
         image: runtime.kind === "process" ? "process" : config.sandbox.image,
         limits: { memoryMb: config.sandbox.memoryMb, cpus: config.sandbox.cpus, pids: config.sandbox.pids },
+        startCpus: config.sandbox.startCpus,
         // An operator-chosen listener address is where sandboxes call; else the runtime says.
         gatewayUrl: config.sandbox.gatewayUrl ?? (config.sandbox.listenHost ? `http://${config.sandbox.listenHost}:${sandboxListener.port}/llm/v1` : undefined),
         gatewayPort: () => sandboxListener.port,

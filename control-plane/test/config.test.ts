@@ -33,6 +33,15 @@ describe("configuration", () => {
     expect(c.whatsappApiBaseUrl).toBe("http://127.0.0.1:9/v22.0");
   });
 
+  it("boosts a sandbox's start to 2 CPUs unless SANDBOX_START_CPUS turns it off or is not above SANDBOX_CPUS", () => {
+    expect(loadConfig({}).sandbox.startCpus).toBe(2);
+    expect(loadConfig({ SANDBOX_START_CPUS: "1" }).sandbox.startCpus).toBe(1);
+    expect(loadConfig({ SANDBOX_START_CPUS: "0" }).sandbox.startCpus).toBeUndefined();
+    expect(loadConfig({ SANDBOX_CPUS: "2" }).sandbox.startCpus).toBeUndefined();
+    expect(loadConfig({ SANDBOX_CPUS: "1", SANDBOX_START_CPUS: "1.5" }).sandbox.startCpus).toBe(1.5);
+    expect(problemsOf({ SANDBOX_START_CPUS: "-1" }).join("\n")).toMatch(/SANDBOX_START_CPUS/);
+  });
+
   it("names every bad variable at once", () => {
     const problems = problemsOf({ PORT: "abc", SANDBOX_RUNTIME: "podman", DEFAULT_TIMEZONE: "Mars/Base", WHATSAPP_APP_SECRET: "s" });
     expect(problems.join("\n")).toMatch(/PORT="abc": must be a whole number/);

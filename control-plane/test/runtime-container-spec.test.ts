@@ -52,6 +52,14 @@ describe("buildContainerSpec (pure, no daemon)", () => {
     expect(hc.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 3 });
   });
 
+  it("creates with a startup CPU boost when the spec has one above the limit, never below the limit", () => {
+    const boost = (startCpus: number) => buildContainerSpec({ spec: { ...spec, startCpus }, network: "n" }).create.HostConfig!.NanoCpus;
+    expect(boost(2)).toBe(2_000_000_000);
+    expect(boost(0.25)).toBe(500_000_000);
+    // The boost is not part of the spec's identity: the same labels (config hash) either way.
+    expect(buildContainerSpec({ spec: { ...spec, startCpus: 2 }, network: "n" }).labels).toEqual(buildContainerSpec({ spec, network: "n" }).labels);
+  });
+
   it("mounts only the user's volume at /data, publishes no port, joins only the private network, never the Docker socket", () => {
     expect(hc.Mounts).toEqual([{ Type: "volume", Source: volumeName(spec.userId), Target: "/data", ReadOnly: false }]);
     expect(hc.Binds).toBeUndefined();

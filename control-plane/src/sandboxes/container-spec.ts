@@ -97,7 +97,8 @@ export function buildContainerSpec({ spec, network, extraLabels = {} }: Containe
         Memory: memoryBytes,
         // Equal to Memory: no swap, so the limit is the limit.
         MemorySwap: memoryBytes,
-        NanoCpus: Math.round(spec.limits.cpus * 1e9),
+        // A startup boost when asked for (lowered to limits.cpus once the agent answered).
+        NanoCpus: Math.round(Math.max(spec.limits.cpus, spec.startCpus ?? 0) * 1e9),
         PidsLimit: spec.limits.pids,
         RestartPolicy: { Name: "on-failure", MaximumRetryCount: RESTART_MAX_RETRIES },
         Mounts: [{ Type: "volume", Source: volume, Target: DATA_MOUNT, ReadOnly: false }],

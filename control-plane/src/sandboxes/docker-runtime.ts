@@ -42,6 +42,7 @@ export class DockerRuntime implements SandboxRuntime {
   private readonly log: Logger;
   private readonly callTimeoutMs: number;
   private networkReady: Promise<SandboxNetwork> | null = null;
+  private hostCpus: Promise<number> | null = null;
 
   constructor(private readonly opts: DockerRuntimeOptions) {
     this.docker = opts.docker ?? new Dockerode();
@@ -87,9 +88,29 @@ export class DockerRuntime implements SandboxRuntime {
     });
   }
 
+  /**
+   * A boost capped at the daemon's CPU count (it refuses a limit above it) and never below the
+   * configured limit; undefined when that leaves nothing to boost.
+   */
+  private async boostCpus(cpus: number | undefined, limit: number, signal?: AbortSignal): Promise<number | undefined> {
+    if (cpus === undefined || cpus <= limit) return undefined;
+    if (!this.hostCpus) {
+      this.hostCpus = raceSignal(this.docker.info() as Promise<{ NCPU?: number }>, this.signal(signal)).then(
+        (info) => info.NCPU ?? 1,
+        (err) => {
+          this.hostCpus = null;
+          throw err;
+        },
+      );
+    }
+    const capped = Math.min(cpus, await this.hostCpus);
+    return capped > limit ? capped : undefined;
+  }
+
   async create({ spec, signal }: { spec: SandboxSpec; signal?: AbortSignal }): Promise<RuntimeInstance> {
     await this.ensureNetwork(signal);
-    const built = buildContainerSpec({ spec, network: this.opts.network, extraLabels: this.extraLabels });
+    const startCpus = await this.boostCpus(spec.startCpus, spec.limits.cpus, signal);
+    const built = buildContainerSpec({ spec: { ...spec, startCpus }, network: this.opts.network, extraLabels: this.extraLabels });
     // Creating a volume that exists returns it: a recreated container keeps the user's data.
     await this.docker.createVolume({ ...built.volume, abortSignal: this.signal(signal) } as never);
     try {
@@ -110,8 +131,11 @@ export class DockerRuntime implements SandboxRuntime {
     throw new RuntimeError(`container ${built.name} vanished right after create`);
   }
 
-  async start({ userId, signal }: OpOptions): Promise<RuntimeInstance> {
+  async start({ userId, signal, cpus }: OpOptions & { cpus?: number }): Promise<RuntimeInstance> {
     const c = this.docker.getContainer(containerName(userId));
+    // A startup boost on wake: the limit is raised before the start (an update of a stopped
+    // container only rewrites its config), and setCpus takes it back once the agent answered.
+    if (cpus !== undefined && !(await this.setCpus({ userId, signal, cpus }))) throw new RuntimeError(`container ${containerName(userId)} is gone`);
     try {
       await c.start({ abortSignal: this.signal(signal) });
     } catch (err) {
@@ -129,6 +153,18 @@ export class DockerRuntime implements SandboxRuntime {
     } catch (err) {
       const code = statusCode(err);
       if (code !== 304 && code !== 404) throw new RuntimeError(`cannot stop ${containerName(userId)}: ${(err as Error).message}`, err);
+    }
+  }
+
+  /** Capped at the daemon's CPU count, which refuses more. */
+  async setCpus({ userId, signal, cpus }: OpOptions & { cpus: number }): Promise<boolean> {
+    const capped = (await this.boostCpus(cpus, 0, signal)) ?? cpus;
+    try {
+      await this.docker.getContainer(containerName(userId)).update({ NanoCpus: Math.round(capped * 1e9), abortSignal: this.signal(signal) });
+      return true;
+    } catch (err) {
+      if (statusCode(err) === 404) return false;
+      throw new RuntimeError(`cannot set the CPU limit of ${containerName(userId)}: ${(err as Error).message}`, err);
     }
   }
 
@@ -198,6 +234,7 @@ export class DockerRuntime implements SandboxRuntime {
       endpoint: (running || frozen) && ip ? `ws://${ip}:${AGENT_PORT}` : null,
       startedAt: info.State.StartedAt && !info.State.StartedAt.startsWith("0001") ? new Date(info.State.StartedAt) : null,
       error,
+      ...(info.HostConfig?.NanoCpus ? { cpus: info.HostConfig.NanoCpus / 1e9 } : {}),
     };
   }
 

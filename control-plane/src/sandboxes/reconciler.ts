@@ -29,6 +29,12 @@ export interface ReconcilerOptions {
    * two reconcilers never restart, count or remove the same sandbox at once.
    */
   lease?: { acquire(): Promise<boolean> };
+  /**
+   * Every this many passes (the first included) every running sandbox's CPU limit is read back and
+   * a leftover startup boost lowered (default 60: every 5 minutes at the 5 s interval). Sandboxes
+   * whose boost the service could not take back are checked on every pass.
+   */
+  cpuAuditEveryPasses?: number;
 }
 
 export interface ReconcileReport {
@@ -37,6 +43,8 @@ export interface ReconcileReport {
   markedStopped: string[];
   restarted: string[];
   failed: string[];
+  /** Running at a CPU limit other than the configured one (a startup boost left behind): lowered. */
+  cpuLowered: string[];
 }
 
 /**
@@ -53,6 +61,8 @@ export class Reconciler {
   private readonly maxCrashes: number;
   private readonly backoff: { baseMs: number; maxMs: number };
   private readonly staleMs: number;
+  private readonly cpuAuditEvery: number;
+  private passes = 0;
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.log = opts.logger.child({ component: "reconciler" });
@@ -60,6 +70,7 @@ export class Reconciler {
     this.maxCrashes = opts.maxCrashes ?? 3;
     this.backoff = opts.crashBackoff ?? { baseMs: 2_000, maxMs: 60_000 };
     this.staleMs = opts.staleMs ?? 120_000;
+    this.cpuAuditEvery = Math.max(1, opts.cpuAuditEveryPasses ?? 60);
     this.loop = new Periodic("reconciler", opts.intervalMs ?? 5_000, () => this.runOnce(), this.clock, this.log);
   }
 
@@ -73,7 +84,7 @@ export class Reconciler {
   }
 
   async runOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { adopted: [], removedOrphans: [], markedStopped: [], restarted: [], failed: [] };
+    const report: ReconcileReport = { adopted: [], removedOrphans: [], markedStopped: [], restarted: [], failed: [], cpuLowered: [] };
     if (this.opts.lease && !(await this.opts.lease.acquire())) return report;
     const instances = await this.opts.runtime.list();
     const rows = await this.opts.db.select().from(sandboxes);
@@ -100,6 +111,7 @@ export class Reconciler {
         this.log.warn({ userId: row.userId, err: (err as Error).message }, "could not reconcile sandbox");
       }
     }
+    await this.auditCpus(rows, instByUser, report);
     if (this.opts.metrics) {
       const counts = await this.opts.db.select({ state: sandboxes.state, n: sql<number>`count(*)::int` }).from(sandboxes).groupBy(sandboxes.state);
       this.opts.metrics.byState.reset();
@@ -108,6 +120,30 @@ export class Reconciler {
     const changed = Object.values(report).some((l) => l.length > 0);
     if (changed) this.log.info(report, "reconciled");
     return report;
+  }
+
+  /**
+   * A startup boost is taken back by the service right after the handshake; what a control plane
+   * that died before that (or a lowering that kept failing) left behind is lowered here.
+   */
+  private async auditCpus(rows: Sandbox[], instByUser: Map<string, RuntimeInstance>, report: ReconcileReport): Promise<void> {
+    const svc = this.opts.service;
+    // Adopted ones were started by someone else (a daemon restart, a control plane that died): at what limit, inspect says.
+    const check = new Set([...svc.unsettledCpus(), ...report.adopted]);
+    if (this.passes++ % this.cpuAuditEvery === 0) {
+      for (const row of rows) {
+        const inst = instByUser.get(row.userId);
+        if (inst && inst.sandboxId === row.id && (inst.running || inst.status === "paused")) check.add(row.userId);
+      }
+    }
+    for (const userId of check) {
+      if (svc.isBusy(userId)) continue;
+      try {
+        if (await svc.enforceCpuLimit(userId)) report.cpuLowered.push(userId);
+      } catch (err) {
+        this.log.warn({ userId, err: (err as Error).message }, "could not lower a sandbox's CPU limit");
+      }
+    }
   }
 
   private async removeOrphan(inst: RuntimeInstance, report: ReconcileReport): Promise<void> {

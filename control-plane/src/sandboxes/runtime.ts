@@ -24,6 +24,12 @@ export interface SandboxSpec {
   limits: SandboxLimits;
   /** Covers image, limits and the env that matters: a stopped sandbox whose hash differs is recreated. */
   configHash: string;
+  /**
+   * A startup CPU boost: the sandbox is created with this CPU limit instead of limits.cpus, and the
+   * service lowers it to limits.cpus once the agent answered (setCpus). Not in the config hash: the
+   * steady state is the same with or without it. Ignored by runtimes without setCpus.
+   */
+  startCpus?: number;
 }
 
 export type InstanceStatus = "created" | "running" | "restarting" | "exited" | "dead" | "paused" | "removing";
@@ -46,6 +52,8 @@ export interface RuntimeInstance {
   startedAt: Date | null;
   /** Why it last stopped, when the backend says (OOMKilled, a signal). */
   error?: string;
+  /** Its CPU limit now, when the backend reports one (Docker's inspect does; its list does not). */
+  cpus?: number;
 }
 
 export interface OpOptions {
@@ -57,8 +65,16 @@ export interface SandboxRuntime {
   readonly kind: RuntimeKind;
   /** Creates (not starts) the sandbox; if one with the deterministic name exists it is adopted. */
   create(opts: { spec: SandboxSpec; signal?: AbortSignal }): Promise<RuntimeInstance>;
-  /** Starts it (no-op when running) and returns it with its endpoint. */
-  start(opts: OpOptions): Promise<RuntimeInstance>;
+  /**
+   * Starts it (no-op when running) and returns it with its endpoint. With cpus (a startup boost,
+   * runtimes with setCpus only), its CPU limit is set to that first.
+   */
+  start(opts: OpOptions & { cpus?: number }): Promise<RuntimeInstance>;
+  /**
+   * Changes its CPU limit in place, running or stopped (Docker: `docker update --cpus`): how a
+   * startup boost is taken back. false when it is gone. Optional: without it there is no boost.
+   */
+  setCpus?(opts: OpOptions & { cpus: number }): Promise<boolean>;
   /** Stops it gracefully, killing after timeoutSeconds. Stopping what is gone or stopped is success. */
   stop(opts: OpOptions & { timeoutSeconds?: number }): Promise<void>;
   /**

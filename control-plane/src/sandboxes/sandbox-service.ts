@@ -15,6 +15,11 @@ import type { SandboxMetrics } from "./sandbox-metrics";
 import { configHash } from "./container-spec";
 import { SandboxUnavailableError, type SandboxLimits, type SandboxRuntime, type SandboxSpec } from "./runtime";
 
+/** A timer that does not keep the process alive (a boost's lowering retries in the background). */
+function unrefDelay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
 export interface SandboxTarget extends AgentTarget {
   userId: string;
 }
@@ -34,6 +39,11 @@ export interface SandboxSettings {
   gatewayPort: () => number;
   llm?: { model: string; heartbeatModel: string };
   agentLogLevel?: string;
+  /**
+   * SANDBOX_START_CPUS: the CPU limit a sandbox starts with (created or woken), lowered to
+   * limits.cpus once its agent answered the handshake. Unset, or not above limits.cpus: no boost.
+   */
+  startCpus?: number;
 }
 
 export interface SandboxServiceOptions {
@@ -61,6 +71,8 @@ export interface SandboxServiceOptions {
   sleep?: (ms: number) => Promise<void>;
   hooks?: { onStep?: (step: ProvisionStep, userId: string) => void | Promise<void> };
   metrics?: SandboxMetrics;
+  /** Waits between attempts to take a startup boost back (default 0.2 s, 1 s, 3 s, 10 s: five attempts). */
+  cpuSettleDelaysMs?: number[];
 }
 
 /**
@@ -79,6 +91,10 @@ export class SandboxService {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly ensuring = new Map<string, Promise<SandboxTarget>>();
+  /** Users whose startup boost is being taken back (the promise ends when it was, or gave up). */
+  private readonly settling = new Map<string, Promise<void>>();
+  /** Users whose boost could not be taken back: the reconciler retries them every pass. */
+  private readonly unsettled = new Set<string>();
 
   constructor(private readonly opts: SandboxServiceOptions) {
     this.db = opts.db;
@@ -240,10 +256,79 @@ export class SandboxService {
     });
   }
 
+  /** The CPU limit to start with: the boost when one is set above the limit and the runtime can take it back. */
+  private get startCpus(): number | undefined {
+    const { startCpus, limits } = this.opts.settings;
+    return startCpus !== undefined && startCpus > limits.cpus && typeof this.runtime.setCpus === "function" ? startCpus : undefined;
+  }
+
+  /**
+   * Takes a startup boost back, off the caller's path: sets the configured CPU limit, retrying with
+   * backoff and logging each failure; if every attempt fails the user is left to the reconciler
+   * (retryUnsettledCpus, every pass). A later boost of the same user waits for this one to end first.
+   */
+  private settleCpus(userId: string): Promise<void> {
+    if (typeof this.runtime.setCpus !== "function") return Promise.resolve();
+    const prev = this.settling.get(userId) ?? Promise.resolve();
+    const delays = this.opts.cpuSettleDelaysMs ?? [200, 1_000, 3_000, 10_000];
+    const run = prev.then(async () => {
+      for (let attempt = 0; attempt <= delays.length; attempt++) {
+        if (attempt > 0) await unrefDelay(delays[attempt - 1]!);
+        try {
+          await this.runtime.setCpus!({ userId, cpus: this.opts.settings.limits.cpus });
+          this.unsettled.delete(userId);
+          return;
+        } catch (err) {
+          this.log.warn({ userId, attempt: attempt + 1, err: (err as Error).message }, "could not take the startup CPU boost back; retrying");
+        }
+      }
+      this.unsettled.add(userId);
+      this.log.error({ userId, cpus: this.opts.settings.limits.cpus }, "startup CPU boost not taken back; the reconciler will retry");
+    });
+    this.settling.set(userId, run);
+    void run.finally(() => {
+      if (this.settling.get(userId) === run) this.settling.delete(userId);
+    });
+    return run;
+  }
+
+  /** Resolves once any startup boost of this user has been taken back (or given up on). */
+  async cpuSettled(userId: string): Promise<void> {
+    for (let i = 0; i < 100 && this.settling.has(userId); i++) await this.settling.get(userId);
+  }
+
+  /** Users whose boost could not be taken back in ensure()'s retries. */
+  unsettledCpus(): string[] {
+    return [...this.unsettled];
+  }
+
+  /**
+   * Makes sure a sandbox runs at the configured CPU limit: inspects it and lowers a leftover boost
+   * (a control plane that died before taking it back, or a lowering that failed). The reconciler's
+   * check. True when it had to change it.
+   */
+  async enforceCpuLimit(userId: string): Promise<boolean> {
+    if (typeof this.runtime.setCpus !== "function") return false;
+    const limit = this.opts.settings.limits.cpus;
+    const inst = await this.runtime.inspect({ userId });
+    if (!inst) {
+      this.unsettled.delete(userId);
+      return false;
+    }
+    if (inst.cpus === undefined || Math.abs(inst.cpus - limit) < 1e-6) {
+      this.unsettled.delete(userId);
+      return false;
+    }
+    await this.runtime.setCpus({ userId, cpus: limit });
+    this.unsettled.delete(userId);
+    this.log.info({ userId, had: inst.cpus, cpus: limit }, "lowered a sandbox's CPU limit to the configured one");
+    return true;
+  }
+
   /** The spec this sandbox should run with now; its hash decides whether a stopped one is recreated. */
-  async desiredSpec(row: Sandbox, user: User): Promise<SandboxSpec> {
+  async desiredSpec(row: Sandbox, user: User, known?: { imageId: string }): Promise<SandboxSpec> {
     const s = this.opts.settings;
-    const imageId = await this.runtime.resolveImage({ image: s.image });
+    const imageId = known?.imageId ?? (await this.runtime.resolveImage({ image: s.image }));
     const gatewayUrl = s.gatewayUrl ?? (await this.runtime.gatewayUrl({ port: s.gatewayPort() }));
     const env = buildAgentEnv({
       sandboxId: row.id,
@@ -323,13 +408,27 @@ export class SandboxService {
     if (timed) timed.path = row.containerId ? "wake" : "create";
     if (row.state !== "running") await this.setState(userId, "provisioning", { error: null });
     await this.step("row", userId);
+    const startCpus = this.startCpus;
+    // Set once the sandbox may run with the boost; whatever the outcome, it is then taken back.
+    let boosted = false;
+    try {
+      return await this.bringUp(userId, user, row, log, woken, startCpus, () => (boosted = true));
+    } finally {
+      if (boosted) void this.settleCpus(userId);
+    }
+  }
+
+  /** ensure()'s attempts at creating or starting the sandbox and waiting for its handshake. */
+  private async bringUp(userId: string, user: User, row: Sandbox, log: Logger, woken: boolean, startCpus: number | undefined, onBoost: () => void): Promise<SandboxTarget> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.startAttempts; attempt++) {
       try {
         // Re-read: an earlier attempt (or another replica) may have moved the token generation.
         if (attempt > 1) row = (await this.get(userId)) ?? row;
-        let spec = await this.desiredSpec(row, user);
-        let inst = await this.runtime.inspect({ userId });
+        // Two daemon calls at once: the image's identity (for the config hash) and the sandbox.
+        const [imageId, found] = await Promise.all([this.runtime.resolveImage({ image: this.opts.settings.image }), this.runtime.inspect({ userId })]);
+        let spec = await this.desiredSpec(row, user, { imageId });
+        let inst = found;
         // Paused behind the row's back (a control plane that died while freezing): thaw, then judge.
         if (inst?.status === "paused" && (await this.runtime.unpause?.({ userId }))) inst = await this.runtime.inspect({ userId });
         if (inst && (inst.sandboxId !== row.id || (!inst.running && inst.configHash !== spec.configHash))) {
@@ -339,14 +438,21 @@ export class SandboxService {
           await this.runtime.remove({ userId, removeData: false });
           inst = null;
         }
+        const created = !inst;
         if (!inst) {
           row = await this.rotateToken(row);
-          spec = await this.desiredSpec(row, user);
-          inst = await this.runtime.create({ spec });
+          spec = await this.desiredSpec(row, user, { imageId });
+          if (startCpus !== undefined) onBoost();
+          inst = await this.runtime.create({ spec: startCpus === undefined ? spec : { ...spec, startCpus } });
           await this.step("created", userId);
         }
         if (!inst.running) {
-          inst = await this.runtime.start({ userId });
+          const limit = this.opts.settings.limits.cpus;
+          // Created just now, or stopped by doStop, it has the boost already (inspect says so); else
+          // it is raised before its start. Whatever it starts with, the limit is set afterwards.
+          const raise = startCpus !== undefined && !created && !(inst.cpus !== undefined && inst.cpus > limit);
+          if (startCpus !== undefined || (inst.cpus !== undefined && inst.cpus !== limit)) onBoost();
+          inst = await this.runtime.start({ userId, ...(raise ? { cpus: startCpus } : {}) });
           await this.step("started", userId);
         }
         if (!inst.endpoint) throw new SandboxUnavailableError("the sandbox started but has no address");
@@ -412,6 +518,11 @@ export class SandboxService {
     // A frozen agent could not handle SIGTERM: thaw it first so it stops gracefully.
     if (this.runtime.unpause && (await this.runtime.inspect({ userId }))?.status === "paused") await this.runtime.unpause({ userId });
     await this.runtime.stop({ userId });
+    // The next wake's boost, set now while nothing waits: the wake then starts it at once.
+    const startCpus = this.startCpus;
+    if (startCpus !== undefined) {
+      await this.runtime.setCpus!({ userId, cpus: startCpus }).catch((err) => this.log.warn({ userId, err: (err as Error).message }, "could not set the next start's CPU boost"));
+    }
     await this.setState(userId, "stopped", { endpoint: null, crashCount: 0, error: null });
     this.opts.onTokenRevoked?.(row.id);
     this.log.info({ userId, sandboxId: row.id }, "sandbox stopped");
