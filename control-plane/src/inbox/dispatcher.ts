@@ -9,7 +9,7 @@ import { outboxInsertCtes, type Outbox } from "../outbox/outbox";
 import type { NewOutboundMessage } from "../outbox/types";
 import { AgentRequestError } from "../connections/errors";
 import { INBOX_NOTIFY_CHANNEL } from "./inbox";
-import { ClaimLoop } from "../queue/claim-loop";
+import { ClaimLoop, reserveSlot } from "../queue/claim-loop";
 import { LeasedQueue, type QueueTable, type Reservation } from "../queue/leased-queue";
 import { newWorkerId } from "../queue/worker-id";
 import { isInfrastructureError } from "./infrastructure-error";
@@ -186,16 +186,7 @@ export class Dispatcher {
    * that this worker takes back when it restarts) like any claimed row's.
    */
   reserveTurn(): Reservation | undefined {
-    if (!this.loop.reserve()) return undefined;
-    return {
-      lease: this.queue,
-      take: (row) => {
-        const event = row ? claimedFromRow(row) : undefined;
-        if (!this.loop.adopt(event) && event) {
-          void this.release(event, () => this.log).catch(() => undefined);
-        }
-      },
-    };
+    return reserveSlot(this.loop, this.queue, claimedFromRow, (event) => void this.release(event, () => this.log));
   }
 
   /** Resolves false when the user had nothing next at completion (no claim needed for them). */

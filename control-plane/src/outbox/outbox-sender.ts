@@ -6,7 +6,7 @@ import { rows, type Database } from "../db/database";
 import type { Logger } from "../logger";
 import type { Clock } from "../clock";
 import { backoffDelay, type RetryPolicy } from "../retry";
-import { ClaimLoop } from "../queue/claim-loop";
+import { ClaimLoop, reserveSlot } from "../queue/claim-loop";
 import { LeasedQueue, type QueueTable, type Reservation } from "../queue/leased-queue";
 import { Batcher } from "../queue/batcher";
 import { newWorkerId } from "../queue/worker-id";
@@ -168,17 +168,10 @@ export class OutboxSender {
 
   /** See Outbox.reserveSend. */
   reserve(channel: Channel): SendReservation | undefined {
-    if (!this.opts.adapters.has(channel) || !this.loop.reserve()) return undefined;
-    return {
-      lease: this.queue,
-      take: (row) => {
-        const job = row ? claimedFromRow(row) : undefined;
-        // Stopped meanwhile: give the row back now rather than after its lease.
-        if (!this.loop.adopt(job) && job) {
-          void this.queue.release(this.opts.database.db, job.id, job.leaseToken).catch((err) => this.log.warn({ err, outboxId: job.id }, "could not release a handed-over row; its lease will expire"));
-        }
-      },
-    };
+    if (!this.opts.adapters.has(channel)) return undefined;
+    return reserveSlot(this.loop, this.queue, claimedFromRow, (job) => {
+      void this.queue.release(this.opts.database.db, job.id, job.leaseToken).catch((err) => this.log.warn({ err, outboxId: job.id }, "could not release a handed-over row; its lease will expire"));
+    });
   }
 
   private async claim(n: number): Promise<Claimed[]> {

@@ -1,5 +1,6 @@
 import type { Logger } from "../logger";
 import type { Clock } from "../clock";
+import type { LeasedQueue, Reservation } from "./leased-queue";
 
 /** What every claimed job carries: its row id and the lease token that proves the claim. */
 export interface LeasedJob {
@@ -203,4 +204,21 @@ export class ClaimLoop<J extends LeasedJob> {
       if (this.running) this.scheduleRenewal();
     }, this.opts.renewEveryMs);
   }
+}
+
+/**
+ * A free slot of `loop` as a Reservation on `lease`: the row another statement wrote already leased
+ * becomes a job the loop runs at once; if the loop stopped meanwhile, `giveBack` returns it now
+ * rather than after its lease. Undefined when no slot is free. (The inbox's hand-off from a
+ * webhook, the outbox's from a completed turn.)
+ */
+export function reserveSlot<J extends LeasedJob>(loop: ClaimLoop<J>, lease: LeasedQueue, toJob: (row: Record<string, unknown>) => J, giveBack: (job: J) => void): Reservation | undefined {
+  if (!loop.reserve()) return undefined;
+  return {
+    lease,
+    take: (row) => {
+      const job = row ? toJob(row) : undefined;
+      if (!loop.adopt(job) && job) giveBack(job);
+    },
+  };
 }

@@ -311,11 +311,8 @@ export class SandboxService {
     if (typeof this.runtime.setCpus !== "function") return false;
     const limit = this.opts.settings.limits.cpus;
     const inst = await this.runtime.inspect({ userId });
-    if (!inst) {
-      this.unsettled.delete(userId);
-      return false;
-    }
-    if (inst.cpus === undefined || Math.abs(inst.cpus - limit) < 1e-6) {
+    // Gone, or not reporting a limit, or already at it: nothing to lower.
+    if (!inst || inst.cpus === undefined || Math.abs(inst.cpus - limit) < 1e-6) {
       this.unsettled.delete(userId);
       return false;
     }
