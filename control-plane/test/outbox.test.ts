@@ -67,6 +67,44 @@ describeEachDriver("outbox sender", (driver) => {
     expect(r).toMatchObject({ attempts: 3, status: "sent" });
   });
 
+  it("sends once when recording the send fails after the provider accepted it (a deadlock victim): the retry only records", async () => {
+    // The completion statement is aborted the way PostgreSQL aborts a deadlock victim, twice.
+    // A sequence counts the failures: unlike a row, nextval is not rolled back with the statement.
+    await t.database.db.execute(sql`CREATE SEQUENCE test_record_failures`);
+    await t.database.db.execute(sql.raw(`CREATE OR REPLACE FUNCTION test_fail_record() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('test_record_failures') <= 2 THEN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF;
+        RETURN NEW;
+      END $$`));
+    await t.database.db.execute(sql`CREATE TRIGGER test_fail_record BEFORE UPDATE ON outbox FOR EACH ROW WHEN (NEW.status = 'sent') EXECUTE FUNCTION test_fail_record()`);
+    try {
+      const u = await user();
+      const o = newOutbox();
+      // Counted at the adapter: the fake provider itself folds a repeat of an idempotency key into one.
+      const inner = fakeProviderAdapter(provider.url);
+      const calls: string[] = [];
+      o.registerAdapter({ ...inner, send: (row, to) => (calls.push(row.body), inner.send(row, to)) });
+      await o.start();
+      await t.database.db.transaction((tx) => o.enqueue(tx, [text(u.id, "once"), text(u.id, "after")]));
+      await waitFor(async () => (await rows(t.database.db, sql`SELECT 1 FROM outbox WHERE user_id = ${u.id} AND status = 'sent'`)).length === 2, 5000, "both recorded");
+      await sleep(100);
+      expect(calls).toEqual(["once", "after"]);
+      expect(provider.sends.filter((s) => s.to === u.waId).map((s) => s.body)).toEqual(["once", "after"]);
+      const r = await rows<{ body: string; attempts: number; provider_id: string; message_status: string; message_provider_id: string }>(
+        t.database.db,
+        sql`SELECT o.body, o.attempts, o.provider_id, m.status AS message_status, m.provider_id AS message_provider_id
+            FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.user_id = ${u.id} ORDER BY o.seq`,
+      );
+      expect(r[0]).toMatchObject({ body: "once", attempts: 3, message_status: "sent" });
+      expect(r[0]!.provider_id).toBe(r[0]!.message_provider_id);
+      expect(r[0]!.provider_id).toMatch(/^prov-/);
+      expect(r[1]).toMatchObject({ body: "after", attempts: 1, message_status: "sent" });
+    } finally {
+      await t.database.db.execute(sql`DROP TRIGGER IF EXISTS test_fail_record ON outbox`);
+      await t.database.db.execute(sql`DROP SEQUENCE IF EXISTS test_record_failures`);
+    }
+  });
+
   it("fails a refused message at once with its error code, and moves on to the next", async () => {
     const u = await user();
     provider.failNext(400);

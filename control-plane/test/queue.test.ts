@@ -9,6 +9,8 @@ import { Inbox } from "../src/inbox/inbox";
 import { Dispatcher, INBOX_QUEUE } from "../src/inbox/dispatcher";
 import { LeasedQueue } from "../src/queue/leased-queue";
 import { Outbox } from "../src/outbox/outbox";
+import { OUTBOX_QUEUE } from "../src/outbox/outbox-sender";
+import { Client } from "pg";
 import { SandboxUnavailableError } from "../src/sandboxes/runtime";
 import type { ChannelAdapter, OutboundRow } from "../src/outbox/types";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
@@ -188,6 +190,33 @@ describeEachDriver("queues", (driver) => {
     expect((await queue.claim(t.database.db, 10)).map((r) => r.provider_id)).toEqual(["urgent"]);
   });
 
+  it("retries a turn whose completion could not be recorded at once, not after its lease, and writes its reply once", async () => {
+    await t.database.db.execute(sql`CREATE SEQUENCE test_complete_failures`);
+    await t.database.db.execute(sql.raw(`CREATE OR REPLACE FUNCTION test_fail_complete() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('test_complete_failures') <= 1 THEN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF;
+        RETURN NEW;
+      END $$`));
+    await t.database.db.execute(sql`CREATE TRIGGER test_fail_complete BEFORE UPDATE ON inbox_events FOR EACH ROW WHEN (NEW.status = 'done') EXECUTE FUNCTION test_fail_complete()`);
+    const outbox = new Outbox({ database: t.database, logger });
+    const dispatcher = new Dispatcher({ database: t.database, outbox, logger, concurrency: 4, leaseSeconds: 30, pollIntervalMs: 30, retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } });
+    const runs: string[] = [];
+    dispatcher.handle("message", async (e) => (runs.push(e.providerId), [{ userId: e.userId, channel: "whatsapp" as const, kind: "text" as const, body: "reply", inboxId: e.id }]));
+    try {
+      await t.database.db.transaction((tx) => new Inbox().enqueue(tx, { userId, channel: "whatsapp", kind: "message", providerId: "unrecorded", payload: {} }));
+      await dispatcher.start();
+      await waitFor(async () => (await rows(t.database.db, sql`SELECT 1 FROM inbox_events WHERE provider_id = 'unrecorded' AND status = 'done'`)).length === 1, 5000, "the event done");
+      // The turn ran twice (the agent answers a repeated event id from its own record), the reply was written once.
+      expect(runs).toEqual(["unrecorded", "unrecorded"]);
+      const replies = await rows(t.database.db, sql`SELECT o.id FROM outbox o JOIN inbox_events e ON e.id = o.inbox_id WHERE e.provider_id = 'unrecorded'`);
+      expect(replies).toHaveLength(1);
+    } finally {
+      await dispatcher.stop();
+      await t.database.db.execute(sql`DROP TRIGGER IF EXISTS test_fail_complete ON inbox_events`);
+      await t.database.db.execute(sql`DROP SEQUENCE IF EXISTS test_complete_failures`);
+    }
+  });
+
   it("takes back its own previous run's leases at once, and leaves another worker's alone", async () => {
     await event("mine", "processing", null, sql``);
     await t.database.db.execute(sql`UPDATE inbox_events SET lease_token = 'worker-a:1', lease_expires_at = now() + interval '1 hour', attempts = 1 WHERE provider_id = 'mine'`);
@@ -231,6 +260,57 @@ describePostgres("LISTEN on PostgreSQL", () => {
       await waitFor(() => got.includes("after"), 5000, "a notification after the reconnect");
     } finally {
       await database?.close();
+      await t.cleanup();
+    }
+  }, 30_000);
+});
+
+describePostgres("lock order on PostgreSQL", () => {
+  it("a batch completion and a lease renewal of the same rows never deadlock, whatever order they name the rows in", async () => {
+    // The CI failure this answers: two multi-row statements on one queue's rows (the renewal of
+    // every lease in flight, the group-committed completion of several sends) that lock rows in
+    // different orders deadlock; PostgreSQL aborts one, and an aborted completion after the
+    // provider accepted became a resend. Made deterministic: a third transaction holds row A, the
+    // renewal queues for A first, the completion (naming B before A) queues second; then A is freed.
+    const t = await createTestDatabase("postgres");
+    const holder = new Client({ connectionString: t.url });
+    await holder.connect();
+    try {
+      const [{ id: userId }] = (await t.database.db.insert(users).values({ name: "lock" }).returning({ id: users.id })) as [{ id: string }];
+      for (const id of ["a0000000-0000-4000-8000-000000000000", "b0000000-0000-4000-8000-000000000000"]) {
+        await t.database.db.execute(sql`INSERT INTO outbox (id, user_id, channel, kind, body) VALUES (${id}, ${userId}, ${`ch-${id[0]}`}, 'text', 'x')`);
+      }
+      const queue = new LeasedQueue(OUTBOX_QUEUE, "locker", 30);
+      const claimed = await queue.claim(t.database.db, 10);
+      const token = (id: string) => String(claimed.find((r) => String(r.id).startsWith(id))!.lease_token);
+      expect(claimed).toHaveLength(2);
+      const waiting = async (n: number) =>
+        waitFor(async () => {
+          const [r] = await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+          return r!.n >= n;
+        }, 10_000, `${n} statements waiting for a row lock`);
+
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM outbox WHERE id LIKE 'a%' FOR UPDATE");
+      const renewal = queue.renew(t.database.db, [token("a"), token("b")]);
+      await waiting(1);
+      const input = JSON.stringify([
+        { id: "b0000000-0000-4000-8000-000000000000", token: token("b") },
+        { id: "a0000000-0000-4000-8000-000000000000", token: token("a") },
+      ]);
+      const completion = rows<{ id: string }>(
+        t.database.db,
+        sql`WITH input AS (SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS x(id text, token text))
+            ${sql`, o AS (${queue.completeManySql("input", sql`sent_at = now()`, sql`outbox.id`)})`} SELECT id FROM o`,
+      );
+      await waiting(2);
+      await holder.query("COMMIT");
+      const [renewed, completed] = await Promise.allSettled([renewal, completion]);
+      expect(renewed.status === "rejected" ? String((renewed.reason as Error).cause ?? renewed.reason) : "ok").toBe("ok");
+      expect(completed.status === "rejected" ? String((completed.reason as Error).cause ?? completed.reason) : "ok").toBe("ok");
+      expect(completed.status === "fulfilled" && completed.value.map((r) => r.id).sort()).toEqual(["a0000000-0000-4000-8000-000000000000", "b0000000-0000-4000-8000-000000000000"]);
+    } finally {
+      await holder.end().catch(() => undefined);
       await t.cleanup();
     }
   }, 30_000);

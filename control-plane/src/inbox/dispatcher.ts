@@ -225,6 +225,14 @@ export class Dispatcher {
                    ${send ? sql`, (SELECT row_to_json(l) FROM outbox_leased l) AS leased` : sql``}`,
         "inbox.complete",
       );
+    } catch (err) {
+      // The turn ran but could not be recorded (a deadlock victim, the database away): the event
+      // goes back with a retry time instead of waiting out its lease. The agent keeps each event's
+      // result under its id, so the next attempt returns the same reply without a second turn.
+      log().warn({ err }, "could not record the turn's completion; will retry");
+      if (signal.aborted) await this.release(event, log);
+      else await this.fail(event, err, log).catch((e) => log().warn({ err: e }, "could not record the failure; the lease will expire"));
+      return true;
     } finally {
       send?.take(r?.leased ?? undefined);
     }

@@ -195,10 +195,14 @@ export class OutboxSender {
     // Bound only when something is logged: a child logger per row costs real CPU at volume.
     let child: Logger | undefined;
     const log = () => (child ??= this.log.child({ outboxId: row.id, userId: row.userId, channel: row.channel }));
+    // Set once the provider has the message: from then on a failure may cost a retry of our own
+    // bookkeeping, never a second send.
+    let accepted: string | null = null;
     try {
       if (!adapter) throw new SendError(`no adapter for channel ${row.channel}`, true, "no_adapter");
       const { leaseToken: _t, acceptedProviderId, user, ...out } = row;
       const { providerId } = acceptedProviderId ? { providerId: acceptedProviderId } : await adapter.send(out, user);
+      accepted = providerId;
       // Recording the send is one statement (one round trip, nothing else in a transaction that
       // could roll it back and turn an accepted message into a resend), shared with the sends
       // that finish meanwhile when the database is busy.
@@ -207,23 +211,39 @@ export class OutboxSender {
       this.sent?.inc({ channel: row.channel, outcome: "sent" });
       return !r.sent || r.more;
     } catch (err) {
-      await this.fail(row, err, log);
+      await this.fail(row, err, log, accepted).catch((e) => log().warn({ err: e }, "could not record the failure; the lease will expire"));
       return true;
     }
   }
 
-  private async fail(row: Claimed, err: unknown, log: () => Logger): Promise<void> {
+  /**
+   * A send that failed goes back with a retry time, or is failed for good. `accepted`: the
+   * provider took the message and only recording it failed (the completion statement was a
+   * deadlock victim, the database went away). Its provider id is kept on the messages row, where
+   * the next claim reads it (acceptedProviderId), so the retry records the send without sending
+   * again, and such a row is never failed for good.
+   */
+  private async fail(row: Claimed, err: unknown, log: () => Logger, accepted: string | null = null): Promise<void> {
     const se = err instanceof SendError ? err : undefined;
-    const retryable = se ? se.retryable : true;
-    const final = !retryable || row.attempts >= this.opts.retry.attempts;
+    const retryable = accepted !== null || (se ? se.retryable : true);
+    const final = !retryable || (accepted === null && row.attempts >= this.opts.retry.attempts);
     const delayMs = Math.min(this.opts.retry.maxDelayMs, Math.max(se?.retryAfterMs ?? 0, backoffDelay(this.opts.retry, row.attempts)));
     const message = err instanceof Error ? err.message : String(err);
-    const code = se?.code ?? "send_failed";
-    if (final) log().warn({ code, attempts: row.attempts, err: message }, "send failed for good");
+    const code = accepted !== null ? "record_failed" : (se?.code ?? "send_failed");
+    if (accepted !== null) log().warn({ err: message, providerId: accepted }, "sent, but recording the send failed; will record it without resending");
+    else if (final) log().warn({ code, attempts: row.attempts, err: message }, "send failed for good");
     else log().info({ code, attempts: row.attempts, delayMs }, "send failed; will retry");
-    this.sent?.inc({ channel: row.channel, outcome: final ? "failed" : "retry" });
+    if (accepted === null) this.sent?.inc({ channel: row.channel, outcome: final ? "failed" : "retry" });
     await this.opts.database.db.transaction(async (tx) => {
       const held = await this.queue.fail(tx, row.id, row.leaseToken, { dead: final, delayMs, error: `${code}: ${message}` });
+      if (held && accepted !== null && row.messageId) {
+        // Guarded like the completion: a provider id another messages row already has is left alone.
+        await tx.execute(
+          sql`UPDATE messages SET provider_id = ${accepted}, updated_at = now()
+              WHERE id = ${row.messageId} AND provider_id IS NULL
+                AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${accepted} AND x.id <> messages.id)`,
+        );
+      }
       if (held && final && row.messageId) {
         await tx.execute(
           sql`UPDATE messages SET status = 'failed', error_code = ${code}, error_message = ${message.slice(0, 500)}, updated_at = now()

@@ -89,14 +89,24 @@ export class LeasedQueue {
     return rows(db, this.claimSql(limit, extra), `${this.q.table}.claim`);
   }
 
-  /** One statement renews the leases of every token given; returns the tokens still held. */
+  /**
+   * One statement renews the leases of every token given; returns the tokens still held.
+   *
+   * Every statement here that waits for several rows' locks (this one, completeManySql,
+   * reclaimOwn) takes them in id order: two such statements on overlapping rows in different
+   * orders deadlock, and PostgreSQL aborts one of them (a renewal beside a batch of completions
+   * did, test "lock order on PostgreSQL"). The claim skips locked rows and never waits.
+   */
   async renew(db: Executor, tokens: string[]): Promise<Set<string>> {
     if (tokens.length === 0) return new Set();
     const r = await rows<{ lease_token: string }>(
       db,
       sql`UPDATE ${this.t} SET lease_expires_at = ${this.leaseExpiry()}
-          WHERE status = ${this.q.running} AND lease_token = ANY(string_to_array(${tokens.join(",")}, ','))
-          RETURNING lease_token`,
+          FROM (SELECT x.id FROM ${this.t} x
+                WHERE x.status = ${this.q.running} AND x.lease_token = ANY(string_to_array(${tokens.join(",")}, ','))
+                ORDER BY x.id FOR UPDATE OF x) AS l
+          WHERE ${this.t}.id = l.id
+          RETURNING ${this.t}.lease_token`,
       `${this.q.table}.renew`,
     );
     return new Set(r.map((x) => x.lease_token));
@@ -117,7 +127,9 @@ export class LeasedQueue {
    */
   completeManySql(input: string, set: SQL, returning: SQL): SQL {
     const i = sql.raw(input.replace(/[^a-z_]/g, ""));
-    return sql`UPDATE ${this.t} SET ${this.doneSet(set)} FROM ${i} AS input
+    return sql`UPDATE ${this.t} SET ${this.doneSet(set)}
+               FROM (SELECT i.* FROM ${i} i JOIN ${this.t} x ON x.id = i.id AND x.lease_token = i.token AND x.status = ${this.q.running}
+                     ORDER BY x.id FOR UPDATE OF x) AS input
                WHERE ${this.t}.id = input.id AND ${this.t}.lease_token = input.token AND ${this.t}.status = ${this.q.running}
                RETURNING ${returning}`;
   }
@@ -158,7 +170,9 @@ export class LeasedQueue {
     const r = await rows(
       db,
       sql`UPDATE ${this.t} SET lease_expires_at = now(), updated_at = now()
-          WHERE status = ${this.q.running} AND starts_with(lease_token, ${`${this.workerId}:`}) RETURNING id`,
+          FROM (SELECT x.id FROM ${this.t} x WHERE x.status = ${this.q.running} AND starts_with(x.lease_token, ${`${this.workerId}:`})
+                ORDER BY x.id FOR UPDATE OF x) AS l
+          WHERE ${this.t}.id = l.id RETURNING ${this.t}.id`,
     );
     return r.length;
   }
