@@ -46,7 +46,7 @@ fs.mkdirSync(path.join(app, "sandbox-image/dist"), { recursive: true });
 fs.copyFileSync(path.join(root, "sandbox-image/package.json"), path.join(app, "sandbox-image/package.json"));
 fs.copyFileSync(bundle, path.join(app, "sandbox-image/dist/main.js"));
 fs.cpSync(path.join(root, "workspace-templates"), path.join(app, "workspace-templates"), { recursive: true });
-fs.copyFileSync(path.join(root, "sandbox-image/image-smoke.js"), path.join(out, "image-smoke.js"));
+for (const f of ["image-smoke.js", "snapshot.js", "snapshot-entry.js"]) fs.copyFileSync(path.join(root, "sandbox-image", f), path.join(out, f));
 
 let count = 0;
 const external = JSON.parse(fs.readFileSync(path.join(root, "sandbox-image/bundle/external.json"), "utf8"));

@@ -8,6 +8,7 @@
  * the cache directory is part of the image (the root FS is read-only at run time).
  *
  *   node image-smoke.js <main.js> [<data dir>]
+ *   node image-smoke.js --snapshot-blob <blob>     (the image's CMD: the start from its snapshot)
  *
  * Given a data directory, the agent's first boot happens there and is kept: the migrated database
  * and the seeded workspace become the image's /data, which Docker copies into every new named
@@ -20,14 +21,18 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 
-const main = process.argv[2] ?? "/app/sandbox-image/dist/main.js";
+// `--snapshot-blob <blob>`: the start from the image's startup snapshot (snapshot.js), which must
+// log ready with startedFrom "snapshot"; otherwise the bundle's path.
+const fromSnapshot = process.argv[2] === "--snapshot-blob";
+const blob = fromSnapshot ? process.argv[3] : undefined;
+const main = fromSnapshot ? "/app/sandbox-image/dist/main.js" : (process.argv[2] ?? "/app/sandbox-image/dist/main.js");
 const Db = require(require.resolve("better-sqlite3", { paths: [path.dirname(main)] }));
 new Db(":memory:").pragma("journal_mode");
 
-const keep = process.argv[3];
+const keep = fromSnapshot ? undefined : process.argv[3];
 const dataDir = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), "agent-smoke-"));
 const publicKey = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" });
-const child = spawn(process.execPath, [main], {
+const child = spawn(process.execPath, fromSnapshot ? ["--snapshot-blob", blob] : [main], {
   env: { ...process.env, SANDBOX_ID: "smoke", SANDBOX_TOKEN: "sbx_smoke_smoke_smoke_smoke", CONTROL_PLANE_PUBLIC_KEY: Buffer.from(publicKey).toString("base64"), AGENT_DATA_DIR: dataDir, AGENT_HOST: "127.0.0.1", AGENT_PORT: "0" },
   stdio: ["ignore", "pipe", "inherit"],
 });
@@ -50,6 +55,7 @@ child.on("exit", (code) => {
   clearTimeout(timer);
   if (!keep) fs.rmSync(dataDir, { recursive: true, force: true });
   if (!out.includes('"agent process ready"')) fail(`the agent exited (${code}) before it was ready`);
+  if (fromSnapshot && !out.includes('"startedFrom":"snapshot"')) fail("the agent did not start from the snapshot");
   if (code !== 0) fail(`the agent exited ${code} on SIGTERM`);
-  process.stdout.write("image smoke test: agent started and stopped cleanly\n");
+  process.stdout.write(`image smoke test: agent started${fromSnapshot ? " from its snapshot" : ""} and stopped cleanly\n`);
 });

@@ -20,51 +20,11 @@ export type Attachment = z.infer<typeof Attachment>;
 
 const IsoTime = z.iso.datetime({ offset: true });
 
-export const ChatSendParams = z.object({
-  idempotencyKey: IdempotencyKey,
-  channel: Channel,
-  text: z.string().check(z.maxLength(64_000)),
-  /** True when the text was transcribed from speech (a voice note or a call). */
-  spoken: z.optional(z.boolean()),
-  attachments: z.optional(z.array(Attachment)),
-  /** When the user sent it; the agent's sense of "now" for this turn. */
-  sentAt: z.optional(IsoTime),
-  senderName: z.optional(z.string()),
-});
-export const ChatSendResult = z.object({
-  reply: z.string(),
-  /** LLM calls this turn made (0 for a replayed or offline turn). */
-  llmCalls: z._default(z.int().check(z.nonnegative()), 0),
-});
-
-export const HeartbeatRunParams = z.object({
-  idempotencyKey: IdempotencyKey,
-  now: z.optional(IsoTime),
-});
-export const HeartbeatRunResult = z.object({
-  send: z.boolean(),
-  text: z.optional(z.string()),
-  /** Which checklist items were due, for the operator's log. */
-  due: z._default(z.array(z.string()), []),
-  llmCalls: z._default(z.int().check(z.nonnegative()), 0),
-  tokens: z._default(z.int().check(z.nonnegative()), 0),
-  /** The next time something on the checklist could become due, if known. */
-  nextDueAt: z.optional(z.nullable(IsoTime)),
-});
-
 export const FiredReminder = z.object({
   id: z.int(),
   text: z.string(),
   dueAt: IsoTime,
   urgent: z.boolean(),
-});
-export const AlarmFireParams = z.object({
-  idempotencyKey: IdempotencyKey,
-  now: z.optional(IsoTime),
-});
-export const AlarmFireResult = z.object({
-  reminders: z.array(FiredReminder),
-  nextAt: z.nullable(IsoTime),
 });
 
 /**
@@ -75,38 +35,10 @@ export const AlarmFireResult = z.object({
 export const CallTrust = z.enum(["full", "limited"]);
 export type CallTrust = z.infer<typeof CallTrust>;
 
-export const CallTurnParams = z.object({
-  idempotencyKey: IdempotencyKey,
-  callSid: z.string(),
-  phase: z.enum(["start", "turn", "end"]),
-  text: z._default(z.string(), ""),
-  /** With phase "end": the whole transcript, for the summary. */
-  transcript: z.optional(z.array(z.object({ role: z.enum(["caller", "assistant"]), text: z.string() }))),
-  trust: z._default(CallTrust, "limited"),
-});
-export const CallTurnResult = z.object({
-  reply: z.string(),
-  hangUp: z._default(z.boolean(), false),
-});
-
 export const TranscriptLine = z.object({
   speaker: z.string(),
   text: z.string(),
   ts: IsoTime,
-});
-export const MeetingEventParams = z.object({
-  idempotencyKey: IdempotencyKey,
-  meetingId: z.string(),
-  kind: z.enum(["started", "ended", "participant_joined", "participant_left", "transcript"]),
-  topic: z.optional(z.string()),
-  participant: z.optional(z.string()),
-  lines: z.optional(z.array(TranscriptLine)),
-  at: z.optional(IsoTime),
-});
-export const MeetingEventResult = z.object({
-  /** A message for the user (the summary after a meeting), or nothing. */
-  message: z.optional(z.string()),
-  tasksCreated: z._default(z.int().check(z.nonnegative()), 0),
 });
 
 export const ToolDefinition = z.object({
@@ -114,65 +46,164 @@ export const ToolDefinition = z.object({
   description: z.string(),
   parameters: z.record(z.string(), z.unknown()),
 });
-/** tools.list and tool.call serve realtime calls: the caller's trust filters the tools. */
-export const ToolsListParams = z.object({ trust: z._default(CallTrust, "limited") });
-export const ToolsListResult = z.object({
-  tools: z.array(ToolDefinition),
-  /** The system prompt built from the workspace, for sessions run outside the agent (realtime voice). */
-  instructions: z.string(),
-});
-export const ToolCallParams = z.object({
-  idempotencyKey: IdempotencyKey,
-  name: z.string(),
-  arguments: z.string(),
-  trust: z._default(CallTrust, "limited"),
-});
-export const ToolCallResult = z.object({ output: z.string() });
 
-export const WorkspaceReadParams = z.object({ path: z.string().check(z.minLength(1), z.maxLength(256)) });
-export const WorkspaceReadResult = z.object({ path: z.string(), content: z.string() });
-export const WorkspaceWriteParams = z.object({ path: z.string().check(z.minLength(1), z.maxLength(256)), content: z.string().check(z.maxLength(1_000_000)) });
-export const WorkspaceWriteResult = z.object({ path: z.string(), bytes: z.int() });
-export const WorkspaceListParams = z.object({});
-export const WorkspaceListResult = z.object({ files: z.array(z.object({ path: z.string(), bytes: z.int() })) });
-
-export const DataExportParams = z.object({});
-export const DataExportResult = z.object({
-  exportedAt: IsoTime,
-  tables: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
-  workspace: z.record(z.string(), z.string()),
+/**
+ * The method table: one entry per method, params and result validated on both ends. Each method's
+ * schemas are built the first time the method is looked up (Methods[name]), not at import: zod
+ * builds a tree of closures per schema, and an agent that is only asked for its status (most of
+ * them, most of the time) never needs the other eleven (docs/sandbox-speed.md). A lookup after the
+ * first reads a plain property.
+ */
+export const Methods = lazyTable({
+  "chat.send": () => ({
+    params: z.object({
+      idempotencyKey: IdempotencyKey,
+      channel: Channel,
+      text: z.string().check(z.maxLength(64_000)),
+      /** True when the text was transcribed from speech (a voice note or a call). */
+      spoken: z.optional(z.boolean()),
+      attachments: z.optional(z.array(Attachment)),
+      /** When the user sent it; the agent's sense of "now" for this turn. */
+      sentAt: z.optional(IsoTime),
+      senderName: z.optional(z.string()),
+    }),
+    result: z.object({
+      reply: z.string(),
+      /** LLM calls this turn made (0 for a replayed or offline turn). */
+      llmCalls: z._default(z.int().check(z.nonnegative()), 0),
+    }),
+  }),
+  "heartbeat.run": () => ({
+    params: z.object({
+      idempotencyKey: IdempotencyKey,
+      now: z.optional(IsoTime),
+    }),
+    result: z.object({
+      send: z.boolean(),
+      text: z.optional(z.string()),
+      /** Which checklist items were due, for the operator's log. */
+      due: z._default(z.array(z.string()), []),
+      llmCalls: z._default(z.int().check(z.nonnegative()), 0),
+      tokens: z._default(z.int().check(z.nonnegative()), 0),
+      /** The next time something on the checklist could become due, if known. */
+      nextDueAt: z.optional(z.nullable(IsoTime)),
+    }),
+  }),
+  "alarm.fire": () => ({
+    params: z.object({
+      idempotencyKey: IdempotencyKey,
+      now: z.optional(IsoTime),
+    }),
+    result: z.object({
+      reminders: z.array(FiredReminder),
+      nextAt: z.nullable(IsoTime),
+    }),
+  }),
+  "call.turn": () => ({
+    params: z.object({
+      idempotencyKey: IdempotencyKey,
+      callSid: z.string(),
+      phase: z.enum(["start", "turn", "end"]),
+      text: z._default(z.string(), ""),
+      /** With phase "end": the whole transcript, for the summary. */
+      transcript: z.optional(z.array(z.object({ role: z.enum(["caller", "assistant"]), text: z.string() }))),
+      trust: z._default(CallTrust, "limited"),
+    }),
+    result: z.object({
+      reply: z.string(),
+      hangUp: z._default(z.boolean(), false),
+    }),
+  }),
+  "meeting.event": () => ({
+    params: z.object({
+      idempotencyKey: IdempotencyKey,
+      meetingId: z.string(),
+      kind: z.enum(["started", "ended", "participant_joined", "participant_left", "transcript"]),
+      topic: z.optional(z.string()),
+      participant: z.optional(z.string()),
+      lines: z.optional(z.array(TranscriptLine)),
+      at: z.optional(IsoTime),
+    }),
+    result: z.object({
+      /** A message for the user (the summary after a meeting), or nothing. */
+      message: z.optional(z.string()),
+      tasksCreated: z._default(z.int().check(z.nonnegative()), 0),
+    }),
+  }),
+  // tools.list and tool.call serve realtime calls: the caller's trust filters the tools.
+  "tools.list": () => ({
+    params: z.object({ trust: z._default(CallTrust, "limited") }),
+    result: z.object({
+      tools: z.array(ToolDefinition),
+      /** The system prompt built from the workspace, for sessions run outside the agent (realtime voice). */
+      instructions: z.string(),
+    }),
+  }),
+  "tool.call": () => ({
+    params: z.object({
+      idempotencyKey: IdempotencyKey,
+      name: z.string(),
+      arguments: z.string(),
+      trust: z._default(CallTrust, "limited"),
+    }),
+    result: z.object({ output: z.string() }),
+  }),
+  "workspace.read": () => ({
+    params: z.object({ path: z.string().check(z.minLength(1), z.maxLength(256)) }),
+    result: z.object({ path: z.string(), content: z.string() }),
+  }),
+  "workspace.write": () => ({
+    params: z.object({ path: z.string().check(z.minLength(1), z.maxLength(256)), content: z.string().check(z.maxLength(1_000_000)) }),
+    result: z.object({ path: z.string(), bytes: z.int() }),
+  }),
+  "workspace.list": () => ({
+    params: z.object({}),
+    result: z.object({ files: z.array(z.object({ path: z.string(), bytes: z.int() })) }),
+  }),
+  "data.export": () => ({
+    params: z.object({}),
+    result: z.object({
+      exportedAt: IsoTime,
+      tables: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))),
+      workspace: z.record(z.string(), z.string()),
+    }),
+  }),
+  status: () => ({
+    params: z.object({}),
+    result: z.object({
+      agentVersion: z.string(),
+      protocolVersion: z.int(),
+      uptimeSeconds: z.number(),
+      rssBytes: z.number(),
+      llmConfigured: z.boolean(),
+      nextAlarmAt: z.nullable(IsoTime),
+      timezone: z.string(),
+    }),
+  }),
 });
 
-export const StatusParams = z.object({});
-export const StatusResult = z.object({
-  agentVersion: z.string(),
-  protocolVersion: z.int(),
-  uptimeSeconds: z.number(),
-  rssBytes: z.number(),
-  llmConfigured: z.boolean(),
-  nextAlarmAt: z.nullable(IsoTime),
-  timezone: z.string(),
-});
-
-/** The method table: one entry per method, params and result validated on both ends. */
-export const Methods = {
-  "chat.send": { params: ChatSendParams, result: ChatSendResult },
-  "heartbeat.run": { params: HeartbeatRunParams, result: HeartbeatRunResult },
-  "alarm.fire": { params: AlarmFireParams, result: AlarmFireResult },
-  "call.turn": { params: CallTurnParams, result: CallTurnResult },
-  "meeting.event": { params: MeetingEventParams, result: MeetingEventResult },
-  "tools.list": { params: ToolsListParams, result: ToolsListResult },
-  "tool.call": { params: ToolCallParams, result: ToolCallResult },
-  "workspace.read": { params: WorkspaceReadParams, result: WorkspaceReadResult },
-  "workspace.write": { params: WorkspaceWriteParams, result: WorkspaceWriteResult },
-  "workspace.list": { params: WorkspaceListParams, result: WorkspaceListResult },
-  "data.export": { params: DataExportParams, result: DataExportResult },
-  status: { params: StatusParams, result: StatusResult },
-} as const;
+/** A table of builders as an object whose properties build once, on first read, then stay. */
+function lazyTable<T extends Record<string, () => { params: z.ZodMiniType; result: z.ZodMiniType }>>(builders: T): { readonly [K in keyof T]: ReturnType<T[K]> } {
+  const table = {} as { [K in keyof T]: ReturnType<T[K]> };
+  for (const name of Object.keys(builders) as (keyof T)[]) {
+    Object.defineProperty(table, name, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const built = builders[name]!() as ReturnType<T[typeof name]>;
+        Object.defineProperty(table, name, { value: built, enumerable: true, writable: false, configurable: false });
+        return built;
+      },
+    });
+  }
+  return table;
+}
 
 export type MethodName = keyof typeof Methods;
 export type MethodParams<M extends MethodName> = z.input<(typeof Methods)[M]["params"]>;
 export type MethodResult<M extends MethodName> = z.output<(typeof Methods)[M]["result"]>;
+/** A method's params as the receiving end has them after parsing (defaults applied). */
+export type MethodParamsParsed<M extends MethodName> = z.output<(typeof Methods)[M]["params"]>;
 
 export function isMethodName(name: string): name is MethodName {
   return Object.prototype.hasOwnProperty.call(Methods, name);

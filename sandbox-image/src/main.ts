@@ -39,7 +39,7 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-export async function startAgentProcess(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
+export async function startAgentProcess(config: AgentConfig, logger: Logger, startedFrom: "script" | "snapshot" = "script"): Promise<RunningAgent> {
   const version = AGENT_VERSION;
   // 1. The event stream first: the agent may emit (alarm.set) while it boots, before anyone connects.
   const events = new EventStream(logger.child({ component: "events" }));
@@ -77,7 +77,7 @@ export async function startAgentProcess(config: AgentConfig, logger: Logger): Pr
     throw err;
   }
   logger.info(
-    { version, port: gateway.port, dataDir: config.dataDir, timezone: config.timezone, llm: config.llm ? { baseURL: config.llm.baseURL, model: config.llm.model } : "offline" },
+    { version, startedFrom, port: gateway.port, dataDir: config.dataDir, timezone: config.timezone, llm: config.llm ? { baseURL: config.llm.baseURL, model: config.llm.model } : "offline" },
     "agent process ready",
   );
   return {
@@ -90,7 +90,12 @@ export async function startAgentProcess(config: AgentConfig, logger: Logger): Pr
   };
 }
 
-async function main(): Promise<void> {
+/**
+ * The process: read the environment, start, stop on SIGTERM. Run when this file is the main module,
+ * or by the image's startup snapshot after deserialization (sandbox-image/snapshot.js), which says
+ * so in `startedFrom` for the ready line.
+ */
+export async function main(o: { startedFrom?: "script" | "snapshot" } = {}): Promise<void> {
   let config: AgentConfig;
   try {
     config = parseAgentEnv(process.env, { templatesDir: path.resolve(__dirname, "../../workspace-templates") });
@@ -108,7 +113,7 @@ async function main(): Promise<void> {
 
   let running: RunningAgent;
   try {
-    running = await startAgentProcess(config, logger);
+    running = await startAgentProcess(config, logger, o.startedFrom ?? "script");
   } catch (err) {
     logger.fatal({ err }, "agent failed to start");
     process.exit(1);

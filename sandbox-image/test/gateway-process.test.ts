@@ -172,3 +172,56 @@ describe("agent process (node sandbox-image/dist/main.js)", () => {
     expect(io.err() + io.out()).not.toContain("tiny-secret");
   });
 });
+
+/**
+ * The image's start (its CMD): the bundle's startup snapshot (sandbox-image/snapshot.js). Built
+ * here from the bundle when the suite runs against it on a Node that builds such snapshots (CI's
+ * Node 24 pass); the Docker image test checks the image's own blob. What this proves beyond the
+ * script start: the deferred modules (better-sqlite3's binding, node:http) load on first use after
+ * deserialization, the environment is the process's own and not the builder's, and a turn works.
+ */
+const SNAPSHOTS = process.env.AGENT_UNDER_TEST === "bundle" && Number(process.versions.node.split(".")[0]) >= 22;
+if (!SNAPSHOTS) process.stdout.write("SKIPPED (needs the bundle on Node >= 22): agent process from its startup snapshot\n");
+(SNAPSHOTS ? describe : describe.skip)("agent process from its startup snapshot (the image's CMD)", () => {
+  let dir: string;
+  let child: ChildProcess | undefined;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "agent-snap-"));
+  });
+  afterEach(() => {
+    if (child && child.exitCode === null) child.kill("SIGKILL");
+    child = undefined;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("starts from the snapshot with this process's environment, answers a turn and its status, and exits 0 on SIGTERM", async () => {
+    const blob = path.join(dir, "agent.blob");
+    // The builder gets no preload: a user module loaded while building would void the snapshot.
+    const { execFileSync } = await import("node:child_process");
+    execFileSync(process.execPath, [path.resolve(__dirname, "../snapshot.js"), MAIN, blob], { env: { PATH: process.env.PATH, SANDBOX_ID: "builder-must-not-leak" }, stdio: "pipe" });
+    const dataDir = path.join(dir, "data");
+    child = spawn(process.execPath, ["--snapshot-blob", blob], {
+      env: { PATH: process.env.PATH, ...inherited, ...baseEnv, AGENT_HOST: "127.0.0.1", AGENT_PORT: "0", AGENT_DATA_DIR: dataDir, USER_TIMEZONE: "Europe/Berlin" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const io = collect(child);
+    const ready = await until(
+      () => io.out().split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === "agent process ready"),
+      20_000,
+      `"agent process ready" (stderr: ${io.err()})`,
+    );
+    expect(ready).toMatchObject({ startedFrom: "snapshot", sandboxId: baseEnv.SANDBOX_ID, timezone: "Europe/Berlin", dataDir });
+    const client = await AgentClient.connect(`ws://127.0.0.1:${ready.port}`, { sandboxId: baseEnv.SANDBOX_ID, token, privateKeyPem: keys.privateKeyPem });
+    const turn = await client.request("chat.send", { idempotencyKey: "snap-1", channel: "whatsapp", text: "remind me to call Ada tomorrow at 9am" });
+    expect(turn).toMatchObject({ ok: true });
+    const status = await client.request("status", {});
+    expect(status).toMatchObject({ ok: true, payload: { timezone: "Europe/Berlin", llmConfigured: false } });
+    // The turn wrote to SQLite: the binding loaded after deserialization, in this process.
+    expect((status as { payload: { nextAlarmAt: string | null } }).payload.nextAlarmAt).toEqual(expect.any(String));
+    child.kill("SIGTERM");
+    expect(await exitWithin(io.exited, 10_000)).toBe(0);
+    expect(io.out()).not.toContain("builder-must-not-leak");
+    client.close();
+  }, 60_000);
+});
+

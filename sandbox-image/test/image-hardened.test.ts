@@ -21,7 +21,8 @@ describeDocker("agent image, hardened container", () => {
     expect(config.User).toBe("10001:10001");
     expect(Object.keys(config.ExposedPorts)).toEqual([`${AGENT_PORT}/tcp`]);
     expect(config.Healthcheck.Test[0]).toBe("CMD");
-    expect(config.Cmd).toEqual(["node", "sandbox-image/dist/main.js"]);
+    // The start from the startup snapshot built into the image (sandbox-image/snapshot.js).
+    expect(config.Cmd).toEqual(["node", "--snapshot-blob", "/app/agent.blob"]);
     const size = Number(await docker(["image", "inspect", "-f", "{{.Size}}", IMAGE]));
     expect(size).toBeLessThan(300 * 1024 * 1024);
   });
@@ -97,6 +98,9 @@ describeDocker("agent image, hardened container", () => {
   it("logs JSON without the token, and stops cleanly on SIGTERM", async () => {
     const logs = await docker(["logs", name]);
     expect(logs).toContain("agent process ready");
+    // It came up from the snapshot, not by evaluating the bundle.
+    const ready = logs.split("\n").find((l) => l.includes('"agent process ready"'));
+    expect(JSON.parse(ready!)).toMatchObject({ startedFrom: "snapshot" });
     // A new volume is a copy of the image's /data, where the build did the first boot: nothing to seed.
     expect(logs).not.toContain("workspace created from templates");
     expect(logs).not.toContain(site.creds.token);

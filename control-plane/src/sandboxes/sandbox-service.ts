@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
-import type { DataExportResult } from "@concierge/protocol";
+import type { MethodResult } from "@concierge/protocol";
 import type { z } from "zod/v4";
 import type { Db } from "../db/database";
 import { sandboxes, users, type Sandbox, type SandboxState, type User } from "../db/schema";
@@ -62,7 +62,7 @@ export interface SandboxServiceOptions {
   /** Called when a sandbox's token stops being valid (it was stopped or re-keyed), for the same caches. */
   onTokenRevoked?: (sandboxId: string) => void;
   /** For data.export before delete (ConnectionManager.request). */
-  exportData?: (target: AgentTarget) => Promise<z.infer<typeof DataExportResult>>;
+  exportData?: (target: AgentTarget) => Promise<MethodResult<"data.export">>;
   logger: Logger;
   clock?: Clock;
   readyTimeoutMs?: number;
@@ -235,9 +235,9 @@ export class SandboxService {
    * Deletes the sandbox: container, volume (the user's data), token hash and rows, the user's
    * included. With exportFirst, the agent's data.export answer is returned first (GDPR).
    */
-  async delete(userId: string, opts: { exportFirst?: boolean } = {}): Promise<{ export?: z.infer<typeof DataExportResult> }> {
+  async delete(userId: string, opts: { exportFirst?: boolean } = {}): Promise<{ export?: MethodResult<"data.export"> }> {
     return this.withLock(userId, async () => {
-      let exported: z.infer<typeof DataExportResult> | undefined;
+      let exported: MethodResult<"data.export"> | undefined;
       if (opts.exportFirst) {
         if (!this.opts.exportData) throw new Error("data export is not wired");
         exported = await this.opts.exportData(await this.doEnsure(userId));

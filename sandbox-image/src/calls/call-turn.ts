@@ -1,12 +1,12 @@
 import type { Logger } from "pino";
 import type { z } from "zod/v4";
-import type { CallTurnParams } from "@concierge/protocol";
+import type { MethodParamsParsed } from "@concierge/protocol";
 import type { ConversationHistory } from "../brain/conversation-history";
 import type { LlmBrain } from "../brain/llm-brain";
 import type { OfflineBrain } from "../brain/offline-brain";
 import { classifyProviderError } from "../brain/provider-errors";
 
-type Params = z.output<typeof CallTurnParams>;
+type Params = MethodParamsParsed<"call.turn">;
 
 /** The brains and history one call's turns run with. */
 export interface CallBrains {

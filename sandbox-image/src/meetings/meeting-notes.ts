@@ -1,7 +1,7 @@
 import { DateTime } from "luxon";
 import type { Logger } from "pino";
 import type { z } from "zod/v4";
-import type { MeetingEventParams } from "@concierge/protocol";
+import type { MethodParamsParsed } from "@concierge/protocol";
 import type { LlmBrain } from "../brain/llm-brain";
 import { classifyProviderError } from "../brain/provider-errors";
 import { insertTask } from "../tools/task-tools";
@@ -16,7 +16,7 @@ export interface MeetingDeps {
   log: Logger;
 }
 
-type Params = z.output<typeof MeetingEventParams>;
+type Params = MethodParamsParsed<"meeting.event">;
 
 const LINE = /^\*\*(.+?)\*\* \((\d{2}:\d{2})\): (.*)$/;
 
