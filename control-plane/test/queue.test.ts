@@ -37,7 +37,7 @@ describe("claim loop", () => {
         if (!hang) return [];
         return Array.from({ length: n }, () => ({ id: String(next), leaseToken: `w:${next++}` }));
       },
-      renew: async (tokens) => (renewals.push(tokens), new Set(tokens)),
+      renew: async (jobs) => (renewals.push(jobs.map((j) => j.leaseToken)), new Set(jobs.map((j) => j.leaseToken))),
       process: (_job, signal) => new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve())),
     });
     return { loop, claims, renewals };
@@ -292,7 +292,10 @@ describePostgres("lock order on PostgreSQL", () => {
 
       await holder.query("BEGIN");
       await holder.query("SELECT 1 FROM outbox WHERE id LIKE 'a%' FOR UPDATE");
-      const renewal = queue.renew(t.database.db, [token("a"), token("b")]);
+      const renewal = queue.renew(t.database.db, [
+        { id: "a0000000-0000-4000-8000-000000000000", leaseToken: token("a") },
+        { id: "b0000000-0000-4000-8000-000000000000", leaseToken: token("b") },
+      ]);
       await waiting(1);
       const input = JSON.stringify([
         { id: "b0000000-0000-4000-8000-000000000000", token: token("b") },

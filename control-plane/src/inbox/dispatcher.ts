@@ -152,7 +152,7 @@ export class Dispatcher {
       clock: opts.clock ?? systemClock,
       logger: this.log,
       claim: (n) => this.claim(n),
-      renew: (tokens) => this.queue.renew(this.opts.database.db, tokens),
+      renew: (jobs) => this.queue.renew(this.opts.database.db, jobs),
       process: (e, signal) => this.work(e, signal),
     });
   }

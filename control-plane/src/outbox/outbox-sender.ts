@@ -119,7 +119,7 @@ export class OutboxSender {
       clock: opts.clock,
       logger: this.log,
       claim: (n) => this.claim(n),
-      renew: (tokens) => this.queue.renew(this.opts.database.db, tokens),
+      renew: (jobs) => this.queue.renew(this.opts.database.db, jobs),
       process: (row) => this.send(row),
     });
   }
@@ -160,7 +160,9 @@ export class OutboxSender {
                  EXISTS (SELECT 1 FROM outbox n WHERE n.user_id = input.user_id AND n.channel = input.channel
                            AND n.status IN ('pending', 'sending') AND n.id <> input.id) AS more
           FROM input LEFT JOIN o ON o.id = input.id`,
-      "outbox.sent",
+      // Not a named statement: its generic plan, made while the tables were young, read every
+      // outbox and messages row per batch (55 ms a batch at 10,000 rows); planned per run it
+      // looks rows up by key.
     );
     const byId = new Map(r.map((x) => [String(x.id), x]));
     return items.map((i) => ({ sent: Boolean(byId.get(i.id)?.sent), more: byId.get(i.id)?.more !== false }));

@@ -19,8 +19,8 @@ export interface ClaimLoopOptions<J extends LeasedJob> {
   logger: Logger;
   /** Claims up to n jobs in one statement. */
   claim(n: number): Promise<J[]>;
-  /** Renews the leases of these tokens; returns the tokens still held. */
-  renew(tokens: string[]): Promise<Set<string>>;
+  /** Renews the leases of these jobs; returns the tokens still held. */
+  renew(jobs: LeasedJob[]): Promise<Set<string>>;
   /**
    * Works one job; `signal` aborts on stop or when its lease was lost. Must not throw for job
    * failures. Resolves false when it knows nothing new became claimable (the user has no next
@@ -186,7 +186,7 @@ export class ClaimLoop<J extends LeasedJob> {
       const tokens = [...this.inFlight.keys()];
       if (tokens.length > 0) {
         try {
-          const held = await this.opts.renew(tokens);
+          const held = await this.opts.renew(tokens.flatMap((t) => this.inFlight.get(t)?.job ?? []));
           const missing = new Set<string>();
           for (const t of tokens) {
             const f = this.inFlight.get(t);
