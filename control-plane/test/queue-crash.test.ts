@@ -186,19 +186,27 @@ describePostgres("two dispatchers on one database, one SIGKILLed mid-burst, at d
     try {
       const ids = (await t.database.db.insert(users).values(Array.from({ length: USERS }, (_, i) => ({ name: `k${i}` }))).returning({ id: users.id })).map((r) => r.id);
       await t.database.db.execute(sql`UPDATE users SET wa_id = id`);
-      const doomed = await start("doomed");
-      await start("survivor");
       const inbox = new Inbox();
-      for (let i = 0; i < EVENTS; i++) {
-        await t.database.db.transaction(async (tx) => {
-          for (const userId of ids) await inbox.enqueue(tx, { userId, channel: "whatsapp", kind: "message", providerId: `d-${userId}-${i}`, payload: { text: String(i) } });
-        });
-      }
-      await waitFor(() => provider.sends.length >= (USERS * EVENTS) / 3, 120_000, "a third of the replies");
-      // Kill it while it holds turns: on a loaded machine the survivor may have had every user at
-      // the moment the third reply went out.
+      const enqueue = async (who: string[]) => {
+        for (let i = 0; i < EVENTS; i++) {
+          await t.database.db.transaction(async (tx) => {
+            for (const userId of who) await inbox.enqueue(tx, { userId, channel: "whatsapp", kind: "message", providerId: `d-${userId}-${i}`, payload: { text: String(i) } });
+          });
+        }
+      };
       const doomedHolds = async () =>
         (await rows<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM inbox_events WHERE status = 'processing' AND starts_with(lease_token, 'doomed:')`))[0]!.n > 0;
+      // The doomed dispatcher takes the first half of the users alone (a dispatcher keeps a user
+      // it holds: its completion claims that user's next event at once); then the survivor starts
+      // and both compete for the second half. Started together, whichever claimed first took every
+      // user, and on a loaded machine the doomed one sometimes held none to die with.
+      const doomed = await start("doomed");
+      await enqueue(ids.slice(0, USERS / 2));
+      await waitFor(doomedHolds, 60_000, "the doomed dispatcher to hold a turn");
+      await start("survivor");
+      await enqueue(ids.slice(USERS / 2));
+      await waitFor(() => provider.sends.length >= (USERS * EVENTS) / 3, 120_000, "a third of the replies");
+      // Kill it while it holds turns.
       await waitFor(doomedHolds, 60_000, "the doomed dispatcher to hold a turn");
       await killGroup(doomed);
       const killedAt = Date.now();
