@@ -30,7 +30,8 @@ const EXTERNAL = ["better-sqlite3"];
  * the first property read evaluates the real module. Keyed by importer: chrono-node for everyone
  * (its English parsers are built at import; only a turn that reads a time needs them); tls, https
  * and zlib for ws only, which needs them as a client or with permessage-deflate, and the agent's
- * gateway is a server without compression. Export names are read from this machine's Node and
+ * gateway is a server without compression; http for everyone, which keeps it out of the image's
+ * startup snapshot (snapshot.js). Export names are read from this machine's Node and
  * packages; a name it lacks would read as undefined, so each lazy module's use must stay on them.
  * `load` names what is evaluated, when not the module itself: a required module cannot be
  * tree-shaken, and the agent uses only chrono's `parse`, which is the English locale's (the root
@@ -41,6 +42,9 @@ const LAZY = [
   { name: "tls", importers: /node_modules\/ws\// },
   { name: "https", importers: /node_modules\/ws\// },
   { name: "zlib", importers: /node_modules\/ws\// },
+  // Everyone's: its parser binding holds native state a startup snapshot cannot keep (snapshot.js),
+  // and ws and the gateway touch it only when they listen.
+  { name: "http", importers: /./ },
 ];
 const REAL = "lazy-real:";
 

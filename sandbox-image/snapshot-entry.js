@@ -1,9 +1,9 @@
 /**
- * The entry `node --build-snapshot` runs (from snapshot.js, which passes the bundle's path and the
- * export names of the built-ins to defer in the environment): it evaluates the bundled agent's
- * modules, not its start, and names main() as what runs after deserialization. The builder's
- * `require` loads built-ins only; the bundle gets one that defers what a snapshot cannot hold (see
- * snapshot.js). The bundle is compiled under its own file name, so stack traces read as main.js's.
+ * The entry `node --build-snapshot` runs (from snapshot.js, which passes the bundle's path in the
+ * environment): it evaluates the bundled agent's modules, not its start, and names main() as what
+ * runs after deserialization. The builder's `require` loads built-ins only; the bundle gets one
+ * that also defers better-sqlite3, a native addon a snapshot cannot hold (see snapshot.js). The
+ * bundle is compiled under its own file name, so stack traces read as main.js's.
  */
 "use strict";
 const fs = require("node:fs");
@@ -12,7 +12,6 @@ const v8 = require("node:v8");
 const vm = require("node:vm");
 
 const MAIN = process.env.AGENT_SNAPSHOT_MAIN;
-const LAZY = JSON.parse(process.env.AGENT_SNAPSHOT_LAZY ?? "{}");
 if (!MAIN) throw new Error("snapshot-entry.js is run by snapshot.js");
 
 function bundleRequire(name) {
@@ -27,14 +26,6 @@ function bundleRequire(name) {
       apply: (_t, self, args) => load().apply(self, args),
       get: (_t, k) => (k === "__esModule" ? undefined : load()[k]),
     });
-  }
-  const bare = name.startsWith("node:") ? name.slice(5) : name;
-  const keys = LAZY[bare];
-  if (keys) {
-    let real;
-    const o = {};
-    for (const k of keys) Object.defineProperty(o, k, { enumerable: true, get: () => (real ??= require(bare))[k] });
-    return o;
   }
   return require(name);
 }

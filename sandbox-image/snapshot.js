@@ -15,32 +15,24 @@
  * What cannot be in a snapshot stays out and is loaded on first use instead:
  * - better-sqlite3: a native addon. The agent's `new BetterSqlite3(...)` loads it (module.createRequire
  *   beside main.js), so the binding is opened at run time as before.
- * - node:http (and what only it needs): its parser binding has native state Node cannot serialize. The
- *   bundle sees an object of getters over http's export names, read from this Node in a child
- *   process, and the first read loads the real module (ws and the gateway touch it only in start()).
+ * - node:http: its parser binding has native state Node cannot serialize. The bundle already
+ *   imports it through getters that load it on first read (bundle.js, LAZY), and ws and the gateway
+ *   read them only when they listen.
  * Everything else the modules do at load must be pure (no timers, sockets, files, environment):
  * main() is the only reader of process.env and runs after deserialization, in the sandbox's own
  * environment. Math.random and crypto are seeded per process after deserialization.
  */
 "use strict";
-const { execFileSync, spawnSync } = require("node:child_process");
+const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
-
-/** Built-in modules the bundle gets as on-first-use getters (see above). */
-const LAZY_BUILTINS = ["http"];
 
 function main() {
   const [mainJs, blob] = process.argv.slice(2).map((p) => p && path.resolve(p));
   if (!mainJs || !blob) throw new Error("usage: snapshot.js <main.js> <blob>");
-  const keys = JSON.parse(
-    execFileSync(process.execPath, ["-e", `process.stdout.write(JSON.stringify(Object.fromEntries(${JSON.stringify(LAZY_BUILTINS)}.map((m) => [m, Object.keys(require(m))]))))`], {
-      encoding: "utf8",
-    }),
-  );
   const entry = path.join(__dirname, "snapshot-entry.js");
   // The builder compiles, so no compile cache entries for it (and none written as another user).
-  const env = { ...process.env, AGENT_SNAPSHOT_MAIN: mainJs, AGENT_SNAPSHOT_LAZY: JSON.stringify(keys) };
+  const env = { ...process.env, AGENT_SNAPSHOT_MAIN: mainJs };
   delete env.NODE_COMPILE_CACHE;
   // Without the code cache of Node's own modules: the process keeps the whole blob in memory for
   // its lifetime, and that cache doubles it (9.1 -> 4.7 MiB here) for ~20 ms of start.

@@ -9,6 +9,7 @@ import { createTestDatabase, describeEachDriver, type TestDatabase } from "../..
 import { FakeProvider, fakeProviderAdapter } from "../../test-support/fake-provider";
 import { sleep } from "../../test-support/fake-agent";
 import { waitFor } from "../../test-support/wait-for";
+import { failUpdatesTo } from "../../test-support/failing-updates";
 
 const logger = createLogger({ level: "silent" });
 const RETRY = { attempts: 4, baseDelayMs: 10, maxDelayMs: 100 };
@@ -69,14 +70,7 @@ describeEachDriver("outbox sender", (driver) => {
 
   it("sends once when recording the send fails after the provider accepted it (a deadlock victim): the retry only records", async () => {
     // The completion statement is aborted the way PostgreSQL aborts a deadlock victim, twice.
-    // A sequence counts the failures: unlike a row, nextval is not rolled back with the statement.
-    await t.database.db.execute(sql`CREATE SEQUENCE test_record_failures`);
-    await t.database.db.execute(sql.raw(`CREATE OR REPLACE FUNCTION test_fail_record() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF nextval('test_record_failures') <= 2 THEN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF;
-        RETURN NEW;
-      END $$`));
-    await t.database.db.execute(sql`CREATE TRIGGER test_fail_record BEFORE UPDATE ON outbox FOR EACH ROW WHEN (NEW.status = 'sent') EXECUTE FUNCTION test_fail_record()`);
+    const restore = await failUpdatesTo(t.database, "outbox", "sent", 2);
     try {
       const u = await user();
       const o = newOutbox();
@@ -100,8 +94,7 @@ describeEachDriver("outbox sender", (driver) => {
       expect(r[0]!.provider_id).toMatch(/^prov-/);
       expect(r[1]).toMatchObject({ body: "after", attempts: 1, message_status: "sent" });
     } finally {
-      await t.database.db.execute(sql`DROP TRIGGER IF EXISTS test_fail_record ON outbox`);
-      await t.database.db.execute(sql`DROP SEQUENCE IF EXISTS test_record_failures`);
+      await restore();
     }
   });
 

@@ -16,6 +16,7 @@ import type { ChannelAdapter, OutboundRow } from "../src/outbox/types";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 import { sleep } from "../../test-support/fake-agent";
 import { waitFor } from "../../test-support/wait-for";
+import { failUpdatesTo } from "../../test-support/failing-updates";
 
 const logger = createLogger({ level: "silent" });
 
@@ -191,13 +192,7 @@ describeEachDriver("queues", (driver) => {
   });
 
   it("retries a turn whose completion could not be recorded at once, not after its lease, and writes its reply once", async () => {
-    await t.database.db.execute(sql`CREATE SEQUENCE test_complete_failures`);
-    await t.database.db.execute(sql.raw(`CREATE OR REPLACE FUNCTION test_fail_complete() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF nextval('test_complete_failures') <= 1 THEN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF;
-        RETURN NEW;
-      END $$`));
-    await t.database.db.execute(sql`CREATE TRIGGER test_fail_complete BEFORE UPDATE ON inbox_events FOR EACH ROW WHEN (NEW.status = 'done') EXECUTE FUNCTION test_fail_complete()`);
+    const restore = await failUpdatesTo(t.database, "inbox_events", "done", 1);
     const outbox = new Outbox({ database: t.database, logger });
     const dispatcher = new Dispatcher({ database: t.database, outbox, logger, concurrency: 4, leaseSeconds: 30, pollIntervalMs: 30, retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } });
     const runs: string[] = [];
@@ -212,8 +207,7 @@ describeEachDriver("queues", (driver) => {
       expect(replies).toHaveLength(1);
     } finally {
       await dispatcher.stop();
-      await t.database.db.execute(sql`DROP TRIGGER IF EXISTS test_fail_complete ON inbox_events`);
-      await t.database.db.execute(sql`DROP SEQUENCE IF EXISTS test_complete_failures`);
+      await restore();
     }
   });
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -88,6 +88,15 @@ async function until<T>(fn: () => T | undefined, timeoutMs: number, what: string
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** The agent's "agent process ready" log line, once it is there. */
+function readyLine(io: { out: () => string; err: () => string }): Promise<{ msg: string; port: number } & Record<string, unknown>> {
+  return until(
+    () => io.out().split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === "agent process ready"),
+    20_000,
+    `"agent process ready" (stderr: ${io.err()})`,
+  );
+}
+
 /** How the test run itself was started (CI's Node 24 pass preloads its better-sqlite3 redirect). */
 const inherited = Object.fromEntries(["NODE_OPTIONS", "AGENT_SQLITE_DIR"].filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
 
@@ -110,11 +119,7 @@ describe("agent process (node sandbox-image/dist/main.js)", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const io = collect(child);
-    const ready = await until(
-      () => io.out().split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === "agent process ready"),
-      20_000,
-      `"agent process ready" (stderr: ${io.err()})`,
-    );
+    const ready = await readyLine(io);
     const client = await AgentClient.connect(`ws://127.0.0.1:${ready.port}`, { sandboxId: baseEnv.SANDBOX_ID, token, privateKeyPem: keys.privateKeyPem });
     expect(client.helloFrame.type).toBe("hello");
     const closed = client.socket.closed;
@@ -140,8 +145,8 @@ describe("agent process (node sandbox-image/dist/main.js)", () => {
     const logLines = (out: string) => out.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { msg: string; ms?: number });
     const withGc = start(true);
     child = withGc.proc;
-    const ready = await until(() => logLines(withGc.io.out()).find((l) => l.msg === "agent process ready"), 20_000, `"agent process ready" (stderr: ${withGc.io.err()})`);
-    const client = await AgentClient.connect(`ws://127.0.0.1:${(ready as unknown as { port: number }).port}`, { sandboxId: baseEnv.SANDBOX_ID, token, privateKeyPem: keys.privateKeyPem });
+    const ready = await readyLine(withGc.io);
+    const client = await AgentClient.connect(`ws://127.0.0.1:${ready.port}`, { sandboxId: baseEnv.SANDBOX_ID, token, privateKeyPem: keys.privateKeyPem });
     const connectedAt = logLines(withGc.io.out()).findIndex((l) => l.msg === "control plane connected");
     // Once after start (idle before anyone connected), once after the handshake: not before it.
     await until(() => (logLines(withGc.io.out()).slice(connectedAt).some((l) => l.msg === "idle: heap compacted") ? true : undefined), 15_000, "the heap compacted after the handshake");
@@ -152,8 +157,8 @@ describe("agent process (node sandbox-image/dist/main.js)", () => {
 
     const withoutGc = start(false);
     child = withoutGc.proc;
-    const ready2 = await until(() => logLines(withoutGc.io.out()).find((l) => l.msg === "agent process ready"), 20_000, `"agent process ready" (stderr: ${withoutGc.io.err()})`);
-    const client2 = await AgentClient.connect(`ws://127.0.0.1:${(ready2 as unknown as { port: number }).port}`, { sandboxId: baseEnv.SANDBOX_ID, token, privateKeyPem: keys.privateKeyPem });
+    const ready2 = await readyLine(withoutGc.io);
+    const client2 = await AgentClient.connect(`ws://127.0.0.1:${ready2.port}`, { sandboxId: baseEnv.SANDBOX_ID, token, privateKeyPem: keys.privateKeyPem });
     await new Promise((r) => setTimeout(r, 3_000));
     client2.close();
     expect(logLines(withoutGc.io.out()).map((l) => l.msg)).not.toContain("idle: heap compacted");
@@ -197,7 +202,6 @@ if (!SNAPSHOTS) process.stdout.write("SKIPPED (needs the bundle on Node >= 22): 
   it("starts from the snapshot with this process's environment, answers a turn and its status, and exits 0 on SIGTERM", async () => {
     const blob = path.join(dir, "agent.blob");
     // The builder gets no preload: a user module loaded while building would void the snapshot.
-    const { execFileSync } = await import("node:child_process");
     execFileSync(process.execPath, [path.resolve(__dirname, "../snapshot.js"), MAIN, blob], { env: { PATH: process.env.PATH, SANDBOX_ID: "builder-must-not-leak" }, stdio: "pipe" });
     const dataDir = path.join(dir, "data");
     child = spawn(process.execPath, ["--snapshot-blob", blob], {
@@ -205,11 +209,7 @@ if (!SNAPSHOTS) process.stdout.write("SKIPPED (needs the bundle on Node >= 22): 
       stdio: ["ignore", "pipe", "pipe"],
     });
     const io = collect(child);
-    const ready = await until(
-      () => io.out().split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === "agent process ready"),
-      20_000,
-      `"agent process ready" (stderr: ${io.err()})`,
-    );
+    const ready = await readyLine(io);
     expect(ready).toMatchObject({ startedFrom: "snapshot", sandboxId: baseEnv.SANDBOX_ID, timezone: "Europe/Berlin", dataDir });
     const client = await AgentClient.connect(`ws://127.0.0.1:${ready.port}`, { sandboxId: baseEnv.SANDBOX_ID, token, privateKeyPem: keys.privateKeyPem });
     const turn = await client.request("chat.send", { idempotencyKey: "snap-1", channel: "whatsapp", text: "remind me to call Ada tomorrow at 9am" });

@@ -202,8 +202,7 @@ export class Dispatcher {
       const { leaseToken: _t, ...view } = event;
       out = (await handler(view, { signal, get log() { return log(); } })) ?? [];
     } catch (err) {
-      if (signal.aborted) await this.release(event, log);
-      else await this.fail(event, err, log).catch((e) => log().warn({ err: e }, "could not record the failure; the lease will expire"));
+      await this.giveBack(event, err, signal, log);
       return true;
     }
     // Completing the event and writing its replies is one statement: atomic without a transaction,
@@ -230,8 +229,7 @@ export class Dispatcher {
       // goes back with a retry time instead of waiting out its lease. The agent keeps each event's
       // result under its id, so the next attempt returns the same reply without a second turn.
       log().warn({ err }, "could not record the turn's completion; will retry");
-      if (signal.aborted) await this.release(event, log);
-      else await this.fail(event, err, log).catch((e) => log().warn({ err: e }, "could not record the failure; the lease will expire"));
+      await this.giveBack(event, err, signal, log);
       return true;
     } finally {
       send?.take(r?.leased ?? undefined);
@@ -242,6 +240,12 @@ export class Dispatcher {
     this.m?.outcomes.inc({ kind: event.kind, outcome: ok ? "done" : "lease_lost" });
     this.m?.duration.observe({ kind: event.kind }, (performance.now() - started) / 1000);
     return !ok || r?.more !== false;
+  }
+
+  /** An attempt that did not complete: released when we are stopping, otherwise failed with a retry time. */
+  private async giveBack(event: Claimed, err: unknown, signal: AbortSignal, log: () => Logger): Promise<void> {
+    if (signal.aborted) await this.release(event, log);
+    else await this.fail(event, err, log).catch((e) => log().warn({ err: e }, "could not record the failure; the lease will expire"));
   }
 
   private async fail(event: Claimed, err: unknown, log: () => Logger): Promise<void> {

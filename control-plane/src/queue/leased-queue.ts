@@ -109,14 +109,13 @@ export class LeasedQueue {
     // given and whose token is one of those given is that job's.
     const r = await rows<{ lease_token: string }>(
       db,
-      sql`UPDATE ${this.t} SET lease_expires_at = ${this.leaseExpiry()}
-          FROM (SELECT x.id FROM ${this.t} x
-                WHERE x.id = ANY(string_to_array(${jobs.map((j) => j.id).join(",")}, ','))
-                  AND x.lease_token = ANY(string_to_array(${jobs.map((j) => j.leaseToken).join(",")}, ','))
-                  AND x.status = ${this.q.running}
-                ORDER BY x.id FOR UPDATE OF x) AS l
-          WHERE ${this.t}.id = l.id
-          RETURNING ${this.t}.lease_token`,
+      this.updateInIdOrder(
+        sql`lease_expires_at = ${this.leaseExpiry()}`,
+        sql`x.id = ANY(string_to_array(${jobs.map((j) => j.id).join(",")}, ','))
+            AND x.lease_token = ANY(string_to_array(${jobs.map((j) => j.leaseToken).join(",")}, ','))
+            AND x.status = ${this.q.running}`,
+        sql`lease_token`,
+      ),
     );
     return new Set(r.map((x) => x.lease_token));
   }
@@ -178,11 +177,15 @@ export class LeasedQueue {
   async reclaimOwn(db: Executor): Promise<number> {
     const r = await rows(
       db,
-      sql`UPDATE ${this.t} SET lease_expires_at = now(), updated_at = now()
-          FROM (SELECT x.id FROM ${this.t} x WHERE x.status = ${this.q.running} AND starts_with(x.lease_token, ${`${this.workerId}:`})
-                ORDER BY x.id FOR UPDATE OF x) AS l
-          WHERE ${this.t}.id = l.id RETURNING ${this.t}.id`,
+      this.updateInIdOrder(sql`lease_expires_at = now(), updated_at = now()`, sql`x.status = ${this.q.running} AND starts_with(x.lease_token, ${`${this.workerId}:`})`, sql`id`),
     );
     return r.length;
+  }
+
+  /** UPDATE of the rows `x` that `where` admits, their locks taken in id order (see renew). */
+  private updateInIdOrder(set: SQL, where: SQL, returning: SQL): SQL {
+    return sql`UPDATE ${this.t} SET ${set}
+               FROM (SELECT x.id FROM ${this.t} x WHERE ${where} ORDER BY x.id FOR UPDATE OF x) AS l
+               WHERE ${this.t}.id = l.id RETURNING ${this.t}.${returning}`;
   }
 }
