@@ -13,8 +13,9 @@
  * main.js). The image's smoke test then starts the agent from the blob (image-smoke.js --snapshot).
  *
  * What cannot be in a snapshot stays out and is loaded on first use instead:
- * - better-sqlite3: a native addon. The agent's `new BetterSqlite3(...)` loads it (module.createRequire
- *   beside main.js), so the binding is opened at run time as before.
+ * - better-sqlite3's native addon. Its JavaScript (lib/) is evaluated into the snapshot; the
+ *   addon is loaded by the first `new BetterSqlite3(...)` (module.createRequire beside main.js), so
+ *   the binding is opened at run time as before.
  * - node:http: its parser binding has native state Node cannot serialize. The bundle already
  *   imports it through getters that load it on first read (bundle.js, LAZY), and ws and the gateway
  *   read them only when they listen.

@@ -27,7 +27,14 @@ export class AgentEnvError extends Error {
   }
 }
 
+/**
+ * ICU's canonical zone ids, read once: a lookup in them costs a few milliseconds where building a
+ * DateTimeFormat (the general check) costs ~30 ms of a start, most of it formatting data a check
+ * does not need (measured in docs/sandbox-speed.md). Aliases ("Asia/Kolkata", "US/Eastern") and
+ * other spellings are not in the list and take the general check.
+ */
 function isTimeZone(tz: string): boolean {
+  if (tz === "UTC" || Intl.supportedValuesOf("timeZone").includes(tz)) return true;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
     return true;
@@ -75,8 +82,17 @@ function agentEnvSchema() {
   });
 }
 
+/**
+ * The schema for the process's one parse, built when this module is evaluated: in the image that is
+ * while its startup snapshot is made, so a start deserializes it instead of building it (~5 ms of a
+ * sandbox's start, docs/sandbox-speed.md). The parse takes it and drops it, so it is garbage after.
+ */
+let startSchema: ReturnType<typeof agentEnvSchema> | undefined = agentEnvSchema();
+
 export function parseAgentEnv(env: NodeJS.ProcessEnv, defaults: { templatesDir: string }): AgentConfig {
-  const parsed = agentEnvSchema().safeParse(env);
+  const schema = startSchema ?? agentEnvSchema();
+  startSchema = undefined;
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     throw new AgentEnvError(parsed.error.issues.map((i) => `${String(i.path[0])} ${i.message}`));
   }

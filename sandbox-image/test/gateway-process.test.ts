@@ -39,6 +39,15 @@ describe("agent environment", () => {
     expect(c).toMatchObject({ port: 0, host: "127.0.0.1", timezone: "Europe/Berlin", userName: "Ada" });
   });
 
+  it("accepts every zone name ICU knows, not only its canonical list: UTC, aliases, old names", () => {
+    // ICU's canonical list (the fast check) lacks UTC, Etc/UTC, Asia/Kolkata and US/Eastern; the
+    // general check takes them.
+    for (const tz of ["UTC", "Etc/UTC", "Asia/Kolkata", "Asia/Calcutta", "US/Eastern", "Europe/Kiev", "Europe/Kyiv"]) {
+      expect(parseAgentEnv({ ...baseEnv, USER_TIMEZONE: tz }, defaults).timezone).toBe(tz);
+    }
+    expect(() => parseAgentEnv({ ...baseEnv, USER_TIMEZONE: "Europe/Atlantis" }, defaults)).toThrow(/USER_TIMEZONE is not an IANA time zone/);
+  });
+
   it("names every problem and never echoes a value", () => {
     let err: unknown;
     try {
