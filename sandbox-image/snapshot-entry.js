@@ -17,45 +17,41 @@ const vm = require("node:vm");
 const MAIN = process.env.AGENT_SNAPSHOT_MAIN;
 if (!MAIN) throw new Error("snapshot-entry.js is run by snapshot.js");
 
-/** Where Node would find a package for main.js: the nearest node_modules above it that has it. */
-function packageDir(name) {
-  for (let dir = path.dirname(MAIN); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, "node_modules", name);
-    if (fs.existsSync(path.join(candidate, "package.json"))) return candidate;
-    if (path.dirname(dir) === dir) throw new Error(`${name} not found above ${MAIN}`);
-  }
+/**
+ * Evaluates one CommonJS file with the given `require`, under its own file name (stack traces read
+ * as that file's). Not the process's main module: a bundle's own start (require.main === module)
+ * stays off.
+ */
+function evaluate(filename, req, mod = { exports: {} }) {
+  const source = fs.readFileSync(filename, "utf8").replace(/^#!.*/, "");
+  vm.compileFunction(source, ["exports", "require", "module", "__filename", "__dirname"], { filename }).call(mod.exports, mod.exports, req, mod, filename, path.dirname(filename));
+  return mod.exports;
+}
+
+/** better-sqlite3's addon, by the package Node resolves for main.js at run time (a redirect, as the Node 24 tests use, applies). */
+function addon() {
+  const index = createRequire(MAIN).resolve("better-sqlite3");
+  return createRequire(MAIN)(path.join(path.dirname(index), "../build/Release/better_sqlite3.node"));
 }
 
 /**
- * better-sqlite3's lib/ (a dozen CommonJS files) evaluated into the snapshot, so a start does not
+ * better-sqlite3's lib/ (ten CommonJS files) evaluated into the snapshot, so a start does not
  * resolve, read and compile them. The package loads its addon only in the Database constructor,
- * through `bindings`, which searches a dozen paths; here that is one resolution of the package at
- * run time (so a redirect of `better-sqlite3`, as the Node 24 tests use, still applies) and a
- * load of its build/Release binary.
+ * through `bindings`, which searches a dozen paths; here that is addon() above.
  */
 function betterSqlite3() {
-  const addon = () => {
-    const index = createRequire(MAIN).resolve("better-sqlite3");
-    return createRequire(MAIN)(path.join(path.dirname(index), "../build/Release/better_sqlite3.node"));
-  };
-  const cache = new Map();
-  const file = (from, request) => {
-    const base = path.resolve(from, request);
-    const found = [base, `${base}.js`, path.join(base, "index.js")].find((f) => fs.existsSync(f) && fs.statSync(f).isFile());
-    if (!found) throw new Error(`better-sqlite3: cannot find ${request} from ${from}`);
-    return found;
-  };
+  const loaded = new Map();
   const load = (filename) => {
-    const cached = cache.get(filename);
-    if (cached) return cached.exports;
-    const mod = { exports: {} };
-    cache.set(filename, mod);
-    const dirname = path.dirname(filename);
-    const req = (request) => (request === "bindings" ? () => addon() : request.startsWith(".") ? load(file(dirname, request)) : require(request));
-    vm.compileFunction(fs.readFileSync(filename, "utf8"), ["exports", "require", "module", "__filename", "__dirname"], { filename }).call(mod.exports, mod.exports, req, mod, filename, dirname);
+    let mod = loaded.get(filename);
+    if (!mod) {
+      // Registered before it runs, as CommonJS does: a cycle sees the exports so far.
+      loaded.set(filename, (mod = { exports: {} }));
+      const local = createRequire(filename);
+      evaluate(filename, (request) => (request === "bindings" ? addon : request.startsWith(".") ? load(local.resolve(request)) : require(request)), mod);
+    }
     return mod.exports;
   };
-  return load(file(packageDir("better-sqlite3"), "lib/index.js"));
+  return load(createRequire(MAIN).resolve("better-sqlite3"));
 }
 
 function bundleRequire(name) {
@@ -68,8 +64,5 @@ function bundleRequire(name) {
 net.isIPv6("::1");
 require("node:cluster");
 
-const wrapper = vm.compileFunction(fs.readFileSync(MAIN, "utf8").replace(/^#!.*/, ""), ["exports", "require", "module", "__filename", "__dirname"], { filename: MAIN });
-// Not the process's main module: the bundle's own start (require.main === module) stays off.
-const mod = { exports: {} };
-wrapper.call(mod.exports, mod.exports, bundleRequire, mod, MAIN, path.dirname(MAIN));
-v8.startupSnapshot.setDeserializeMainFunction(() => mod.exports.main({ startedFrom: "snapshot" }));
+const agent = evaluate(MAIN, bundleRequire);
+v8.startupSnapshot.setDeserializeMainFunction(() => agent.main({ startedFrom: "snapshot" }));

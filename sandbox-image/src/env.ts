@@ -28,10 +28,10 @@ export class AgentEnvError extends Error {
 }
 
 /**
- * ICU's canonical zone ids, read once: a lookup in them costs a few milliseconds where building a
+ * ICU's list of canonical zone ids first: a lookup in it costs a few milliseconds where building a
  * DateTimeFormat (the general check) costs ~30 ms of a start, most of it formatting data a check
- * does not need (measured in docs/sandbox-speed.md). Aliases ("Asia/Kolkata", "US/Eastern") and
- * other spellings are not in the list and take the general check.
+ * does not need (measured in docs/sandbox-speed.md). UTC (the default, which the list lacks) is
+ * taken as it is; aliases ("Asia/Kolkata", "US/Eastern") and other spellings take the general check.
  */
 function isTimeZone(tz: string): boolean {
   if (tz === "UTC" || Intl.supportedValuesOf("timeZone").includes(tz)) return true;

@@ -370,8 +370,8 @@ export class SandboxService {
 
   private async doEnsure(userId: string, timed?: { path: EnsurePath }): Promise<SandboxTarget> {
     // Frozen: thawed in place, its socket still open (tens of ms); if that fails, started below.
-    // The thaw reads the sandbox row alone: the row exists only while its user does (a cascading
-    // foreign key), and nothing of the user is needed to thaw (two statements fewer on this path).
+    // The sandbox row is read first and alone: it exists only while its user does (a cascading
+    // foreign key), and neither the thaw nor a running sandbox's check needs anything of the user.
     const found = await this.get(userId);
     if (found?.state === "frozen") {
       const thawed = await this.thaw(found, this.log.child({ userId, sandboxId: found.id }));
@@ -381,9 +381,14 @@ export class SandboxService {
       }
     }
 
-    const [user] = await this.db.select().from(users).where(eq(users.id, userId));
-    if (!user) throw new UserNotFoundError(userId);
-    let row = await this.upsertRow(userId);
+    // The row as found serves the paths below, except after a thaw that failed (it may have marked
+    // the row running), and when there is none yet: then the user is checked and the row made.
+    let user: User | undefined;
+    let row = found && found.state !== "frozen" ? found : found ? await this.get(userId) : null;
+    if (!row) {
+      user = await this.userOf(userId);
+      row = await this.upsertRow(userId);
+    }
     const log = this.log.child({ userId, sandboxId: row.id });
 
     // Fast path: running and answering. A running agent that does not answer is restarted below.
@@ -412,7 +417,7 @@ export class SandboxService {
     // Set once the sandbox may run with the boost; whatever the outcome, it is then taken back.
     let boosted = false;
     try {
-      return await this.bringUp(userId, user, row, log, woken, startCpus, () => (boosted = true));
+      return await this.bringUp(userId, user ?? (await this.userOf(userId)), row, log, woken, startCpus, () => (boosted = true));
     } finally {
       if (boosted) void this.settleCpus(userId);
     }
@@ -533,6 +538,12 @@ export class SandboxService {
   }
 
   /** The user's row, inserted if absent; the unique user_id makes concurrent inserts collapse into one. */
+  private async userOf(userId: string): Promise<User> {
+    const [user] = await this.db.select().from(users).where(eq(users.id, userId));
+    if (!user) throw new UserNotFoundError(userId);
+    return user;
+  }
+
   private async upsertRow(userId: string): Promise<Sandbox> {
     const id = randomUUID();
     await this.db
