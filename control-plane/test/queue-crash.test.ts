@@ -206,12 +206,22 @@ describePostgres("two dispatchers on one database, one SIGKILLed mid-burst, at d
       await start("survivor");
       await enqueue(ids.slice(USERS / 2));
       await waitFor(() => provider.sends.length >= (USERS * EVENTS) / 3, 120_000, "a third of the replies");
-      // Kill it while it holds turns.
-      await waitFor(doomedHolds, 60_000, "the doomed dispatcher to hold a turn");
+      // Kill it while it holds turns. It is stopped first (SIGSTOP: it starts no statement and
+      // renews no lease from then on), so what it holds can be read before the kill; a moment lets
+      // a statement it had already sent finish. Between "holds a turn" and the kill it could finish
+      // those turns (CI once saw it hold none); then it goes on and the next moment is tried.
+      // The users it held: their events stay "processing" under its lease until that expires.
+      let held: { user_id: string }[] = [];
+      let killedAt = 0;
+      for (let i = 0; i < 50 && held.length === 0; i++) {
+        await waitFor(doomedHolds, 60_000, "the doomed dispatcher to hold a turn");
+        process.kill(-doomed.pid!, "SIGSTOP");
+        killedAt = Date.now();
+        await sleep(200);
+        held = await rows<{ user_id: string }>(t.database.db, sql`SELECT DISTINCT user_id FROM inbox_events WHERE status = 'processing' AND starts_with(lease_token, 'doomed:')`);
+        if (held.length === 0) process.kill(-doomed.pid!, "SIGCONT");
+      }
       await killGroup(doomed);
-      const killedAt = Date.now();
-      // The users the dead process held: their events stay "processing" under its lease until it ends.
-      const held = await rows<{ user_id: string }>(t.database.db, sql`SELECT DISTINCT user_id FROM inbox_events WHERE status = 'processing' AND starts_with(lease_token, 'doomed:')`);
       const sentTo = (id: string) => provider.sends.filter((s) => s.to === id).length;
       const before = new Map(held.map((h) => [h.user_id, sentTo(h.user_id)]));
       const resumed: number[] = [];
