@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { OpenRowsStatistics } from "../queue/open-rows-statistics";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { Channel } from "@concierge/protocol";
 import { rows, type Database } from "../db/database";
@@ -89,7 +90,10 @@ export const INBOX_QUEUE: QueueTable = {
       WHERE b.user_id = q.user_id AND b.id <> q.id
         AND b.status IN ('pending', 'processing') -- lets the planner use the open-rows index
         AND (b.status = 'processing'
-             OR (q.status = 'pending' AND (b.priority, b.created_at, b.seq) < (q.priority, q.created_at, q.seq))))`,
+             OR (q.status = 'pending' AND (b.priority, b.created_at, b.seq) < (q.priority, q.created_at, q.seq)))
+      -- OFFSET 0: a lookup of this user's open rows for each candidate. As an anti-join planned on
+      -- statistics that say nothing is open, it read every open row for each candidate instead.
+      OFFSET 0)`,
   order: sql`q.priority, q.created_at, q.seq`,
 };
 
@@ -154,6 +158,7 @@ export class Dispatcher {
       claim: (n) => this.claim(n),
       renew: (jobs) => this.queue.renew(this.opts.database.db, jobs),
       process: (e, signal) => this.work(e, signal),
+      statistics: new OpenRowsStatistics({ analyze: () => this.queue.analyze(this.opts.database.db), clock: opts.clock ?? systemClock, logger: this.log }),
     });
   }
 

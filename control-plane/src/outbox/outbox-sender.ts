@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { OpenRowsStatistics } from "../queue/open-rows-statistics";
 import type { Counter, Registry } from "prom-client";
 import { registryCounter } from "../metrics";
 import type { Channel } from "@concierge/protocol";
@@ -36,7 +37,8 @@ export const OUTBOX_QUEUE: QueueTable = {
   head: sql`NOT EXISTS (
       SELECT 1 FROM outbox b
       WHERE b.user_id = q.user_id AND b.channel = q.channel
-        AND b.status IN ('pending', 'sending') AND b.seq < q.seq)`,
+        AND b.status IN ('pending', 'sending') AND b.seq < q.seq
+      OFFSET 0)`, // a per-candidate lookup by (user, channel), as the inbox's head rule (dispatcher.ts)
   order: sql`q.seq`,
 };
 
@@ -121,6 +123,7 @@ export class OutboxSender {
       claim: (n) => this.claim(n),
       renew: (jobs) => this.queue.renew(this.opts.database.db, jobs),
       process: (row) => this.send(row),
+      statistics: new OpenRowsStatistics({ analyze: () => this.queue.analyze(this.opts.database.db), clock: opts.clock, logger: this.log }),
     });
   }
 

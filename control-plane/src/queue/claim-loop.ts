@@ -27,6 +27,8 @@ export interface ClaimLoopOptions<J extends LeasedJob> {
    * row): the loop then skips the claim it would run for the freed slot.
    */
   process(job: J, signal: AbortSignal): Promise<boolean | void>;
+  /** Told the number of jobs in flight as it changes (OpenRowsStatistics). */
+  statistics?: { observe(inFlight: number): void };
 }
 
 /** Rows per claim statement: a burst is taken in a few round trips, not one huge statement. */
@@ -160,11 +162,13 @@ export class ClaimLoop<J extends LeasedJob> {
       .catch((err) => void this.opts.logger.error({ err, id: job.id }, "job processing threw"))
       .then((more) => {
         this.inFlight.delete(job.leaseToken);
+        this.opts.statistics?.observe(this.inFlight.size);
         // A freed slot, and maybe a new head (the next event of this user): look again, unless
         // the job knows its user has nothing next and no head was left waiting for a slot.
         if (more !== false || this.starved) this.wake();
       });
     this.inFlight.set(job.leaseToken, { job, abort, done });
+    this.opts.statistics?.observe(this.inFlight.size);
   }
 
   private schedulePoll(): void {

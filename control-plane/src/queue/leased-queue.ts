@@ -75,6 +75,14 @@ export class LeasedQueue {
       RETURNING ${t}.* ${extra.returning ? sql`, ${extra.returning}` : sql``}`;
   }
 
+  /**
+   * Refreshes the table's statistics (OpenRowsStatistics says when). SKIP_LOCKED: if autovacuum
+   * holds the table, it is doing the same and we do not wait.
+   */
+  async analyze(db: Executor): Promise<void> {
+    await db.execute(sql`ANALYZE (SKIP_LOCKED) ${this.t}`);
+  }
+
   /** A fresh lease token of this worker, as SQL: for a claim, or for a row inserted already claimed. */
   newLeaseToken(): SQL {
     return sql`(${this.workerId} || ':' || gen_random_uuid()::text)`;

@@ -30,14 +30,13 @@ export const inboxEvents = pgTable(
   },
   (t) => [
     uniqueIndex("inbox_events_channel_provider_id_key").on(t.channel, t.providerId),
-    // The claim's "is this user busy / is this the head" check reads only a user's open rows, so
-    // its cost does not grow with the history kept for operators.
+    // The open rows, per user: the claim reads them (a scan of this index, sorted), and the "is
+    // this user busy / is this the head" checks read one user's, so neither grows with the history
+    // kept for operators. It is the only index of the open rows, on purpose: a second one keyed
+    // without user_id (migration 0003 dropped inbox_events_open_idx) was what per-user lookups
+    // took, a scan of every open row, whenever the statistics said nothing was open (docs/routing.md).
     index("inbox_events_user_order_idx")
       .on(t.userId, t.priority, t.createdAt, t.seq)
-      .where(sql`status IN ('pending', 'processing')`),
-    // The dispatcher only ever looks at unfinished rows; this keeps its scan small as history grows.
-    index("inbox_events_open_idx")
-      .on(t.priority, t.createdAt, t.seq)
       .where(sql`status IN ('pending', 'processing')`),
     index("inbox_events_user_created_idx").on(t.userId, t.createdAt),
     // One event in flight per user, held by the database: the claim's head rule never makes a

@@ -32,11 +32,12 @@ export const outbox = pgTable(
     sentAt: timestamptz("sent_at"),
   },
   (t) => [
-    // Only unsent rows matter to the claim's ordering check; sent history is kept but not scanned.
+    // Only unsent rows matter to the claim and its ordering check; sent history is kept but not
+    // scanned. The only index of the unsent rows, for the reason inbox_events_user_order_idx is
+    // (migration 0003 dropped outbox_open_idx).
     index("outbox_user_channel_seq_idx")
       .on(t.userId, t.channel, t.seq)
       .where(sql`status IN ('pending', 'sending')`),
-    index("outbox_open_idx").on(t.seq).where(sql`status IN ('pending', 'sending')`),
     index("outbox_inbox_id_idx").on(t.inboxId),
     index("outbox_finished_idx")
       .on(t.updatedAt)
