@@ -37,6 +37,8 @@ export interface LoadResult {
   lat: number[];
   /** Route runs: from sending each webhook to its 200 (the message stored), in ms. */
   hook?: number[];
+  /** Route runs, by message number (every user's first message, second, ...): hook and lat. */
+  rounds?: { hook: number[]; lat: number[] }[];
   seconds: number;
   /** The load generator's own CPU over the run (ms), to see what the machine's other core did. */
   cpuMs: number;
@@ -87,18 +89,20 @@ async function main(cfg: LoadConfig): Promise<void> {
 
   // The users' HTTP client: undici's request (cheaper than fetch), keep-alive, for floor and route alike.
   const http = new Agent({ keepAliveTimeout: 60_000 });
-  const hooks: number[] = [];
+  let hooks: number[][] = [];
   const runUsers = async (users: number, messages: number, turn: (u: number, i: number) => Promise<number>) => {
-    const lat: number[] = [];
+    const rounds = Array.from({ length: messages }, () => ({ hook: [] as number[], lat: [] as number[] }));
+    hooks = rounds.map((r) => r.hook);
     const started = performance.now();
     const cpu0 = process.cpuUsage();
     await Promise.all(
       Array.from({ length: users }, async (_, u) => {
-        for (let i = 0; i < messages; i++) lat.push(await turn(u, i));
+        for (let i = 0; i < messages; i++) rounds[i]!.lat.push(await turn(u, i));
       }),
     );
     const cpu = process.cpuUsage(cpu0);
-    return { lat, hook: hooks.splice(0), seconds: (performance.now() - started) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 };
+    const hook = rounds.flatMap((r) => r.hook);
+    return { lat: rounds.flatMap((r) => r.lat), ...(hook.length ? { hook, rounds } : {}), seconds: (performance.now() - started) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 };
   };
 
   const floorTurn = (base: string) => async () => {
@@ -130,7 +134,7 @@ async function main(cfg: LoadConfig): Promise<void> {
     });
     await res.body.arrayBuffer();
     if (res.statusCode !== 200) throw new Error(`webhook answered ${res.statusCode}`);
-    hooks.push(performance.now() - t0);
+    hooks[i]?.push(performance.now() - t0);
     await replied;
     return performance.now() - t0;
   };

@@ -64,7 +64,7 @@ const ACCESS_TOKEN = "bench-access-token";
 const PHONE_ID = "106540352242922";
 
 /** Starts the load generator (bench/route-load.ts) in a child process; `run` drives one measured run. */
-async function startLoad(cfg: LoadConfig): Promise<LoadReady & { run(m: Omit<LoadRun, "type">): Promise<{ lat: number[]; hook?: number[]; seconds: number; cpuMs: number }>; stop(): void }> {
+async function startLoad(cfg: LoadConfig): Promise<LoadReady & { run(m: Omit<LoadRun, "type">): Promise<{ lat: number[]; hook?: number[]; rounds?: LoadResult["rounds"]; seconds: number; cpuMs: number }>; stop(): void }> {
   const child = fork(path.join(__dirname, "route-load.ts"), [], {
     // Its own execArgv: a --cpu-prof given to this process profiles the control plane, not the load.
     execArgv: ["--import", "tsx"],
@@ -289,6 +289,13 @@ async function main(): Promise<void> {
       ...(floor ? [row("floor (HTTP in, commit, WS, HTTP out)", floor)] : []),
       row("route (webhook -> reply sent)", route),
       ...(route.hook?.length ? [`  webhook answered (stored): p50 ${ms(pct(route.hook, 50))}, p99 ${ms(pct(route.hook, 99))}`] : []),
+      // Each user's first message is a first contact (the measured users are new); with few
+      // messages per user, where each round's time goes.
+      ...(MESSAGES <= 5
+        ? (route.rounds ?? []).map(
+            (r, i) => `  message ${i + 1} of each user: webhook answered p50 ${ms(pct(r.hook, 50))}, max ${ms(pct(r.hook, 100))}; reply p50 ${ms(pct(r.lat, 50))}, max ${ms(pct(r.lat, 100))}`,
+          )
+        : []),
       `  of which inbox row -> turn done: p50 ${ms(Number(stages!.inbox_p50))}, p99 ${ms(Number(stages!.inbox_p99))}; outbox row -> sent: p50 ${ms(Number(stages!.send_p50))}, p99 ${ms(Number(stages!.send_p99))}`,
       ...(floor
         ? [
