@@ -20,9 +20,10 @@ export interface OpenRowsStatisticsOptions {
  * A queue table is mostly history: when autovacuum analyzes it, at a quiet moment, almost nothing
  * is open, and the planner then takes the open rows for one row. Every plan made on that belief
  * reads "all the open rows" as if it were free, nested inside a loop over them: in a burst of a
- * thousand users a claim or a batch of completions read every open row once per row (30 ms a claim
- * at 1000 open rows, docs/routing.md). Autovacuum does not come back in time: it waits for a tenth
- * of the table to change, which in a table holding a month of history a burst never does.
+ * thousand users a claim or a batch of completions read every open row once per row (up to 28 ms
+ * and 31,000 buffers a claim, docs/routing.md). Autovacuum does not come back in time: it waits
+ * for a tenth of the table to change, which in a table holding a month of history a burst never
+ * does.
  *
  * So the queue says when its open set grew: when this process's jobs in flight reach `minJobs` and
  * `growth` times the fewest it had since its last refresh, it runs ANALYZE on the table (in the
