@@ -1,5 +1,4 @@
 import { sql } from "drizzle-orm";
-import { OpenRowsStatistics } from "../queue/open-rows-statistics";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { Channel } from "@concierge/protocol";
 import { rows, type Database } from "../db/database";
@@ -158,7 +157,7 @@ export class Dispatcher {
       claim: (n) => this.claim(n),
       renew: (jobs) => this.queue.renew(this.opts.database.db, jobs),
       process: (e, signal) => this.work(e, signal),
-      statistics: new OpenRowsStatistics({ analyze: () => this.queue.analyze(this.opts.database.db), clock: opts.clock ?? systemClock, logger: this.log }),
+      analyze: () => this.queue.analyze(this.opts.database.db),
     });
   }
 

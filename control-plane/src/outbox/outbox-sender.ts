@@ -1,5 +1,4 @@
 import { sql } from "drizzle-orm";
-import { OpenRowsStatistics } from "../queue/open-rows-statistics";
 import type { Counter, Registry } from "prom-client";
 import { registryCounter } from "../metrics";
 import type { Channel } from "@concierge/protocol";
@@ -123,7 +122,7 @@ export class OutboxSender {
       claim: (n) => this.claim(n),
       renew: (jobs) => this.queue.renew(this.opts.database.db, jobs),
       process: (row) => this.send(row),
-      statistics: new OpenRowsStatistics({ analyze: () => this.queue.analyze(this.opts.database.db), clock: opts.clock, logger: this.log }),
+      analyze: () => this.queue.analyze(this.opts.database.db),
     });
   }
 

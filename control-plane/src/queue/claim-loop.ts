@@ -1,6 +1,7 @@
 import type { Logger } from "../logger";
 import type { Clock } from "../clock";
 import type { LeasedQueue, Reservation } from "./leased-queue";
+import { OpenRowsStatistics } from "./open-rows-statistics";
 
 /** What every claimed job carries: its row id and the lease token that proves the claim. */
 export interface LeasedJob {
@@ -27,8 +28,8 @@ export interface ClaimLoopOptions<J extends LeasedJob> {
    * row): the loop then skips the claim it would run for the freed slot.
    */
   process(job: J, signal: AbortSignal): Promise<boolean | void>;
-  /** Told the number of jobs in flight as it changes (OpenRowsStatistics). */
-  statistics?: { observe(inFlight: number): void };
+  /** Refreshes the queue table's statistics (LeasedQueue.analyze), when the jobs in flight say so (OpenRowsStatistics). */
+  analyze?(): Promise<void>;
 }
 
 /** Rows per claim statement: a burst is taken in a few round trips, not one huge statement. */
@@ -54,9 +55,11 @@ export class ClaimLoop<J extends LeasedJob> {
   private readonly inFlight = new Map<string, { job: J; abort: AbortController; done: Promise<unknown> }>();
   private poll?: { cancel(): void };
   private renewal?: { cancel(): void };
+  private readonly statistics?: OpenRowsStatistics;
 
   constructor(private readonly opts: ClaimLoopOptions<J>) {
     if (!(opts.capacity >= 1)) throw new RangeError("claim loop capacity must be >= 1");
+    if (opts.analyze) this.statistics = new OpenRowsStatistics({ analyze: opts.analyze, clock: opts.clock, logger: opts.logger });
   }
 
   get size(): number {
@@ -162,13 +165,13 @@ export class ClaimLoop<J extends LeasedJob> {
       .catch((err) => void this.opts.logger.error({ err, id: job.id }, "job processing threw"))
       .then((more) => {
         this.inFlight.delete(job.leaseToken);
-        this.opts.statistics?.observe(this.inFlight.size);
+        this.statistics?.observe(this.inFlight.size);
         // A freed slot, and maybe a new head (the next event of this user): look again, unless
         // the job knows its user has nothing next and no head was left waiting for a slot.
         if (more !== false || this.starved) this.wake();
       });
     this.inFlight.set(job.leaseToken, { job, abort, done });
-    this.opts.statistics?.observe(this.inFlight.size);
+    this.statistics?.observe(this.inFlight.size);
   }
 
   private schedulePoll(): void {

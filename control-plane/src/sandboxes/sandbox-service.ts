@@ -384,7 +384,7 @@ export class SandboxService {
     // The row as found serves the paths below, except after a thaw that failed (it may have marked
     // the row running), and when there is none yet: then the user is checked and the row made.
     let user: User | undefined;
-    let row = found && found.state !== "frozen" ? found : found ? await this.get(userId) : null;
+    let row = found?.state === "frozen" ? await this.get(userId) : found;
     if (!row) {
       user = await this.userOf(userId);
       row = await this.upsertRow(userId);
@@ -537,13 +537,14 @@ export class SandboxService {
     this.log.info({ userId, sandboxId: row.id }, "sandbox stopped");
   }
 
-  /** The user's row, inserted if absent; the unique user_id makes concurrent inserts collapse into one. */
+  /** The user, or UserNotFoundError. */
   private async userOf(userId: string): Promise<User> {
     const [user] = await this.db.select().from(users).where(eq(users.id, userId));
     if (!user) throw new UserNotFoundError(userId);
     return user;
   }
 
+  /** The user's row, inserted if absent; the unique user_id makes concurrent inserts collapse into one. */
   private async upsertRow(userId: string): Promise<Sandbox> {
     const id = randomUUID();
     await this.db
