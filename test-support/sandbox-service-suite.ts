@@ -64,6 +64,44 @@ export function sandboxServiceSuite(kind: RuntimeName): void {
     expect((await h.testDb.database.db.select().from(sandboxes).where(eq(sandboxes.userId, userId))).length).toBe(1);
   });
 
+  it("a replica that read the row before another one created the sandbox uses that sandbox's token, and leaves it running", async () => {
+    // The interleaving CI once hit by chance, forced: B reads the row (token generation 0), then A
+    // rotates the token, creates and starts the sandbox and completes its handshake, and only then
+    // does B look at the runtime. B must hand out the token A's sandbox holds, not the one it read.
+    const userId = await h.createUser();
+    const steps: Record<"a" | "b", string[]> = { a: [], b: [] };
+    let bRead!: () => void;
+    let aReady!: () => void;
+    const bHasRead = new Promise<void>((r) => (bRead = r));
+    const aIsReady = new Promise<void>((r) => (aReady = r));
+    const a = h.replica({
+      hooks: {
+        onStep: async (step) => {
+          steps.a.push(step);
+          if (step === "row") await bHasRead;
+          if (step === "ready") aReady();
+        },
+      },
+    });
+    const b = h.replica({
+      hooks: {
+        onStep: async (step) => {
+          steps.b.push(step);
+          if (step === "row") {
+            bRead();
+            await aIsReady;
+          }
+        },
+      },
+    });
+    const [ta, tb] = await Promise.all([a.ensure(userId), b.ensure(userId)]);
+    expect(tb).toEqual(ta);
+    // B's first attempt succeeded: it neither stopped A's sandbox nor started one of its own.
+    expect(steps.b).toEqual(["row", "ready"]);
+    expect(await sandboxesOf(userId)).toEqual([expect.objectContaining({ running: true })]);
+    expect((await rowOf(userId))!.tokenHash).toBe(hashToken(ta.token));
+  });
+
   it("a sandbox killed behind our back answers the next ensure, with the data on its volume intact", async () => {
     const userId = await h.createUser();
     await h.service.ensure(userId);

@@ -428,10 +428,13 @@ export class SandboxService {
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.startAttempts; attempt++) {
       try {
-        // Re-read: an earlier attempt (or another replica) may have moved the token generation.
-        if (attempt > 1) row = (await this.get(userId)) ?? row;
         // Two daemon calls at once: the image's identity (for the config hash) and the sandbox.
         const [imageId, found] = await Promise.all([this.runtime.resolveImage({ image: this.opts.settings.image }), this.runtime.inspect({ userId })]);
+        // The row is read after the runtime was: a token is rotated before its sandbox is created,
+        // so a sandbox seen here holds the generation read now (or one rotated past it, a sandbox
+        // about to be replaced). Read before, it may predate another replica's create, and its
+        // token would be refused by that replica's sandbox.
+        row = (await this.get(userId)) ?? row;
         let spec = await this.desiredSpec(row, user, { imageId });
         let inst = found;
         // Paused behind the row's back (a control plane that died while freezing): thaw, then judge.
@@ -483,7 +486,9 @@ export class SandboxService {
         lastError = err;
         log.warn({ err: (err as Error).message, attempt }, "sandbox did not come up");
         if (attempt < this.startAttempts) {
-          await this.runtime.stop({ userId, timeoutSeconds: 2 }).catch(() => undefined);
+          // A sandbox whose token another replica has rotated since is that replica's to bring up.
+          const now = await this.get(userId).catch(() => undefined);
+          if (!now || now.tokenGeneration === row.tokenGeneration) await this.runtime.stop({ userId, timeoutSeconds: 2 }).catch(() => undefined);
           await this.sleep(Math.min(5_000, 250 * 2 ** (attempt - 1)));
         }
       }
