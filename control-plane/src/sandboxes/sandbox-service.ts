@@ -364,6 +364,12 @@ export class SandboxService {
     return { ...row, tokenGeneration, tokenHash };
   }
 
+  /** Whether another replica rotated the sandbox's token after `row` was read (false when that cannot be told). */
+  private async tokenMovedSince(row: Sandbox): Promise<boolean> {
+    const now = await this.get(row.userId).catch(() => null);
+    return now !== null && now.tokenGeneration !== row.tokenGeneration;
+  }
+
   private async step(step: ProvisionStep, userId: string): Promise<void> {
     await this.opts.hooks?.onStep?.(step, userId);
   }
@@ -402,9 +408,13 @@ export class SandboxService {
           if (timed) timed.path = "ready";
           return target;
         } catch (err) {
-          log.warn({ err: (err as Error).message }, "running sandbox does not answer; restarting it");
-          await this.opts.disconnect?.(row.id).catch(() => undefined);
-          await this.runtime.stop({ userId, timeoutSeconds: 2 });
+          // Unless another replica re-keyed it meanwhile (it recreated the sandbox, and the token
+          // read here is the old one): then it is that replica's, and bringUp below reads the row again.
+          if (!(await this.tokenMovedSince(row))) {
+            log.warn({ err: (err as Error).message }, "running sandbox does not answer; restarting it");
+            await this.opts.disconnect?.(row.id).catch(() => undefined);
+            await this.runtime.stop({ userId, timeoutSeconds: 2 });
+          }
         }
       }
     }
@@ -487,8 +497,7 @@ export class SandboxService {
         log.warn({ err: (err as Error).message, attempt }, "sandbox did not come up");
         if (attempt < this.startAttempts) {
           // A sandbox whose token another replica has rotated since is that replica's to bring up.
-          const now = await this.get(userId).catch(() => undefined);
-          if (!now || now.tokenGeneration === row.tokenGeneration) await this.runtime.stop({ userId, timeoutSeconds: 2 }).catch(() => undefined);
+          if (!(await this.tokenMovedSince(row))) await this.runtime.stop({ userId, timeoutSeconds: 2 }).catch(() => undefined);
           await this.sleep(Math.min(5_000, 250 * 2 ** (attempt - 1)));
         }
       }
