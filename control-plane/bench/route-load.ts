@@ -67,6 +67,13 @@ async function main(cfg: LoadConfig): Promise<void> {
       await new Promise((res) => setTimeout(res, cfg.turnMs));
       return { reply: `echo: ${r.params.text}`, llmCalls: 0 };
     };
+    // The floor's agent call takes a model turn too, so that with --turn-ms the floor is what this
+    // machine can do for the same load with no routing at all.
+    const status = agent.handlers.status!;
+    agent.handlers.status = async (r, a) => {
+      await new Promise((res) => setTimeout(res, cfg.turnMs));
+      return status(r, a);
+    };
   }
 
   // The Graph API's message endpoint, minimal: read receipts (with or without the typing indicator
@@ -105,9 +112,10 @@ async function main(cfg: LoadConfig): Promise<void> {
     return { lat: rounds.flatMap((r) => r.lat), ...(hook.length ? { hook, rounds } : {}), seconds: (performance.now() - started) / 1000, cpuMs: (cpu.user + cpu.system) / 1000 };
   };
 
-  const floorTurn = (base: string) => async () => {
+  // Each floor user has its own sandbox (x-floor-user), as each route user has: one WebSocket per user.
+  const floorTurn = (base: string) => async (u: number) => {
     const t0 = performance.now();
-    await (await request(`${base}/floor`, { method: "POST", body: "x", dispatcher: http })).body.arrayBuffer();
+    await (await request(`${base}/floor`, { method: "POST", body: "x", headers: { "x-floor-user": String(u) }, dispatcher: http })).body.arrayBuffer();
     return performance.now() - t0;
   };
 

@@ -8,8 +8,11 @@
  * sends M messages, one after another, each after the previous reply arrived (a person chatting).
  *
  * Beside it, in the same run and at the same concurrency, the floor: one HTTP request in, one
- * PostgreSQL commit, one WebSocket round trip, one HTTP request out, back to back. The difference
- * is what routing adds (durability, ordering, the read receipt and typing call the channel makes).
+ * PostgreSQL commit, one WebSocket round trip (each user to their own sandbox, as on the route),
+ * one HTTP request out, back to back. The difference is what routing adds (durability, ordering,
+ * the read receipt and typing call the channel makes). With --turn-ms the floor's agent call takes
+ * that long too: the floor is then what this machine does for that load with no routing at all,
+ * the ceiling beside the 2 s goals.
  *
  * The load generator (the users' webhook sender, the fake agent, the local Graph API) runs in a
  * child process (bench/route-load.ts); this process is the control plane alone. Earlier, all of it
@@ -193,7 +196,6 @@ async function main(): Promise<void> {
 
   // The floor route: the four unavoidable hops of one turn, back to back.
   await database.db.execute(sql`CREATE TABLE IF NOT EXISTS bench_floor (id serial PRIMARY KEY, v text NOT NULL)`);
-  const floorTarget = { sandboxId: "sbx-floor", endpoint: agent.endpoint, token: "tok-sbx-floor" };
   const floorHttp = new Agent();
   const app = express();
   for (const { path, router } of whatsapp.routes ?? []) app.use(path, router);
@@ -201,7 +203,9 @@ async function main(): Promise<void> {
     await database.db.transaction(async (tx) => {
       await tx.execute(sql`INSERT INTO bench_floor (v) VALUES (${String(req.body?.length ?? 0)})`);
     });
-    await connections.request(floorTarget, "status", {});
+    // One sandbox per user, as on the route (a user's own WebSocket, dialled on their first turn).
+    const user = String(req.get("x-floor-user") ?? "0").replace(/[^0-9]/g, "").slice(0, 9) || "0";
+    await connections.request({ sandboxId: `sbx-floor-${user}`, endpoint: agent.endpoint, token: `tok-sbx-floor-${user}` }, "status", {});
     // The same HTTP client as the product's Graph client (undici's request on a keep-alive agent).
     const out = await request(`${graph.url}/v22.0/${PHONE_ID}/messages`, {
       method: "POST",
