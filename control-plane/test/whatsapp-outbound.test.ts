@@ -3,6 +3,9 @@ import { describeEachDriver } from "../../test-support/db";
 import { FAILURES } from "../../test-support/fake-graph-api";
 import { failedStatusSample, statusSample, textWebhook } from "../../test-support/meta-samples";
 import { splitOutbound } from "../src/channels/whatsapp";
+import { WhatsAppAdapter } from "../src/channels/whatsapp/adapter";
+import type { GraphApiClient } from "../src/channels/whatsapp/graph-client";
+import { createLogger } from "../src/logger";
 import type { NewOutboundMessage } from "../src/outbox/types";
 import { startWhatsAppWorld, waitFor, type WhatsAppWorld } from "./whatsapp-harness";
 
@@ -186,6 +189,57 @@ describeEachDriver("WhatsApp outbound", (driver) => {
       const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "Welcome", proactive: true }]);
       expect(await settled(w, id!)).toMatchObject({ status: "sent" });
       expect(w.fake.sentMessages().at(-1)).toMatchObject({ type: "template" });
+    });
+  });
+
+  describe("the wamid, written the moment Meta accepts a send", () => {
+    let w: WhatsAppWorld;
+    beforeAll(async () => {
+      w = await startWhatsAppWorld(driver);
+    });
+    afterAll(() => w?.stop());
+
+    it("is on the messages row before the outbox records the send, for sends that finish together, skipping a wamid another row has", async () => {
+      // Another message already carries the wamid Meta will (oddly) give the third send.
+      const other = await newUser(w, "15550001000", HOUR);
+      await w.q(sql`INSERT INTO messages (user_id, direction, channel, provider_id, content, status) VALUES (${other}, 'out', 'whatsapp', 'wamid.TAKEN', 'older', 'sent')`);
+      const sends = await Promise.all(
+        [0, 1, 2, 3, 4].map(async (i) => {
+          const userId = await newUser(w, `1555000100${i + 1}`, HOUR);
+          const [id] = await send(w, [{ userId, channel: "whatsapp" as const, kind: "text" as const, body: `reply ${i}` }]);
+          const [o] = await w.q<{ message_id: string }>(sql`SELECT message_id FROM outbox WHERE id = ${id!}`);
+          return { userId, waId: `1555000100${i + 1}`, outboxId: id!, messageId: o!.message_id, body: `reply ${i}` };
+        }),
+      );
+      // Meta answers all five at the same moment: their writes run side by side.
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      const graph = {
+        sendText: async (_to: unknown, body: string) => {
+          await gate;
+          return { wamid: body === "reply 2" ? "wamid.TAKEN" : `wamid.ACCEPTED.${body.slice(-1)}` };
+        },
+      } as unknown as GraphApiClient;
+      const told: string[] = [];
+      const adapter = new WhatsAppAdapter({ graph, db: w.t.database.db, clock: w.clock, logger: createLogger({ level: "silent" }), outsideWindow: "hold", onSent: async (wamid) => void told.push(wamid) });
+      const done = Promise.all(
+        sends.map((s) =>
+          adapter.send(
+            { id: s.outboxId, attempts: 1, messageId: s.messageId, userId: s.userId, channel: "whatsapp", kind: "text", body: s.body },
+            { id: s.userId, waId: s.waId, bsuid: null, phone: s.waId, lastInboundAt: w.clock.now(), undeliverable: false },
+          ),
+        ),
+      );
+      open();
+      expect((await done).map((r) => r.providerId)).toEqual(["wamid.ACCEPTED.0", "wamid.ACCEPTED.1", "wamid.TAKEN", "wamid.ACCEPTED.3", "wamid.ACCEPTED.4"]);
+      const written = await w.q<{ id: string; provider_id: string | null; status: string }>(
+        sql`SELECT id, provider_id, status FROM messages WHERE id = ANY(string_to_array(${sends.map((s) => s.messageId).join(",")}, ','))`,
+      );
+      const byId = new Map(written.map((r) => [r.id, r]));
+      expect(sends.map((s) => byId.get(s.messageId)?.provider_id ?? null)).toEqual(["wamid.ACCEPTED.0", "wamid.ACCEPTED.1", null, "wamid.ACCEPTED.3", "wamid.ACCEPTED.4"]);
+      // The status is the outbox's to write (once, when it records the send): still queued here.
+      expect(new Set(written.map((r) => r.status))).toEqual(new Set(["queued"]));
+      expect(told.sort()).toEqual(["wamid.ACCEPTED.0", "wamid.ACCEPTED.1", "wamid.ACCEPTED.3", "wamid.ACCEPTED.4"]);
     });
   });
 });
