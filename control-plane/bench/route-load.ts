@@ -63,17 +63,15 @@ async function main(cfg: LoadConfig): Promise<void> {
   const keys = generateSigningKeyPair();
   const agent = await new FakeAgent({ tokenFor: (id) => `tok-${id}`, controlPlanePublicKeyPem: keys.publicKeyPem }).start();
   if (cfg.turnMs > 0) {
-    agent.handlers["chat.send"] = async (r) => {
-      await new Promise((res) => setTimeout(res, cfg.turnMs));
-      return { reply: `echo: ${r.params.text}`, llmCalls: 0 };
-    };
-    // The floor's agent call takes a model turn too, so that with --turn-ms the floor is what this
+    // The route's turn, and the floor's agent call too: with --turn-ms the floor is what this
     // machine can do for the same load with no routing at all.
-    const status = agent.handlers.status!;
-    agent.handlers.status = async (r, a) => {
-      await new Promise((res) => setTimeout(res, cfg.turnMs));
-      return status(r, a);
-    };
+    for (const method of ["chat.send", "status"]) {
+      const answer = agent.handlers[method]!;
+      agent.handlers[method] = async (r, a) => {
+        await new Promise((res) => setTimeout(res, cfg.turnMs));
+        return answer(r, a);
+      };
+    }
   }
 
   // The Graph API's message endpoint, minimal: read receipts (with or without the typing indicator

@@ -204,8 +204,8 @@ async function main(): Promise<void> {
       await tx.execute(sql`INSERT INTO bench_floor (v) VALUES (${String(req.body?.length ?? 0)})`);
     });
     // One sandbox per user, as on the route (a user's own WebSocket, dialled on their first turn).
-    const user = String(req.get("x-floor-user") ?? "0").replace(/[^0-9]/g, "").slice(0, 9) || "0";
-    await connections.request({ sandboxId: `sbx-floor-${user}`, endpoint: agent.endpoint, token: `tok-sbx-floor-${user}` }, "status", {});
+    const user = req.get("x-floor-user") ?? "0";
+    await connections.request(await sandboxes.ensure(`floor-${/^\d{1,9}$/.test(user) ? user : "0"}`), "status", {});
     // The same HTTP client as the product's Graph client (undici's request on a keep-alive agent).
     const out = await request(`${graph.url}/v22.0/${PHONE_ID}/messages`, {
       method: "POST",
