@@ -2,6 +2,8 @@ import { eq } from "drizzle-orm";
 import { ManualClock } from "../control-plane/src/clock";
 import { sandboxes, users } from "../control-plane/src/db/schema";
 import { hashToken } from "../control-plane/src/sandboxes/token";
+import { ConnectionManager } from "../control-plane/src/connections/connection-manager";
+import type { SandboxRuntime } from "../control-plane/src/sandboxes/runtime";
 import {
   createSandboxHarness,
   killSandbox,
@@ -100,6 +102,74 @@ export function sandboxServiceSuite(kind: RuntimeName): void {
     expect(steps.b).toEqual(["row", "ready"]);
     expect(await sandboxesOf(userId)).toEqual([expect.objectContaining({ running: true })]);
     expect((await rowOf(userId))!.tokenHash).toBe(hashToken(ta.token));
+  });
+
+  it("a replica that found the sandbox running while another one re-keyed it leaves the new sandbox running, and uses its token", async () => {
+    // The fast path's side of that race, forced: B reads the row (running, generation N); before B
+    // looks at the runtime, A finds the sandbox gone, rotates the token and creates a new one. B then
+    // dials a running sandbox that refuses B's token. That sandbox is A's and answers A: B must not
+    // stop it, but read the row again and use the new token. B has its own connections, as a
+    // replica does.
+    const userId = await h.createUser();
+    await h.service.ensure(userId);
+    const generationBefore = (await rowOf(userId))!.tokenGeneration;
+    await h.runtime.remove({ userId, removeData: false });
+
+    let bLooks!: () => void;
+    let aIsDone!: () => void;
+    const bIsLooking = new Promise<void>((r) => (bLooks = r));
+    const aDone = new Promise<void>((r) => (aIsDone = r));
+    let gated = false;
+    const stoppedByB: string[] = [];
+    const stepsOfB: string[] = [];
+    const runtimeOfB = new Proxy(h.runtime, {
+      get(target, prop) {
+        if (prop === "inspect") {
+          return async (o: Parameters<SandboxRuntime["inspect"]>[0]) => {
+            if (!gated) {
+              gated = true;
+              bLooks();
+              await aDone;
+            }
+            return target.inspect(o);
+          };
+        }
+        if (prop === "stop") {
+          return async (o: Parameters<SandboxRuntime["stop"]>[0]) => {
+            stoppedByB.push(o.userId);
+            return target.stop(o);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const connectionsOfB = new ConnectionManager({ signingPrivateKeyPem: h.credentials.privateKeyPem, logger: h.logger, connectTimeoutMs: 15_000 });
+    const b = h.replica({
+      runtime: runtimeOfB,
+      waitReady: (target, o) => connectionsOfB.connect(target, o),
+      disconnect: (sandboxId) => connectionsOfB.close(sandboxId),
+      hooks: { onStep: (step) => void stepsOfB.push(step) },
+    });
+    try {
+      const pending = b.ensure(userId);
+      await bIsLooking;
+      const ta = await h.service.ensure(userId);
+      expect((await rowOf(userId))!.tokenGeneration).toBeGreaterThan(generationBefore);
+      aIsDone();
+      const tb = await pending;
+
+      expect(tb).toEqual(ta);
+      expect(stoppedByB).toEqual([]);
+      // B's handshake with the old token failed; its next look found A's sandbox and started nothing.
+      expect(stepsOfB).toEqual(["row", "ready"]);
+      expect(await sandboxesOf(userId)).toEqual([expect.objectContaining({ running: true, endpoint: ta.endpoint })]);
+      // And A's own connection to it still works.
+      await expect(h.connections.request(ta, "status", {})).resolves.toBeDefined();
+    } finally {
+      aIsDone();
+      await connectionsOfB.closeAll();
+    }
   });
 
   it("a sandbox killed behind our back answers the next ensure, with the data on its volume intact", async () => {
