@@ -31,6 +31,8 @@ export interface LoadRun {
   users: number;
   messages: number;
   appSecret: string;
+  /** Added to the users' numbers: each of several measured runs meets its users for the first time. */
+  userOffset?: number;
 }
 export interface LoadResult {
   type: "result";
@@ -111,9 +113,9 @@ async function main(cfg: LoadConfig): Promise<void> {
   };
 
   // Each floor user has its own sandbox (x-floor-user), as each route user has: one WebSocket per user.
-  const floorTurn = (base: string) => async (u: number) => {
+  const floorTurn = (base: string, userOffset = 0) => async (u: number) => {
     const t0 = performance.now();
-    await (await request(`${base}/floor`, { method: "POST", body: "x", headers: { "x-floor-user": String(u) }, dispatcher: http })).body.arrayBuffer();
+    await (await request(`${base}/floor`, { method: "POST", body: "x", headers: { "x-floor-user": String(userOffset + u) }, dispatcher: http })).body.arrayBuffer();
     return performance.now() - t0;
   };
 
@@ -121,7 +123,7 @@ async function main(cfg: LoadConfig): Promise<void> {
   // of its users for the first time.
   const routeTurn = (base: string, appSecret: string, userOffset = 0) => async (u: number, i: number) => {
     const waId = `4915${String(100000 + userOffset + u)}`;
-    const text = `m-${u}-${i}`;
+    const text = `m-${userOffset + u}-${i}`;
     const body = textWebhook({ waId, body: text, name: `User ${u}` });
     const t0 = performance.now();
     const replied = new Promise<void>((resolve, reject) => {
@@ -151,8 +153,8 @@ async function main(cfg: LoadConfig): Promise<void> {
       m.kind === "warm"
         ? runUsers(1, 1, floorTurn(m.base)).then(() => runUsers(Math.min(m.users, WARM_USERS), WARM_MESSAGES, routeTurn(m.base, m.appSecret, 500_000)))
         : m.kind === "floor"
-          ? runUsers(m.users, m.messages, floorTurn(m.base))
-          : runUsers(m.users, m.messages, routeTurn(m.base, m.appSecret));
+          ? runUsers(m.users, m.messages, floorTurn(m.base, m.userOffset))
+          : runUsers(m.users, m.messages, routeTurn(m.base, m.appSecret, m.userOffset));
     run.then(
       (r) => process.send!({ type: "result", ...r } satisfies LoadResult),
       (err) => process.send!({ type: "result", lat: [], seconds: 0, cpuMs: 0, error: err instanceof Error ? err.stack : String(err) } satisfies LoadResult),

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- route [--users=N] [--messages=M] [--turn-ms=T] [--no-floor] [--idle-seconds=S] [--pool=P] [--bare]`
+ * `npm run bench -- route [--users=N] [--messages=M] [--turn-ms=T] [--repeat=R] [--no-floor] [--idle-seconds=S] [--pool=P] [--bare]`
  * `npm run bench -- route --explain [--done-rows=1000000]`
  *
  * N simulated users on the real path: a signed WhatsApp webhook over HTTP -> inbox row (one
@@ -27,6 +27,12 @@
  * of its own database), round trips per turn (statements the control plane's pg clients sent,
  * BEGIN and COMMIT included) and, with --idle-seconds, transactions per second with no traffic. --explain instead shows the claim statement's plan and cost with and without
  * --done-rows finished rows in the inbox.
+ *
+ * --repeat=R measures R pairs, floor then route, one after the other, each with users of its own
+ * (new to the control plane, as in one run), and reports every pair and the medians of their
+ * ratios: on a machine whose speed drifts between minutes (a shared host), a ratio from pairs taken
+ * side by side is steadier than one pair's. The detailed rows are the median pair's. Transactions
+ * per turn are counted with R = 1 only (a backend reports its commits up to 10 s late).
  *
  * PostgreSQL when DATABASE_URL is set (a fresh database, dropped after), else embedded PGlite.
  */
@@ -61,6 +67,7 @@ const USERS = arg("users", 50);
 const MESSAGES = arg("messages", 10);
 const TURN_MS = arg("turn-ms", 0);
 const IDLE_SECONDS = arg("idle-seconds", 0);
+const REPEAT = arg("repeat", 1);
 const flag = (name: string) => process.argv.includes(`--${name}`);
 const APP_SECRET = "bench-app-secret";
 const ACCESS_TOKEN = "bench-access-token";
@@ -135,6 +142,9 @@ const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 async function main(): Promise<void> {
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? "warn" });
+  // Users are numbered from 0 (pair k from k * USERS) below the warm-up's 500,000.
+  if (!Number.isInteger(REPEAT) || REPEAT < 1 || REPEAT > 20) throw new Error(`--repeat must be a whole number from 1 to 20 (got ${REPEAT})`);
+  if (USERS * REPEAT > 400_000) throw new Error(`--users x --repeat must stay within 400,000 (got ${USERS * REPEAT})`);
   const t = await createTestDatabase(process.env.DATABASE_URL ? "postgres" : "pglite");
   if (flag("explain")) {
     process.stdout.write(await explainClaim(t.database, arg("done-rows", 1_000_000)));
@@ -227,10 +237,10 @@ async function main(): Promise<void> {
 
   // Also the control plane's CPU per turn (this process only: the load is in the child). Less
   // disturbed than latency by a loaded machine, so the figure to compare across runs.
-  const runUsers = async (kind: LoadRun["kind"]) => {
+  const runUsers = async (kind: LoadRun["kind"], userOffset = 0) => {
     const cpu0 = process.cpuUsage();
     const pg0 = t.url ? postgresCpuMs() : undefined;
-    const r = await load.run({ kind, base, users: USERS, messages: MESSAGES, appSecret: APP_SECRET });
+    const r = await load.run({ kind, base, users: USERS, messages: MESSAGES, appSecret: APP_SECRET, userOffset });
     const cpu = process.cpuUsage(cpu0);
     const pg1 = pg0 !== undefined ? postgresCpuMs() : undefined;
     return {
@@ -260,15 +270,27 @@ async function main(): Promise<void> {
   // planner takes a few-hundred-row table for a ten-row one and scans it.
   if (t.url) await database.db.execute(sql`ANALYZE`);
 
-  const floor = flag("no-floor") ? undefined : await runUsers("floor");
-
-  const commitsBefore = await commits();
-  const statementsBefore = statements.n;
-  const route = await runUsers("route");
-  const routeStatements = statements.n - statementsBefore;
+  type Run = Awaited<ReturnType<typeof runUsers>>;
+  const pairs: { floor?: Run; route: Run }[] = [];
+  let routeStatements = 0;
+  let commitsBefore: number | undefined;
+  for (let k = 0; k < REPEAT; k++) {
+    // Pair k's users are numbered from k * USERS (the warm-up's from 500,000): new to both sides.
+    const floor = flag("no-floor") ? undefined : await runUsers("floor", k * USERS);
+    if (REPEAT === 1) commitsBefore = await commits();
+    const statementsBefore = statements.n;
+    const route = await runUsers("route", k * USERS);
+    routeStatements += statements.n - statementsBefore;
+    pairs.push({ floor, route });
+  }
   // A backend reports its commits up to 10 s late when it goes idle: wait them out.
-  if (t.url) await new Promise((r) => setTimeout(r, 11_000));
-  const commitsAfter = await commits();
+  if (t.url && commitsBefore !== undefined) await new Promise((r) => setTimeout(r, 11_000));
+  const commitsAfter = commitsBefore !== undefined ? await commits() : undefined;
+  const ratios = (p: { floor?: Run; route: Run }) => (p.floor ? { throughput: p.floor.seconds / p.route.seconds, p50: pct(p.route.lat, 50) / pct(p.floor.lat, 50) } : undefined);
+  // The pair shown in detail: the median one by route/floor throughput (by the route's own without a floor).
+  const byRank = [...pairs].sort((a, b) => (ratios(a)?.throughput ?? 1 / a.route.seconds) - (ratios(b)?.throughput ?? 1 / b.route.seconds));
+  const { floor, route } = byRank[Math.floor((byRank.length - 1) / 2)]!;
+  const median = (xs: number[]) => pct(xs, 50);
   // Where the route's time goes, from the rows' own timestamps (database clock, transaction starts).
   const [stages] = await rows<{ inbox_p50: number; inbox_p99: number; send_p50: number; send_p99: number }>(
     database.db,
@@ -280,7 +302,7 @@ async function main(): Promise<void> {
   );
   const n = USERS * MESSAGES;
   const perTurn = commitsBefore !== undefined && commitsAfter !== undefined ? (commitsAfter - commitsBefore) / n : undefined;
-  const statementsPerTurn = t.url ? routeStatements / n : undefined;
+  const statementsPerTurn = t.url ? routeStatements / (n * REPEAT) : undefined;
   const row = (name: string, r: { lat: number[]; seconds: number; cpuMsPerTurn: number; postgresMsPerTurn?: number; loadMsPerTurn: number }) =>
     `${name.padEnd(34)} ${String(n).padStart(6)} ${(n / r.seconds).toFixed(0).padStart(10)}/s ${ms(pct(r.lat, 50)).padStart(11)} ${ms(pct(r.lat, 99)).padStart(11)} ${ms(r.cpuMsPerTurn).padStart(10)}` +
     ` ${(r.postgresMsPerTurn !== undefined ? ms(r.postgresMsPerTurn) : "-").padStart(10)} ${ms(r.loadMsPerTurn).padStart(10)}`;
@@ -307,6 +329,22 @@ async function main(): Promise<void> {
               `route/floor: p50 ${(pct(route.lat, 50) / pct(floor.lat, 50)).toFixed(2)}x, throughput ${(floor.seconds / route.seconds).toFixed(2)}x`,
           ]
         : []),
+      ...(REPEAT > 1
+        ? [
+            `${REPEAT} pairs, floor then route (the rows above are the median pair's):`,
+            ...pairs.map((p, k) => {
+              const r = ratios(p);
+              return (
+                `  pair ${k + 1}: ${p.floor ? `floor ${(n / p.floor.seconds).toFixed(0)}/s p50 ${ms(pct(p.floor.lat, 50))}, ` : ""}route ${(n / p.route.seconds).toFixed(0)}/s p50 ${ms(pct(p.route.lat, 50))} p99 ${ms(pct(p.route.lat, 99))}` +
+                (r ? `; route/floor throughput ${r.throughput.toFixed(2)}x, p50 ${r.p50.toFixed(2)}x` : "")
+              );
+            }),
+            `  median: route ${median(pairs.map((p) => n / p.route.seconds)).toFixed(0)}/s, p50 ${ms(median(pairs.map((p) => pct(p.route.lat, 50))))}` +
+              (floor
+                ? `; route/floor throughput ${median(pairs.map((p) => ratios(p)!.throughput)).toFixed(2)}x, p50 ${median(pairs.map((p) => ratios(p)!.p50)).toFixed(2)}x`
+                : ""),
+          ]
+        : []),
       ...(perTurn !== undefined ? [`database transactions per turn (whole route, webhook included): ${perTurn.toFixed(2)}`] : []),
       ...(statementsPerTurn !== undefined ? [`database round trips per turn (statements the control plane sent, BEGIN/COMMIT included): ${statementsPerTurn.toFixed(2)}`] : []),
       ...(idlePerSecond !== undefined ? [`idle: ${idlePerSecond.toFixed(2)} transactions/s over ${IDLE_SECONDS} s with no traffic`] : []),
@@ -325,6 +363,11 @@ async function main(): Promise<void> {
       statementsPerTurn: statementsPerTurn ?? null,
       idleTransactionsPerSecond: idlePerSecond ?? null,
       route: { perSecond: n / route.seconds, p50: pct(route.lat, 50), p99: pct(route.lat, 99), cpuMsPerTurn: route.cpuMsPerTurn, postgresMsPerTurn: route.postgresMsPerTurn ?? null },
+      pairs: pairs.map((p) => ({
+        floor: p.floor ? { perSecond: n / p.floor.seconds, p50: pct(p.floor.lat, 50) } : null,
+        route: { perSecond: n / p.route.seconds, p50: pct(p.route.lat, 50), p99: pct(p.route.lat, 99) },
+        ratios: ratios(p) ?? null,
+      })),
     })}\n`,
   );
 
