@@ -52,14 +52,19 @@ export interface LoadConfig {
 }
 
 /**
- * Messages per user in the warm-up, from other users than the measured run's: enough for every
- * pooled connection to have prepared the hot statements and passed PostgreSQL's five custom plans
- * before it settles on a generic one, so the run measures a control plane in its steady state, not
- * its first minute.
+ * The warm-up, the same for the floor and the route, from other users than the measured runs':
+ * 50 users x 40 instant turns on each side. 250 route turns were enough for every pooled
+ * connection's prepared statements and PostgreSQL's five custom plans. They were not enough for
+ * the processes themselves: with that and a single floor turn, five floor/route pairs measured one
+ * after the other (--repeat=5) went from 552 to 1117 floor turns/s and from 228 to 358 route
+ * turns/s. The cold floor flattered the ratio (0.41x in the first pair, 0.32x in the last). After
+ * 2000 turns on each side the pairs stay within the machine's own noise (floor 876-1057/s, route
+ * 313-349/s).
  */
-const WARM_MESSAGES = 5;
-/** At most this many warm-up users: 250 turns already pass every pooled connection's warm-up. */
+const WARM_MESSAGES = 40;
 const WARM_USERS = 50;
+/** Set while the warm-up runs: its turns are instant whatever --turn-ms says, so it takes seconds. */
+let warming = false;
 
 async function main(cfg: LoadConfig): Promise<void> {
   const keys = generateSigningKeyPair();
@@ -70,7 +75,7 @@ async function main(cfg: LoadConfig): Promise<void> {
     for (const method of ["chat.send", "status"]) {
       const answer = agent.handlers[method]!;
       agent.handlers[method] = async (r, a) => {
-        await new Promise((res) => setTimeout(res, cfg.turnMs));
+        if (!warming) await new Promise((res) => setTimeout(res, cfg.turnMs));
         return answer(r, a);
       };
     }
@@ -151,7 +156,15 @@ async function main(cfg: LoadConfig): Promise<void> {
     if (m.type !== "run") return;
     const run =
       m.kind === "warm"
-        ? runUsers(1, 1, floorTurn(m.base)).then(() => runUsers(Math.min(m.users, WARM_USERS), WARM_MESSAGES, routeTurn(m.base, m.appSecret, 500_000)))
+        ? (async () => {
+            warming = true;
+            try {
+              await runUsers(WARM_USERS, WARM_MESSAGES, floorTurn(m.base, 500_000));
+              return await runUsers(WARM_USERS, WARM_MESSAGES, routeTurn(m.base, m.appSecret, 500_000));
+            } finally {
+              warming = false;
+            }
+          })()
         : m.kind === "floor"
           ? runUsers(m.users, m.messages, floorTurn(m.base, m.userOffset))
           : runUsers(m.users, m.messages, routeTurn(m.base, m.appSecret, m.userOffset));

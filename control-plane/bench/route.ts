@@ -262,8 +262,9 @@ async function main(): Promise<void> {
     idlePerSecond = (b - a - 1) / IDLE_SECONDS; // minus our own second sample
   }
 
-  // Warm up: one socket per sandbox, the JIT, and the pool's connections with their prepared
-  // statements (other users' messages, route-load.ts WARM_MESSAGES), so both runs measure steady state.
+  // Warm up both sides alike (2000 instant turns each, other users than the measured ones: see
+  // route-load.ts WARM_MESSAGES): the JIT of this process and the load generator's, and the pool's
+  // connections with their prepared statements, so that floor and route both measure steady state.
   await runUsers("warm");
   // And the statistics a deployment has after its first minute (autovacuum analyzes a table once
   // enough of it changed, every autovacuum_naptime): on the fresh tables' empty statistics the
