@@ -270,6 +270,8 @@ async function main(): Promise<void> {
   // enough of it changed, every autovacuum_naptime): on the fresh tables' empty statistics the
   // planner takes a few-hundred-row table for a ten-row one and scans it.
   if (t.url) await database.db.execute(sql`ANALYZE`);
+  // The measured runs' rows are the ones created from here on (the warm-up's are not).
+  const [{ since } = { since: "-infinity" }] = await rows<{ since: string }>(database.db, sql`SELECT now()::text AS since`);
 
   type Run = Awaited<ReturnType<typeof runUsers>>;
   const pairs: { floor?: Run; route: Run }[] = [];
@@ -292,14 +294,14 @@ async function main(): Promise<void> {
   const byRank = [...pairs].sort((a, b) => (ratios(a)?.throughput ?? 1 / a.route.seconds) - (ratios(b)?.throughput ?? 1 / b.route.seconds));
   const { floor, route } = byRank[Math.floor((byRank.length - 1) / 2)]!;
   const median = (xs: number[]) => pct(xs, 50);
-  // Where the route's time goes, from the rows' own timestamps (database clock, transaction starts).
+  // Where the measured route's time goes, from its rows' own timestamps (database clock, transaction starts).
   const [stages] = await rows<{ inbox_p50: number; inbox_p99: number; send_p50: number; send_p99: number }>(
     database.db,
     sql`SELECT
-          (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at) * 1000) FROM inbox_events) AS inbox_p50,
-          (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at) * 1000) FROM inbox_events) AS inbox_p99,
-          (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at) * 1000) FROM outbox) AS send_p50,
-          (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at) * 1000) FROM outbox) AS send_p99`,
+          (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at) * 1000) FROM inbox_events WHERE created_at >= ${since}::timestamptz) AS inbox_p50,
+          (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - created_at) * 1000) FROM inbox_events WHERE created_at >= ${since}::timestamptz) AS inbox_p99,
+          (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at) * 1000) FROM outbox WHERE created_at >= ${since}::timestamptz) AS send_p50,
+          (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at) * 1000) FROM outbox WHERE created_at >= ${since}::timestamptz) AS send_p99`,
   );
   const n = USERS * MESSAGES;
   const perTurn = commitsBefore !== undefined && commitsAfter !== undefined ? (commitsAfter - commitsBefore) / n : undefined;
