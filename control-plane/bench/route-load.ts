@@ -152,19 +152,22 @@ async function main(cfg: LoadConfig): Promise<void> {
     return performance.now() - t0;
   };
 
+  // Both sides alike, on users of their own (numbered from 500,000), every turn instant.
+  const warmUp = async (m: LoadRun) => {
+    warming = true;
+    try {
+      await runUsers(WARM_USERS, WARM_MESSAGES, floorTurn(m.base, 500_000));
+      return await runUsers(WARM_USERS, WARM_MESSAGES, routeTurn(m.base, m.appSecret, 500_000));
+    } finally {
+      warming = false;
+    }
+  };
+
   process.on("message", (m: LoadRun) => {
     if (m.type !== "run") return;
     const run =
       m.kind === "warm"
-        ? (async () => {
-            warming = true;
-            try {
-              await runUsers(WARM_USERS, WARM_MESSAGES, floorTurn(m.base, 500_000));
-              return await runUsers(WARM_USERS, WARM_MESSAGES, routeTurn(m.base, m.appSecret, 500_000));
-            } finally {
-              warming = false;
-            }
-          })()
+        ? warmUp(m)
         : m.kind === "floor"
           ? runUsers(m.users, m.messages, floorTurn(m.base, m.userOffset))
           : runUsers(m.users, m.messages, routeTurn(m.base, m.appSecret, m.userOffset));

@@ -292,7 +292,8 @@ async function main(): Promise<void> {
   const ratios = (p: { floor?: Run; route: Run }) => (p.floor ? { throughput: p.floor.seconds / p.route.seconds, p50: pct(p.route.lat, 50) / pct(p.floor.lat, 50) } : undefined);
   // The pair shown in detail: the median one by route/floor throughput (by the route's own without a floor).
   const byRank = [...pairs].sort((a, b) => (ratios(a)?.throughput ?? 1 / a.route.seconds) - (ratios(b)?.throughput ?? 1 / b.route.seconds));
-  const { floor, route } = byRank[Math.floor((byRank.length - 1) / 2)]!;
+  const shown = byRank[Math.floor((byRank.length - 1) / 2)]!;
+  const { floor, route } = shown;
   const median = (xs: number[]) => pct(xs, 50);
   // Where the measured route's time goes, from its rows' own timestamps (database clock, transaction starts).
   const [stages] = await rows<{ inbox_p50: number; inbox_p99: number; send_p50: number; send_p99: number }>(
@@ -329,7 +330,7 @@ async function main(): Promise<void> {
       ...(floor
         ? [
             `added by routing: p50 ${ms(pct(route.lat, 50) - pct(floor.lat, 50))}, p99 ${ms(pct(route.lat, 99) - pct(floor.lat, 99))}; ` +
-              `route/floor: p50 ${(pct(route.lat, 50) / pct(floor.lat, 50)).toFixed(2)}x, throughput ${(floor.seconds / route.seconds).toFixed(2)}x`,
+              `route/floor: p50 ${ratios(shown)!.p50.toFixed(2)}x, throughput ${ratios(shown)!.throughput.toFixed(2)}x`,
           ]
         : []),
       ...(REPEAT > 1
