@@ -4,6 +4,7 @@ import { FAILURES } from "../../test-support/fake-graph-api";
 import { failedStatusSample, statusSample, textWebhook } from "../../test-support/meta-samples";
 import { splitOutbound } from "../src/channels/whatsapp";
 import { WhatsAppAdapter } from "../src/channels/whatsapp/adapter";
+import { HELD_MESSAGE } from "../src/channels/whatsapp/held-messages";
 import type { GraphApiClient } from "../src/channels/whatsapp/graph-client";
 import { createLogger } from "../src/logger";
 import type { NewOutboundMessage } from "../src/outbox/types";
@@ -106,11 +107,13 @@ describeEachDriver("WhatsApp outbound", (driver) => {
       const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "Your 9 am reminder", proactive: true }]);
       const held = await settled(w, id!);
       expect(held.status === "held" || (held.status === "failed" && held.error_code === "held")).toBe(true);
+      expect(held.held).toBe(true); // the generated column the held-messages index covers
       expect(w.fake.sendAttempts()).toHaveLength(0);
 
       expect((await w.post(textWebhook({ waId: "15550000006", body: "morning!" }))).status).toBe(200);
       await waitFor(async () => w.fake.sentMessages().length === 1, 8000, "the held message");
       expect(w.fake.sentMessages()[0]).toMatchObject({ to: "15550000006", type: "text", text: { body: "Your 9 am reminder" } });
+      expect(await messageRow(w, id!)).toMatchObject({ status: "failed", error_code: "released", held: false });
       // Released once: another message from the user sends nothing more.
       await w.post(textWebhook({ waId: "15550000006", body: "still there?" }));
       await new Promise((r) => setTimeout(r, 200));
@@ -149,12 +152,35 @@ describeEachDriver("WhatsApp outbound", (driver) => {
     it("holds a reply Meta refused with 131047 and sends it when the user writes again", async () => {
       const { id, wamid } = await sentReply(w, "15550000010", "the answer you asked for");
       await w.post(failedStatusSample(wamid, 131047, "Re-engagement message"));
-      expect((await messageRow(w, id!)).status).toBe("held");
+      expect(await messageRow(w, id!)).toMatchObject({ status: "held", held: true });
       w.fake.reset();
       await w.post(textWebhook({ waId: "15550000010", body: "hello?" }));
       await waitFor(async () => w.fake.sentMessages().length === 1, 8000, "the re-sent message");
       expect(w.fake.sentMessages()[0].text.body).toBe("the answer you asked for");
-      expect(await messageRow(w, id!)).toMatchObject({ status: "failed", error_code: "released" });
+      expect(await messageRow(w, id!)).toMatchObject({ status: "failed", error_code: "released", held: false });
+    });
+
+    it("finds a user's held messages without reading their history", async () => {
+      // Every inbound message checks its user for held replies (the webhook's one statement, and
+      // the release). Before the held column and its partial index, that check read every message
+      // the user ever exchanged: here 3,000 rows, on every message they send.
+      const userId = await newUser(w, "15550000020", 25 * HOUR);
+      await w.q(sql`INSERT INTO messages (user_id, direction, channel, content, status, created_at)
+                    SELECT ${userId}, CASE WHEN i % 2 = 0 THEN 'in' ELSE 'out' END, 'whatsapp', 'old ' || i,
+                           CASE WHEN i % 2 = 0 THEN 'received' ELSE 'read' END, now() - make_interval(mins => i)
+                    FROM generate_series(1, 3000) AS i`);
+      const [id] = await send(w, [{ userId, channel: "whatsapp", kind: "text", body: "held one", proactive: true }]);
+      expect((await settled(w, id!)).held).toBe(true);
+      await w.q(sql`ANALYZE messages`);
+      const [plan] = await w.q<any>(sql`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT id FROM messages WHERE user_id = ${userId} AND ${HELD_MESSAGE}`);
+      const root = (typeof plan["QUERY PLAN"] === "string" ? JSON.parse(plan["QUERY PLAN"]) : plan["QUERY PLAN"])[0];
+      const nodes: any[] = [];
+      const walk = (n: any) => (nodes.push(n), (n.Plans ?? []).forEach(walk));
+      walk(root.Plan);
+      expect(root.Plan["Actual Rows"]).toBe(1);
+      expect(nodes.some((n) => n["Index Name"] === "messages_held_idx")).toBe(true);
+      // A few index and heap pages, not the ~60 pages the user's 3,000 rows fill.
+      expect(root.Plan["Shared Hit Blocks"] + root.Plan["Shared Read Blocks"]).toBeLessThan(10);
     });
 
     it("marks the user undeliverable when a 131026 arrives as a status", async () => {

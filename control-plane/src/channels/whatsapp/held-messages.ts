@@ -1,13 +1,16 @@
 import { sql } from "drizzle-orm";
 import { rows, type Tx } from "../../db/database";
 import type { OutboxPort } from "../channel";
-import { HELD_CODE } from "./adapter";
 
 /** error_code of a held message that has been queued again. */
 export const RELEASED_CODE = "released";
 
-/** A messages row waiting for the window to open again (a predicate on the messages table). */
-export const HELD_MESSAGE = sql`channel = 'whatsapp' AND direction = 'out' AND (status = 'held' OR (status = 'failed' AND error_code = ${HELD_CODE}))`;
+/**
+ * A messages row waiting for the window to open again (a predicate on the messages table): the
+ * generated column `held` (status "held", or "failed" with HELD_CODE; schema/messages.ts), which
+ * the partial index `messages_held_idx` covers, so the check reads held rows only, not history.
+ */
+export const HELD_MESSAGE = sql`held`;
 
 /**
  * Messages held outside the 24-hour window (status "held", or failed with code "held" when the
