@@ -25,7 +25,10 @@ export interface LoadReady {
 }
 export interface LoadRun {
   type: "run";
-  /** floor: POST base/floor; route: a signed WhatsApp webhook, done when the Graph API gets the reply. */
+  /**
+   * floor: POST base/floor; route: a signed WhatsApp webhook, done when the Graph API gets the
+   * reply; warm: both, instant, from the warm-up's own users (`users` is ignored).
+   */
   kind: "warm" | "floor" | "route";
   base: string;
   users: number;
@@ -51,17 +54,7 @@ export interface LoadConfig {
   accessToken: string;
 }
 
-/**
- * The warm-up, the same for the floor and the route, from other users than the measured runs':
- * 50 users x 40 instant turns on each side. 250 route turns were enough for every pooled
- * connection's prepared statements and PostgreSQL's five custom plans. They were not enough for
- * the processes themselves: with that and a single floor turn, five floor/route pairs measured one
- * after the other (--repeat=5) went from 552 to 1117 floor turns/s and from 228 to 358 route
- * turns/s. The cold floor flattered the ratio (0.41x in the first pair, 0.32x in the last). After
- * 2000 turns on each side the pairs stay within the machine's own noise (floor 876-1057/s, route
- * 313-349/s).
- */
-const WARM_MESSAGES = 40;
+/** The warm-up's users (numbered from 500,000); how many messages each sends is the run's `messages` (bench/route.ts). */
 const WARM_USERS = 50;
 /** Set while the warm-up runs: its turns are instant whatever --turn-ms says, so it takes seconds. */
 let warming = false;
@@ -156,8 +149,8 @@ async function main(cfg: LoadConfig): Promise<void> {
   const warmUp = async (m: LoadRun) => {
     warming = true;
     try {
-      await runUsers(WARM_USERS, WARM_MESSAGES, floorTurn(m.base, 500_000));
-      return await runUsers(WARM_USERS, WARM_MESSAGES, routeTurn(m.base, m.appSecret, 500_000));
+      await runUsers(WARM_USERS, m.messages, floorTurn(m.base, 500_000));
+      return await runUsers(WARM_USERS, m.messages, routeTurn(m.base, m.appSecret, 500_000));
     } finally {
       warming = false;
     }

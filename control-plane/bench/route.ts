@@ -237,10 +237,10 @@ async function main(): Promise<void> {
 
   // Also the control plane's CPU per turn (this process only: the load is in the child). Less
   // disturbed than latency by a loaded machine, so the figure to compare across runs.
-  const runUsers = async (kind: LoadRun["kind"], userOffset = 0) => {
+  const runUsers = async (kind: LoadRun["kind"], userOffset = 0, messages = MESSAGES) => {
     const cpu0 = process.cpuUsage();
     const pg0 = t.url ? postgresCpuMs() : undefined;
-    const r = await load.run({ kind, base, users: USERS, messages: MESSAGES, appSecret: APP_SECRET, userOffset });
+    const r = await load.run({ kind, base, users: USERS, messages, appSecret: APP_SECRET, userOffset });
     const cpu = process.cpuUsage(cpu0);
     const pg1 = pg0 !== undefined ? postgresCpuMs() : undefined;
     return {
@@ -262,14 +262,24 @@ async function main(): Promise<void> {
     idlePerSecond = (b - a - 1) / IDLE_SECONDS; // minus our own second sample
   }
 
-  // Warm up both sides alike (2000 instant turns each, other users than the measured ones: see
-  // route-load.ts WARM_MESSAGES): the JIT of this process and the load generator's, and the pool's
-  // connections with their prepared statements, so that floor and route both measure steady state.
-  await runUsers("warm");
+  // Warm up both sides alike, 50 users x 40 instant turns each, other users than the measured
+  // ones: the JIT of this process and the load generator's, and the pool's connections with their
+  // prepared statements, so that floor and route both measure steady state. 250 route turns were
+  // enough for the prepared statements, not for the processes: with that and a single floor turn,
+  // five pairs measured one after the other (--repeat=5) went from 552 to 1117 floor turns/s and
+  // from 228 to 358 route turns/s, and the cold floor flattered the ratio (0.41x first, 0.32x last).
+  await runUsers("warm", 0, 40);
   // And the statistics a deployment has after its first minute (autovacuum analyzes a table once
   // enough of it changed, every autovacuum_naptime): on the fresh tables' empty statistics the
   // planner takes a few-hundred-row table for a ten-row one and scans it.
-  if (t.url) await database.db.execute(sql`ANALYZE`);
+  if (t.url) {
+    await database.db.execute(sql`ANALYZE`);
+    // The ANALYZE invalidated every connection's cached plans: each re-plans its prepared
+    // statements on its next use of them (the webhook's takes 1-3 ms to plan). A deployment does
+    // that once per ANALYZE, over minutes of traffic; left here it lands on the measured window's
+    // first turns (40 connections x 3 statements). 5 more instant turns each re-plan them first.
+    await runUsers("warm", 0, 5);
+  }
   // The measured runs' rows are the ones created from here on (the warm-up's are not).
   const [{ since } = { since: "-infinity" }] = await rows<{ since: string }>(database.db, sql`SELECT now()::text AS since`);
 
