@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
-import { isDatabaseReady, rows } from "../src/db/database";
+import { Client } from "pg";
+import { MIGRATIONS_DIR, isDatabaseReady, migrateDatabase, openDatabase, rows } from "../src/db/database";
 import { users } from "../src/db/schema";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 
@@ -69,5 +71,31 @@ describeEachDriver("control-plane database", (driver) => {
     for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     await unlisten();
     expect(got).toEqual(["ping"]);
+  });
+});
+
+// Replicas start together (the Kubernetes base runs two) and each migrates at start-up.
+(process.env.DATABASE_URL ? describe : describe.skip)("migrations on PostgreSQL", () => {
+  it("applies once when several processes migrate one new database at the same moment", async () => {
+    const base = process.env.DATABASE_URL!;
+    const name = `concierge_test_${randomBytes(6).toString("hex")}`;
+    const admin = new Client({ connectionString: base });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const u = new URL(base);
+    u.pathname = `/${name}`;
+    const opened = await Promise.all([1, 2, 3].map(() => openDatabase({ databaseUrl: u.toString(), dataDir: ":memory:", poolSize: 2 })));
+    try {
+      const outcomes = await Promise.allSettled(opened.map((d) => migrateDatabase(d)));
+      expect(outcomes.map((o) => (o.status === "rejected" ? String(o.reason) : "ok"))).toEqual(["ok", "ok", "ok"]);
+      const { readMigrationFiles } = await import("drizzle-orm/migrator");
+      const [row] = await rows<{ n: number }>(opened[0]!.db, sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`);
+      expect(row!.n).toBe(readMigrationFiles({ migrationsFolder: MIGRATIONS_DIR }).length);
+      for (const d of opened) expect(await isDatabaseReady(d)).toBe(true);
+    } finally {
+      await Promise.all(opened.map((d) => d.close().catch(() => undefined)));
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    }
   });
 });

@@ -23,8 +23,18 @@ export interface Database {
   description: string;
   /** LISTEN on a channel; returns an unlisten function. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Applies the migrations on disk that are not applied yet (see migrateDatabase). */
+  migrate(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The session advisory lock every process holds while it migrates (an arbitrary constant, the same
+ * in every version). Replicas start together and each migrates at start-up: without it, two of
+ * them creating drizzle's bookkeeping table (or applying the same migration) at once made one fail
+ * with a duplicate key in pg_type and exit.
+ */
+const MIGRATION_LOCK = 7_243_511_002;
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../../../migrations");
 
@@ -90,6 +100,23 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
       driver: "postgres",
       description: redactUrl(opts.databaseUrl),
       listen: (channel, onNotify) => listenWithReconnect(() => new Client({ connectionString: opts.databaseUrl }), channel, onNotify, opts.logger, listeners),
+      async migrate() {
+        const { migrate } = await import("drizzle-orm/node-postgres/migrator");
+        // Its own session, not a pooled connection: a pool of one could then not run the migration.
+        // The lock goes with the session, so a process that dies while migrating releases it.
+        const lock = new Client({ connectionString: opts.databaseUrl });
+        await lock.connect();
+        try {
+          const { rows: [got] } = await lock.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [MIGRATION_LOCK]);
+          if (!got?.ok) {
+            opts.logger?.info("another process is migrating the database; waiting for it");
+            await lock.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+          }
+          await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+        } finally {
+          await lock.end().catch(() => undefined);
+        }
+      },
       async close() {
         await Promise.all([...listeners].map((l) => l()));
         await pool.end();
@@ -114,20 +141,20 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
       const unsub = await client.listen(channel, onNotify);
       return async () => unsub();
     },
+    async migrate() {
+      // One process owns a PGlite directory, so nobody migrates beside it.
+      const { migrate } = await import("drizzle-orm/pglite/migrator");
+      await migrate(db as never, { migrationsFolder: MIGRATIONS_DIR });
+    },
     async close() {
       await client.close();
     },
   };
 }
 
+/** Brings the schema up to date; on PostgreSQL one process at a time (MIGRATION_LOCK). */
 export async function migrateDatabase(database: Database): Promise<void> {
-  if (database.driver === "postgres") {
-    const { migrate } = await import("drizzle-orm/node-postgres/migrator");
-    await migrate(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
-  } else {
-    const { migrate } = await import("drizzle-orm/pglite/migrator");
-    await migrate(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
-  }
+  await database.migrate();
 }
 
 /** True when the database answers and every migration on disk has been applied. */
