@@ -141,7 +141,9 @@ export function outboxInsertCtes(messages: NewOutboundMessage[], gate?: string, 
              CASE WHEN h.lead THEN ${lease ? lease.newLeaseToken() : sql`NULL`} END,
              CASE WHEN h.lead THEN ${lease ? lease.leaseExpiry() : sql`NULL::timestamptz`} END
       FROM (VALUES ${outboxRows}) AS v(ord, user_id, channel, kind, body, proactive, inbox_id, meta, message_id),
-           LATERAL (SELECT ${lead} AS lead) h ${where} ORDER BY v.ord
+           -- OFFSET 0 keeps h a subquery evaluated once per row: pulled up, its head check was
+           -- copied into each of the four CASEs above (four index probes per reply instead of one).
+           LATERAL (SELECT ${lead} AS lead OFFSET 0) h ${where} ORDER BY v.ord
       RETURNING *),
     outbox_notified AS (
       SELECT id, seq, CASE WHEN status = 'pending' THEN pg_notify(${OUTBOX_NOTIFY_CHANNEL}, user_id) END FROM outbox_rows)${
