@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
-import { migrateDatabase, openDatabase, type Database, type DriverName } from "../control-plane/src/db/database";
+import { openDatabase, type Database, type DriverName } from "../control-plane/src/db/database";
 
 /**
  * Real databases for tests: a fresh PostgreSQL database per call on the server DATABASE_URL names
@@ -20,7 +20,7 @@ export function testDrivers(): DriverName[] {
 export async function createTestDatabase(driver: DriverName = process.env.DATABASE_URL ? "postgres" : "pglite"): Promise<TestDatabase> {
   if (driver === "pglite") {
     const database = await openDatabase({ dataDir: ":memory:" });
-    await migrateDatabase(database);
+    await database.migrate();
     return { database, cleanup: () => database.close() };
   }
   const base = process.env.DATABASE_URL;
@@ -34,7 +34,7 @@ export async function createTestDatabase(driver: DriverName = process.env.DATABA
   u.pathname = `/${name}`;
   const url = u.toString();
   const database = await openDatabase({ databaseUrl: url, dataDir: ":memory:" });
-  await migrateDatabase(database);
+  await database.migrate();
   return {
     database,
     url,

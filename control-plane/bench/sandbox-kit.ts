@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import Dockerode from "dockerode";
 import { createLogger } from "../src/logger";
 import { users } from "../src/db/schema";
-import { openDatabase, migrateDatabase, type Database } from "../src/db/database";
+import { openDatabase, type Database } from "../src/db/database";
 import { ConnectionManager } from "../src/connections/connection-manager";
 import { loadCredentials } from "../src/sandboxes/credentials";
 import { DockerRuntime } from "../src/sandboxes/docker-runtime";
@@ -51,7 +51,7 @@ export async function createBenchKit(image: string, opts: { startCpus?: number }
   const logger = createLogger({ level: "warn" });
   const docker = new Dockerode();
   const database = await openDatabase({ dataDir: ":memory:" });
-  await migrateDatabase(database);
+  await database.migrate();
   const credentials = await loadCredentials(database.db);
   const runtime = new DockerRuntime({ docker, network, logger, testRunId: run, instanceId: credentials.instanceId });
   const connections = new ConnectionManager({ signingPrivateKeyPem: credentials.privateKeyPem, logger, connectTimeoutMs: 60_000 });

@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { createLogger, type Logger } from "./logger";
-import { isDatabaseReady, migrateDatabase, openDatabase, type Database } from "./db/database";
+import { isDatabaseReady, openDatabase, type Database } from "./db/database";
 import { createMetricsRegistry } from "./metrics";
 import { createApp } from "./http/app";
 import { listen } from "./http/listen";
@@ -81,7 +81,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       await database.close();
       restrictDataDirFiles(config.dataDir);
     });
-    await migrateDatabase(database);
+    await database.migrate();
     restrictDataDirFiles(config.dataDir);
 
     // 2. Metrics registry, shared by every part.

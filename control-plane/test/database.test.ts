@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { Client } from "pg";
-import { MIGRATIONS_DIR, isDatabaseReady, migrateDatabase, openDatabase, rows } from "../src/db/database";
+import { MIGRATIONS_DIR, isDatabaseReady, openDatabase, rows } from "../src/db/database";
 import { users } from "../src/db/schema";
 import { createTestDatabase, describeEachDriver, type TestDatabase } from "../../test-support/db";
 
@@ -86,7 +86,7 @@ describeEachDriver("control-plane database", (driver) => {
     u.pathname = `/${name}`;
     const opened = await Promise.all([1, 2, 3].map(() => openDatabase({ databaseUrl: u.toString(), dataDir: ":memory:", poolSize: 2 })));
     try {
-      const outcomes = await Promise.allSettled(opened.map((d) => migrateDatabase(d)));
+      const outcomes = await Promise.allSettled(opened.map((d) => d.migrate()));
       expect(outcomes.map((o) => (o.status === "rejected" ? String(o.reason) : "ok"))).toEqual(["ok", "ok", "ok"]);
       const { readMigrationFiles } = await import("drizzle-orm/migrator");
       const [row] = await rows<{ n: number }>(opened[0]!.db, sql`SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations`);

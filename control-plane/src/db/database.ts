@@ -23,7 +23,7 @@ export interface Database {
   description: string;
   /** LISTEN on a channel; returns an unlisten function. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
-  /** Applies the migrations on disk that are not applied yet (see migrateDatabase). */
+  /** Brings the schema up to date: applies the migrations on disk not applied yet (on PostgreSQL one process at a time, MIGRATION_LOCK). */
   migrate(): Promise<void>;
   close(): Promise<void>;
 }
@@ -150,11 +150,6 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
       await client.close();
     },
   };
-}
-
-/** Brings the schema up to date; on PostgreSQL one process at a time (MIGRATION_LOCK). */
-export async function migrateDatabase(database: Database): Promise<void> {
-  await database.migrate();
 }
 
 /** True when the database answers and every migration on disk has been applied. */

@@ -9,8 +9,7 @@ import { WHATSAPP_TEXT_LIMIT } from "./split-message";
 import { insideWindow } from "./users";
 
 /** SendError codes this adapter uses beside Meta's numeric ones. */
-/** Also spelled in the generated column messages.held (db/schema/messages.ts), which marks held rows. */
-export const HELD_CODE = "held";
+export const HELD_CODE = "held"; // also spelled in the generated column messages.held (db/schema/messages.ts)
 export const TOO_LONG_CODE = "too_long";
 export const UNDELIVERABLE_CODE = "131026";
 
