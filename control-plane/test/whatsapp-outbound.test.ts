@@ -8,6 +8,7 @@ import { HELD_MESSAGE } from "../src/channels/whatsapp/held-messages";
 import type { GraphApiClient } from "../src/channels/whatsapp/graph-client";
 import { createLogger } from "../src/logger";
 import type { NewOutboundMessage } from "../src/outbox/types";
+import { Outbox } from "../src/outbox/outbox";
 import { startWhatsAppWorld, waitFor, type WhatsAppWorld } from "./whatsapp-harness";
 
 const HOUR = 60 * 60 * 1000;
@@ -218,54 +219,82 @@ describeEachDriver("WhatsApp outbound", (driver) => {
     });
   });
 
-  describe("the wamid, written the moment Meta accepts a send", () => {
+  describe("the wamid and the status, recorded the moment Meta accepts a send", () => {
     let w: WhatsAppWorld;
     beforeAll(async () => {
       w = await startWhatsAppWorld(driver);
     });
     afterAll(() => w?.stop());
 
-    it("is on the messages row before the outbox records the send, for sends that finish together, skipping a wamid another row has", async () => {
+    it("are written together, for sends that finish together, skipping a wamid another row has, and replay a status that overtook the send", async () => {
       // Another message already carries the wamid Meta will (oddly) give the third send.
       const other = await newUser(w, "15550001000", HOUR);
       await w.q(sql`INSERT INTO messages (user_id, direction, channel, provider_id, content, status) VALUES (${other}, 'out', 'whatsapp', 'wamid.TAKEN', 'older', 'sent')`);
-      const sends = await Promise.all(
-        [0, 1, 2, 3, 4].map(async (i) => {
-          const userId = await newUser(w, `1555000100${i + 1}`, HOUR);
-          const [id] = await send(w, [{ userId, channel: "whatsapp" as const, kind: "text" as const, body: `reply ${i}` }]);
-          const [o] = await w.q<{ message_id: string }>(sql`SELECT message_id FROM outbox WHERE id = ${id!}`);
-          return { userId, waId: `1555000100${i + 1}`, outboxId: id!, messageId: o!.message_id, body: `reply ${i}` };
-        }),
-      );
-      // Meta answers all five at the same moment: their writes run side by side.
+      // Meta's "delivered" for the first send arrives before our bookkeeping knows its wamid.
+      await w.statuses.apply([{ wamid: "wamid.ACCEPTED.0", status: "delivered" }]);
+      // Meta answers all five at the same moment: their records run side by side.
       let open!: () => void;
       const gate = new Promise<void>((r) => (open = r));
+      let atMeta = 0;
       const graph = {
         sendText: async (_to: unknown, body: string) => {
+          atMeta++;
           await gate;
           return { wamid: body === "reply 2" ? "wamid.TAKEN" : `wamid.ACCEPTED.${body.slice(-1)}` };
         },
       } as unknown as GraphApiClient;
       const told: string[] = [];
-      const adapter = new WhatsAppAdapter({ graph, db: w.t.database.db, clock: w.clock, logger: createLogger({ level: "silent" }), outsideWindow: "hold", onSent: async (wamid) => void told.push(wamid) });
-      const done = Promise.all(
-        sends.map((s) =>
-          adapter.send(
-            { id: s.outboxId, attempts: 1, messageId: s.messageId, userId: s.userId, channel: "whatsapp", kind: "text", body: s.body },
-            { id: s.userId, waId: s.waId, bsuid: null, phone: s.waId, lastInboundAt: w.clock.now(), undeliverable: false },
-          ),
-        ),
-      );
-      open();
-      expect((await done).map((r) => r.providerId)).toEqual(["wamid.ACCEPTED.0", "wamid.ACCEPTED.1", "wamid.TAKEN", "wamid.ACCEPTED.3", "wamid.ACCEPTED.4"]);
-      const written = await w.q<{ id: string; provider_id: string | null; status: string }>(
-        sql`SELECT id, provider_id, status FROM messages WHERE id = ANY(string_to_array(${sends.map((s) => s.messageId).join(",")}, ','))`,
-      );
-      const byId = new Map(written.map((r) => [r.id, r]));
-      expect(sends.map((s) => byId.get(s.messageId)?.provider_id ?? null)).toEqual(["wamid.ACCEPTED.0", "wamid.ACCEPTED.1", null, "wamid.ACCEPTED.3", "wamid.ACCEPTED.4"]);
-      // The status is the outbox's to write (once, when it records the send): still queued here.
-      expect(new Set(written.map((r) => r.status))).toEqual(new Set(["queued"]));
-      expect(told.sort()).toEqual(["wamid.ACCEPTED.0", "wamid.ACCEPTED.1", "wamid.ACCEPTED.3", "wamid.ACCEPTED.4"]);
+      const logger = createLogger({ level: "silent" });
+      const adapter = new WhatsAppAdapter({
+        graph,
+        db: w.t.database.db,
+        clock: w.clock,
+        logger,
+        outsideWindow: "hold",
+        onSent: async (wamid) => {
+          told.push(wamid);
+          await w.statuses.replay(wamid);
+        },
+      });
+      const outbox = new Outbox({ database: w.t.database, logger, retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 }, pollIntervalMs: 25 });
+      outbox.registerAdapter(adapter);
+      await outbox.start();
+      try {
+        const ids = await Promise.all(
+          [0, 1, 2, 3, 4].map(async (i) => {
+            const userId = await newUser(w, `1555000100${i + 1}`, HOUR);
+            const [id] = await send(w, [{ userId, channel: "whatsapp" as const, kind: "text" as const, body: `reply ${i}` }]);
+            return id!;
+          }),
+        );
+        await waitFor(async () => atMeta === 5, 8000, "five sends waiting at Meta");
+        // Nothing is written before Meta answers.
+        const before = await w.q<{ provider_id: string | null; status: string }>(sql`SELECT m.provider_id, m.status FROM messages m JOIN outbox o ON o.message_id = m.id WHERE o.id = ANY(string_to_array(${ids.join(",")}, ','))`);
+        expect(before.map((r) => [r.provider_id, r.status])).toEqual(ids.map(() => [null, "queued"]));
+        open();
+        const written = await Promise.all(ids.map((id) => settled(w, id)));
+        const sentRows = await w.q<{ id: string; status: string; provider_id: string }>(sql`SELECT id, status, provider_id FROM outbox WHERE id = ANY(string_to_array(${ids.join(",")}, ','))`);
+        const byId = new Map(sentRows.map((r) => [r.id, r]));
+        expect(ids.map((id) => [byId.get(id)?.status, byId.get(id)?.provider_id])).toEqual([
+          ["sent", "wamid.ACCEPTED.0"],
+          ["sent", "wamid.ACCEPTED.1"],
+          ["sent", "wamid.TAKEN"],
+          ["sent", "wamid.ACCEPTED.3"],
+          ["sent", "wamid.ACCEPTED.4"],
+        ]);
+        // The messages rows carry the wamid and the status together; the one whose wamid another
+        // row has is left alone, and the status that arrived early is applied once the row knows it.
+        expect(written.map((r) => [r.provider_id ?? null, r.status])).toEqual([
+          ["wamid.ACCEPTED.0", "delivered"],
+          ["wamid.ACCEPTED.1", "sent"],
+          [null, "queued"],
+          ["wamid.ACCEPTED.3", "sent"],
+          ["wamid.ACCEPTED.4", "sent"],
+        ]);
+        expect(told.sort()).toEqual(["wamid.ACCEPTED.0", "wamid.ACCEPTED.1", "wamid.ACCEPTED.3", "wamid.ACCEPTED.4"]);
+      } finally {
+        await outbox.stop();
+      }
     });
   });
 });

@@ -8,7 +8,6 @@ import type { Clock } from "../clock";
 import { backoffDelay, type RetryPolicy } from "../retry";
 import { ClaimLoop, reserveSlot } from "../queue/claim-loop";
 import { LeasedQueue, type QueueTable, type Reservation } from "../queue/leased-queue";
-import { Batcher } from "../queue/batcher";
 import { newWorkerId } from "../queue/worker-id";
 import { SendError, type ChannelAdapter, type OutboundRow, type OutboundUser } from "./types";
 
@@ -104,7 +103,6 @@ export class OutboxSender {
   private readonly log: Logger;
   private unlisten?: () => Promise<void>;
   private readonly sent?: Counter;
-  private readonly completions = new Batcher<Completion, { sent: boolean; more: boolean }>((items) => this.complete(items));
 
   constructor(private readonly opts: OutboxSenderOptions) {
     this.log = opts.logger.child({ component: "outbox" });
@@ -144,30 +142,27 @@ export class OutboxSender {
   }
 
   /**
-   * Records sends as sent: the outbox rows (guarded by their tokens), their messages rows (guarded
-   * so that a provider id another row already has is skipped, not fatal), and for each whether its
-   * (user, channel) has another row waiting.
+   * Records a send as sent, in one statement right after the provider accepted it: the outbox row
+   * (guarded by its token), its messages row with the provider id (guarded so that an id another
+   * row already has is skipped, not fatal), and whether its (user, channel) has another row
+   * waiting. Immediate and alone, so the window in which a crash loses an accepted send (and the
+   * retry sends it again) is this one round trip; by primary key, so it is a named statement.
    */
-  private async complete(items: Completion[]): Promise<{ sent: boolean; more: boolean }[]> {
-    const r = await rows<{ id: string; sent: boolean; more: boolean }>(
+  private async record(c: Completion): Promise<{ sent: boolean; tagged: boolean; more: boolean }> {
+    const [r] = await rows<{ sent: boolean; tagged: boolean; more: boolean }>(
       this.opts.database.db,
-      sql`WITH input AS (
-            SELECT * FROM jsonb_to_recordset(${JSON.stringify(items)}::jsonb) AS x(id text, token text, provider_id text, user_id text, channel text)),
-          o AS (${this.queue.completeManySql("input", sql`provider_id = input.provider_id, sent_at = now()`, sql`outbox.id, outbox.message_id, input.provider_id`)}),
+      sql`WITH o AS (${this.queue.completeSql(c.id, c.token, sql`provider_id = ${c.provider_id}, sent_at = now()`, sql`outbox.id, outbox.message_id`)}),
           m AS (
-            UPDATE messages SET status = 'sent', provider_id = o.provider_id, updated_at = now()
+            UPDATE messages SET status = 'sent', provider_id = ${c.provider_id}, updated_at = now()
             FROM o WHERE messages.id = o.message_id AND messages.status = 'queued'
-              AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = o.provider_id AND x.id <> messages.id))
-          SELECT input.id, o.id IS NOT NULL AS sent,
-                 EXISTS (SELECT 1 FROM outbox n WHERE n.user_id = input.user_id AND n.channel = input.channel
-                           AND n.status IN ('pending', 'sending') AND n.id <> input.id) AS more
-          FROM input LEFT JOIN o ON o.id = input.id`,
-      // Not a named statement: its generic plan, made while the tables were young, read every
-      // outbox and messages row per batch (55 ms a batch at 10,000 rows); planned per run it
-      // looks rows up by key.
+              AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${c.provider_id} AND x.id <> messages.id)
+            RETURNING messages.id)
+          SELECT EXISTS (SELECT 1 FROM o) AS sent, EXISTS (SELECT 1 FROM m) AS tagged,
+                 EXISTS (SELECT 1 FROM outbox n WHERE n.user_id = ${c.user_id} AND n.channel = ${c.channel}
+                           AND n.status IN ('pending', 'sending') AND n.id <> ${c.id} OFFSET 0) AS more`,
+      "outbox.sent",
     );
-    const byId = new Map(r.map((x) => [String(x.id), x]));
-    return items.map((i) => ({ sent: Boolean(byId.get(i.id)?.sent), more: byId.get(i.id)?.more !== false }));
+    return { sent: Boolean(r?.sent), tagged: Boolean(r?.tagged), more: r?.more !== false };
   }
 
   /** See Outbox.reserveSend. */
@@ -208,9 +203,9 @@ export class OutboxSender {
       const { providerId } = acceptedProviderId ? { providerId: acceptedProviderId } : await adapter.send(out, user);
       accepted = providerId;
       // Recording the send is one statement (one round trip, nothing else in a transaction that
-      // could roll it back and turn an accepted message into a resend), shared with the sends
-      // that finish meanwhile when the database is busy.
-      const r = await this.completions.submit({ id: row.id, token: row.leaseToken, provider_id: providerId, user_id: row.userId, channel: row.channel });
+      // could roll it back and turn an accepted message into a resend).
+      const r = await this.record({ id: row.id, token: row.leaseToken, provider_id: providerId, user_id: row.userId, channel: row.channel });
+      if (r.tagged) await adapter.recorded?.(providerId).catch((err: unknown) => log().warn({ err: (err as Error).message }, "could not act on the recorded send"));
       if (!r.sent) log().warn("lease lost while sending; another sender may have sent this row too");
       this.sent?.inc({ channel: row.channel, outcome: "sent" });
       return !r.sent || r.more;

@@ -55,4 +55,10 @@ export interface ChannelAdapter {
   channel: Channel;
   /** Sends one message; returns the provider's id for it. Throws SendError. */
   send(row: OutboundRow, user: OutboundUser): Promise<{ providerId: string }>;
+  /**
+   * Told once the outbox has recorded an accepted send and its messages row carries the provider's
+   * id (the statement right after `send` returned): what the provider says about that id from now
+   * on finds the row. Not told when another messages row already had the id.
+   */
+  recorded?(providerId: string): Promise<void>;
 }

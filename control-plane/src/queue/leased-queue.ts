@@ -105,10 +105,10 @@ export class LeasedQueue {
   /**
    * One statement renews the leases of every token given; returns the tokens still held.
    *
-   * Every statement here that waits for several rows' locks (this one, completeManySql,
-   * reclaimOwn) takes them in id order: two such statements on overlapping rows in different
-   * orders deadlock, and PostgreSQL aborts one of them (a renewal beside a batch of completions
-   * did, test "lock order on PostgreSQL"). The claim skips locked rows and never waits.
+   * Every statement here that waits for several rows' locks (this one, reclaimOwn) takes them in
+   * id order: two such statements on overlapping rows in different orders deadlock, and
+   * PostgreSQL aborts one of them (a renewal beside a batch of sends recorded together once did).
+   * Completions lock their one row; the claim skips locked rows and never waits.
    */
   async renew(db: Executor, jobs: readonly { id: string; leaseToken: string }[]): Promise<Set<string>> {
     if (jobs.length === 0) return new Set();
@@ -135,19 +135,6 @@ export class LeasedQueue {
   completeSql(id: string, token: string, set: SQL, returning: SQL = sql`id`): SQL {
     return sql`UPDATE ${this.t} SET ${this.doneSet(set)}
                WHERE id = ${id} AND lease_token = ${token} AND status = ${this.q.running} RETURNING ${returning}`;
-  }
-
-  /**
-   * completeSql for many rows in one statement: `input` names a CTE with one row per job, columns
-   * `id` and `token` (and whatever `set` and `returning` read from it as input.<column>).
-   */
-  completeManySql(input: string, set: SQL, returning: SQL): SQL {
-    const i = sql.raw(input.replace(/[^a-z_]/g, ""));
-    return sql`UPDATE ${this.t} SET ${this.doneSet(set)}
-               FROM (SELECT i.* FROM ${i} i JOIN ${this.t} x ON x.id = i.id AND x.lease_token = i.token AND x.status = ${this.q.running}
-                     ORDER BY x.id FOR UPDATE OF x) AS input
-               WHERE ${this.t}.id = input.id AND ${this.t}.lease_token = input.token AND ${this.t}.status = ${this.q.running}
-               RETURNING ${returning}`;
   }
 
   private doneSet(set: SQL): SQL {

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Clock } from "../../clock";
-import { rows, type Db } from "../../db/database";
+import type { Db } from "../../db/database";
 import type { Logger } from "../../logger";
 import { SendError, type ChannelAdapter, type OutboundRow, type OutboundUser } from "../../outbox/types";
 import type { GraphApiClient, Recipient } from "./graph-client";
@@ -21,7 +21,7 @@ export interface WhatsAppAdapterOptions {
   /** Proactive messages outside the 24-hour window: a template, or held until the user writes. */
   outsideWindow: "template" | "hold";
   template?: { name: string; language: string };
-  /** Told each accepted wamid, after the messages row carries it (StatusProcessor.replay). */
+  /** Told each accepted wamid once the outbox recorded it on the messages row (StatusProcessor.replay). */
   onSent?: (wamid: string) => Promise<void>;
 }
 
@@ -42,34 +42,15 @@ export class WhatsAppAdapter implements ChannelAdapter {
     this.log = opts.logger.child({ component: "whatsapp-adapter" });
   }
 
-  async send(row: OutboundRow, user: OutboundUser): Promise<{ providerId: string }> {
-    const sent = await this.sendRow(row, user);
-    await this.recordSent(row, sent.providerId);
-    return sent;
-  }
-
   /**
-   * Meta's "sent" webhook can overtake our own bookkeeping; writing the wamid onto the messages row
-   * the moment Meta accepts it (rather than after the outbox's commit) narrows that window, lets a
-   * retry after a crash see the send was accepted, and onSent replays any status that arrived
-   * before the row knew its wamid. The status itself ("sent") is the outbox's to write, once.
+   * Meta's "sent" webhook can overtake our own bookkeeping: a status for a wamid no messages row
+   * carries yet is kept (StatusProcessor), and replayed here once the outbox has recorded the send.
    */
-  private async recordSent(row: OutboundRow, wamid: string): Promise<void> {
-    if (!row.messageId) return;
-    try {
-      await rows(
-        this.opts.db,
-        sql`UPDATE messages SET provider_id = ${wamid}, updated_at = ${this.opts.clock.now().toISOString()}::timestamptz WHERE id = ${row.messageId}`,
-        "whatsapp.accepted",
-      );
-      await this.opts.onSent?.(wamid);
-    } catch (err) {
-      // The message went out; the outbox records the wamid too, so this is only a lost shortcut.
-      this.log.warn({ err: (err as Error).message, outboxId: row.id }, "could not record the wamid early");
-    }
+  async recorded(wamid: string): Promise<void> {
+    await this.opts.onSent?.(wamid);
   }
 
-  private async sendRow(row: OutboundRow, user: OutboundUser): Promise<{ providerId: string }> {
+  async send(row: OutboundRow, user: OutboundUser): Promise<{ providerId: string }> {
     if (user.undeliverable) throw new SendError("WhatsApp said this user cannot receive messages (131026)", false, UNDELIVERABLE_CODE);
     const to: Recipient = { waId: user.waId ?? user.phone, bsuid: user.bsuid };
     const last = user.lastInboundAt;
