@@ -277,7 +277,7 @@ async function main(): Promise<void> {
     // The ANALYZE invalidated every connection's cached plans: each re-plans its prepared
     // statements on its next use of them (the webhook's takes 1-3 ms to plan). A deployment does
     // that once per ANALYZE, over minutes of traffic; left here it lands on the measured window's
-    // first turns (40 connections x 3 statements). 5 more instant turns each re-plan them first.
+    // first turns (every pooled connection x 3 statements). 5 more instant turns each re-plan them first.
     await runUsers("warm", 0, 5);
   }
   // The measured runs' rows are the ones created from here on (the warm-up's are not).
