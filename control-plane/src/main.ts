@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import { rm } from "node:fs/promises";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { createLogger, type Logger } from "./logger";
 import { isDatabaseReady, openDatabase, type Database } from "./db/database";
@@ -48,8 +49,8 @@ export interface ControlPlane {
   /** The sandbox listener (only /llm/v1), e.g. http://172.18.0.1:3002 */
   sandboxUrl: string;
   sandboxes: SandboxService;
-  /** Which sandbox runtime was chosen, and why. */
-  runtime: { kind: RuntimeKind; reason: string };
+  /** Which sandbox runtime was chosen, and why; with DATA_DIR=":memory:", the process runtime's temp directory (removed by stop). */
+  runtime: { kind: RuntimeKind; reason: string; scratchDir?: string };
   /** Where the admin token came from; the token itself only when it was generated just now. */
   admin: { source: "env" | "file" | "generated"; file?: string; generatedToken?: string };
   /** The operator dashboard, e.g. http://127.0.0.1:3001/admin */
@@ -95,7 +96,10 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
     // on a machine that never had Docker; never a silent fallback), one signed socket per running
     // agent, and the service that creates, wakes, stops and deletes them.
     const credentials = await loadCredentials(database.db, { keyFile: config.keyFile, logger });
-    const { runtime, reason: runtimeReason } = await chooseRuntime(config, logger, { instanceId: credentials.instanceId, db: database.db });
+    const { runtime, reason: runtimeReason, scratchDir } = await chooseRuntime(config, logger, { instanceId: credentials.instanceId, db: database.db });
+    // DATA_DIR=":memory:" with the process runtime: its temp directory goes once its agents have
+    // stopped (stops run in reverse, and theirs is registered below).
+    if (scratchDir) onStop("sandbox scratch directory", () => rm(scratchDir, { recursive: true, force: true }));
     const connections = new ConnectionManager({
       signingPrivateKeyPem: credentials.privateKeyPem,
       logger,
@@ -307,7 +311,7 @@ export async function startControlPlane(config: Config, opts: BuildOptions = {})
       url,
       sandboxUrl: sandboxListener.url,
       sandboxes,
-      runtime: { kind: runtime.kind, reason: runtimeReason },
+      runtime: { kind: runtime.kind, reason: runtimeReason, ...(scratchDir ? { scratchDir } : {}) },
       admin: { source: admin.source, file: admin.file, generatedToken: admin.source === "generated" ? admin.token : undefined },
       dashboardUrl: `${url}/admin`,
       whatsapp: { mode: localWhatsApp ? "local" : "meta", credentialsFile: localWhatsApp?.credentialsFile },

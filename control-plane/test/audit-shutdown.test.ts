@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { loadConfig } from "../src/config";
 import { createLogger } from "../src/logger";
 import { startControlPlane } from "../src/main";
@@ -17,4 +18,16 @@ describe("audit 15.7: HTTP stops before the dispatcher on shutdown", () => {
     expect(order.indexOf("scheduler")).toBeLessThan(order.indexOf("http"));
     expect(order.indexOf("http")).toBeLessThan(order.indexOf("database"));
   }, 60_000);
+});
+
+describe("shutdown with DATA_DIR=:memory:", () => {
+  it("removes the process runtime's temp directory", async () => {
+    // DATA_DIR=":memory:" puts process sandboxes in a temp directory; every start used to leave one.
+    const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: ":memory:", SANDBOX_RUNTIME: "process" });
+    const cp = await startControlPlane(config, { logger: createLogger({ level: "silent" }) });
+    const dir = cp.runtime.scratchDir!;
+    expect(existsSync(dir)).toBe(true);
+    await cp.stop();
+    expect(existsSync(dir)).toBe(false);
+  });
 });

@@ -1,3 +1,6 @@
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import Dockerode from "dockerode";
 import { loadConfig } from "../src/config";
 import { createLogger } from "../src/logger";
@@ -8,15 +11,24 @@ import { createTestDatabase, type TestDatabase } from "../../test-support/db";
 import { startFakeCluster } from "../../test-support/fake-cluster";
 
 const logger = createLogger({ level: "silent" });
-const choose = (env: NodeJS.ProcessEnv, opts: { docker?: Dockerode; db?: TestDatabase } = {}) =>
-  chooseRuntime(loadConfig({ DATA_DIR: ":memory:", ...env }), logger, { instanceId: "runtime-choice-test", docker: opts.docker, db: opts.db?.database.db, pingTimeoutMs: 500 });
+/** The choice with DATA_DIR=":memory:"; a process runtime's temp directory is removed at once (main.ts does that at stop). */
+const choose = async (env: NodeJS.ProcessEnv, opts: { docker?: Dockerode; db?: TestDatabase } = {}) => {
+  const chosen = await chooseRuntime(loadConfig({ DATA_DIR: ":memory:", ...env }), logger, { instanceId: "runtime-choice-test", docker: opts.docker, db: opts.db?.database.db, pingTimeoutMs: 500 });
+  if (chosen.scratchDir) rmSync(chosen.scratchDir, { recursive: true, force: true });
+  return chosen;
+};
 /** A Docker client whose daemon is away (a socket nobody listens on): Docker "briefly down". */
 const absentDocker = () => new Dockerode({ socketPath: "/tmp/concierge-no-such-docker.sock" });
 
 describe("sandbox runtime choice", () => {
   it("obeys SANDBOX_RUNTIME", async () => {
-    expect((await choose({ SANDBOX_RUNTIME: "process" })).runtime.kind).toBe("process");
-    expect((await choose({ SANDBOX_RUNTIME: "docker" })).runtime.kind).toBe("docker");
+    const processes = await choose({ SANDBOX_RUNTIME: "process" });
+    expect(processes.runtime.kind).toBe("process");
+    // DATA_DIR=":memory:" keeps nothing: the agents' directories live in a temp directory of their own.
+    expect(processes.scratchDir?.startsWith(path.join(tmpdir(), "concierge-"))).toBe(true);
+    const docker = await choose({ SANDBOX_RUNTIME: "docker" });
+    expect(docker.runtime.kind).toBe("docker");
+    expect(docker.scratchDir).toBeUndefined();
   });
 
   it("builds the Kubernetes runtime from KUBECONFIG, and needs the gateway Service's URL", async () => {

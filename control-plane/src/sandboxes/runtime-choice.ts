@@ -41,14 +41,18 @@ export async function chooseRuntime(
   config: Config,
   logger: Logger,
   opts: { instanceId: string; docker?: Dockerode; pingTimeoutMs?: number; db?: Db },
-): Promise<{ runtime: SandboxRuntime; reason: string }> {
+): Promise<{ runtime: SandboxRuntime; reason: string; scratchDir?: string }> {
   const docker = opts.docker ?? new Dockerode();
   const makeDocker = () =>
     new DockerRuntime({ docker, network: config.sandbox.network, logger, instanceId: opts.instanceId, selfContainer: selfContainer(config.sandbox.selfContainer) });
-  // DATA_DIR=":memory:" keeps nothing: process sandboxes then live in a fresh temp directory.
-  const makeProcess = () =>
-    new ProcessRuntime({ dataDir: config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : config.dataDir, agentEntry: AGENT_ENTRY, logger, searchPath: config.sandbox.searchPath });
-  if (config.sandbox.runtime === "process") return { runtime: makeProcess(), reason: "SANDBOX_RUNTIME=process" };
+  // DATA_DIR=":memory:" keeps nothing: process sandboxes then live in a fresh temp directory, which
+  // the caller removes when it stops (scratchDir).
+  const makeProcess = (reason: string) => {
+    const scratchDir = config.dataDir === ":memory:" ? mkdtempSync(path.join(tmpdir(), "concierge-")) : undefined;
+    const runtime = new ProcessRuntime({ dataDir: scratchDir ?? config.dataDir, agentEntry: AGENT_ENTRY, logger, searchPath: config.sandbox.searchPath });
+    return { runtime, reason, ...(scratchDir ? { scratchDir } : {}) };
+  };
+  if (config.sandbox.runtime === "process") return makeProcess("SANDBOX_RUNTIME=process");
   if (config.sandbox.runtime === "kubernetes") {
     return { runtime: await kubernetesRuntime(config, logger, opts.instanceId), reason: `SANDBOX_RUNTIME=kubernetes (${config.kube.kubeconfig ? "KUBECONFIG" : "in-cluster config"})` };
   }
@@ -67,7 +71,7 @@ export async function chooseRuntime(
         : `${inDocker} sandbox(es) run in Docker and the daemon does not answer yet: they wait for it (never moved to unisolated processes)`,
     };
   }
-  if (!answers) return { runtime: makeProcess(), reason: "no Docker daemon answers and no sandbox ever ran in Docker here: agents run as local processes, not isolated from this machine" };
+  if (!answers) return makeProcess("no Docker daemon answers and no sandbox ever ran in Docker here: agents run as local processes, not isolated from this machine");
   const hasImage = await docker
     .getImage(config.sandbox.image)
     .inspect()
