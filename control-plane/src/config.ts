@@ -91,7 +91,7 @@ export const ENV: Record<string, VarSpec> = {
   INBOX_LEASE_SECONDS: { schema: int(10, 3, 86400), doc: "Lease on a claimed inbox or outbox row, renewed every third of it while it is worked; a crashed process's users resume after it (default 10)" },
   QUEUE_RETENTION_DAYS: { schema: num(30, 0, 36500), doc: "Answered and dead-lettered inbox events and sent or failed outbox rows (with the message text they hold) are deleted after this many days; 0 keeps them forever (default 30)" },
   QUEUE_WORKER_ID: { schema: optionalString.pipe(z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, "1-100 of A-Z a-z 0-9 _ . -").optional()), doc: "This process's queue worker id; unset means one kept in DATA_DIR. A restart with the same id takes back its previous run's leases at once" },
-  DATABASE_POOL_SIZE: { schema: int(20, 2, 1000), doc: "PostgreSQL connections per process (default 20); turns in flight do not hold one. A burst waits here for a connection rather than inside a server with more connections than cores to run them. Keep replicas x this under the server's max_connections (PostgreSQL default 100)" },
+  DATABASE_POOL_SIZE: { schema: int(20, 2, 1000), doc: "PostgreSQL connections per process (default 20); turns in flight do not hold one. Keep (replicas + a rolling update's surge) x this under the server's max_connections (PostgreSQL default 100)" },
 
   WHATSAPP_VERIFY_TOKEN: { schema: optionalString, doc: "Meta webhook verify token", secret: true },
   WHATSAPP_APP_SECRET: { schema: optionalString, doc: "Meta app secret: signs webhook bodies", secret: true },
