@@ -98,6 +98,39 @@ describeEachDriver("outbox sender", (driver) => {
     }
   });
 
+  it("sends once when its lease was taken over while the provider answered: the id stays on the messages row for the next holder", async () => {
+    const u = await user();
+    const o = newOutbox();
+    const inner = fakeProviderAdapter(provider.url);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const calls: string[] = [];
+    o.registerAdapter({ ...inner, send: async (row, to) => (calls.push(row.body), await gate, inner.send(row, to)) });
+    await o.start();
+    const [id] = await t.database.db.transaction((tx) => o.enqueue(tx, [text(u.id, "slow")]));
+    await waitFor(async () => calls.length === 1, 5000, "the send at the provider");
+    // Another sender took the row over (as after an expired lease) while the provider was answering.
+    await t.database.db.execute(sql`UPDATE outbox SET lease_token = 'thief:1', lease_expires_at = now() + interval '1 hour' WHERE id = ${id!}`);
+    open();
+    const kept = await waitFor(async () => {
+      const [m] = await rows<{ provider_id: string | null; status: string }>(t.database.db, sql`SELECT m.provider_id, m.status FROM messages m JOIN outbox o ON o.message_id = m.id WHERE o.id = ${id!}`);
+      return m?.provider_id ? m : undefined;
+    }, 5000, "the accepted id on the messages row");
+    expect(kept).toMatchObject({ provider_id: expect.stringMatching(/^prov-/), status: "queued" });
+    const [stolen] = await rows<{ status: string; lease_token: string }>(t.database.db, sql`SELECT status, lease_token FROM outbox WHERE id = ${id!}`);
+    expect(stolen).toMatchObject({ status: "sending", lease_token: "thief:1" });
+    // The other holder dies; the row is claimed again and recorded with that id, not sent again.
+    await t.database.db.execute(sql`UPDATE outbox SET lease_expires_at = now() - interval '1 second' WHERE id = ${id!}`);
+    await waitFor(async () => (await rows(t.database.db, sql`SELECT 1 FROM outbox WHERE id = ${id!} AND status = 'sent'`)).length === 1, 5000, "recorded");
+    const [done] = await rows<{ provider_id: string; attempts: number; message_status: string }>(
+      t.database.db,
+      sql`SELECT o.provider_id, o.attempts, m.status AS message_status FROM outbox o JOIN messages m ON m.id = o.message_id WHERE o.id = ${id!}`,
+    );
+    expect(done).toMatchObject({ provider_id: kept.provider_id, attempts: 2, message_status: "sent" });
+    expect(calls).toEqual(["slow"]);
+    expect(provider.sends.filter((s) => s.to === u.waId).map((s) => s.body)).toEqual(["slow"]);
+  });
+
   it("fails a refused message at once with its error code, and moves on to the next", async () => {
     const u = await user();
     provider.failNext(400);

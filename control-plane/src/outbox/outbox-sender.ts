@@ -206,7 +206,13 @@ export class OutboxSender {
       // could roll it back and turn an accepted message into a resend).
       const r = await this.record({ id: row.id, token: row.leaseToken, provider_id: providerId, user_id: row.userId, channel: row.channel });
       if (r.tagged) await adapter.recorded?.(providerId).catch((err: unknown) => log().warn({ err: (err as Error).message }, "could not act on the recorded send"));
-      if (!r.sent) log().warn("lease lost while sending; another sender may have sent this row too");
+      if (!r.sent) {
+        // Someone took the row over while the provider answered (our lease expired). The id still
+        // goes on its messages row: a holder that has not sent it yet records it instead of
+        // sending again (the claim's accepted_provider_id).
+        log().warn({ providerId }, "lease lost while sending; another sender may have sent this row too");
+        if (row.messageId) await this.opts.database.db.execute(keepAcceptedSql(row.messageId, providerId));
+      }
       this.sent?.inc({ channel: row.channel, outcome: "sent" });
       return !r.sent || r.more;
     } catch (err) {
@@ -236,12 +242,7 @@ export class OutboxSender {
     await this.opts.database.db.transaction(async (tx) => {
       const held = await this.queue.fail(tx, row.id, row.leaseToken, { dead: final, delayMs, error: `${code}: ${message}` });
       if (held && accepted !== null && row.messageId) {
-        // Guarded like the completion: a provider id another messages row already has is left alone.
-        await tx.execute(
-          sql`UPDATE messages SET provider_id = ${accepted}, updated_at = now()
-              WHERE id = ${row.messageId} AND provider_id IS NULL
-                AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${accepted} AND x.id <> messages.id)`,
-        );
+        await tx.execute(keepAcceptedSql(row.messageId, accepted));
       }
       if (held && final && row.messageId) {
         await tx.execute(
@@ -251,4 +252,15 @@ export class OutboxSender {
       }
     });
   }
+}
+
+/**
+ * Keeps an accepted send's provider id on its messages row when the send itself could not be
+ * recorded, so that the row's next claim records it instead of sending again. Guarded like the
+ * record: a row that has an id keeps it, and an id another messages row already has is left alone.
+ */
+function keepAcceptedSql(messageId: string, providerId: string) {
+  return sql`UPDATE messages SET provider_id = ${providerId}, updated_at = now()
+             WHERE id = ${messageId} AND provider_id IS NULL
+               AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${providerId} AND x.id <> messages.id)`;
 }
