@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import type { Counter, Registry } from "prom-client";
 import { registryCounter } from "../metrics";
 import type { Channel } from "@concierge/protocol";
@@ -47,12 +47,12 @@ export const CLAIMED_USER_COLUMNS = sql`u.wa_id AS user_wa_id, u.bsuid AS user_b
 /** A free slot of this process's sender, promised to a row another statement writes already leased (Outbox.reserveSend). */
 export type SendReservation = Reservation;
 
-/** One send to record (column names as the completion statement reads them). */
-interface Completion {
+/** One accepted send to record. */
+export interface SentRecord {
   id: string;
   token: string;
-  provider_id: string;
-  user_id: string;
+  providerId: string;
+  userId: string;
   channel: Channel;
 }
 
@@ -141,27 +141,9 @@ export class OutboxSender {
     await this.loop.stop();
   }
 
-  /**
-   * Records a send as sent, in one statement right after the provider accepted it: the outbox row
-   * (guarded by its token), its messages row with the provider id (guarded so that an id another
-   * row already has is skipped, not fatal), and whether its (user, channel) has another row
-   * waiting. Immediate and alone, so the window in which a crash loses an accepted send (and the
-   * retry sends it again) is this one round trip; by primary key, so it is a named statement.
-   */
-  private async record(c: Completion): Promise<{ sent: boolean; tagged: boolean; more: boolean }> {
-    const [r] = await rows<{ sent: boolean; tagged: boolean; more: boolean }>(
-      this.opts.database.db,
-      sql`WITH o AS (${this.queue.completeSql(c.id, c.token, sql`provider_id = ${c.provider_id}, sent_at = now()`, sql`outbox.id, outbox.message_id`)}),
-          m AS (
-            UPDATE messages SET status = 'sent', provider_id = ${c.provider_id}, updated_at = now()
-            FROM o WHERE messages.id = o.message_id AND messages.status = 'queued'
-              AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${c.provider_id} AND x.id <> messages.id)
-            RETURNING messages.id)
-          SELECT EXISTS (SELECT 1 FROM o) AS sent, EXISTS (SELECT 1 FROM m) AS tagged,
-                 EXISTS (SELECT 1 FROM outbox n WHERE n.user_id = ${c.user_id} AND n.channel = ${c.channel}
-                           AND n.status IN ('pending', 'sending') AND n.id <> ${c.id} OFFSET 0) AS more`,
-      "outbox.sent",
-    );
+  /** Records a send as sent: recordSentSql, one round trip right after the provider accepted it. */
+  private async record(c: SentRecord): Promise<{ sent: boolean; tagged: boolean; more: boolean }> {
+    const [r] = await rows<{ sent: boolean; tagged: boolean; more: boolean }>(this.opts.database.db, recordSentSql(this.queue, c), "outbox.sent");
     return { sent: Boolean(r?.sent), tagged: Boolean(r?.tagged), more: r?.more !== false };
   }
 
@@ -204,7 +186,7 @@ export class OutboxSender {
       accepted = providerId;
       // Recording the send is one statement (one round trip, nothing else in a transaction that
       // could roll it back and turn an accepted message into a resend).
-      const r = await this.record({ id: row.id, token: row.leaseToken, provider_id: providerId, user_id: row.userId, channel: row.channel });
+      const r = await this.record({ id: row.id, token: row.leaseToken, providerId, userId: row.userId, channel: row.channel });
       if (r.tagged) await adapter.recorded?.(providerId).catch((err: unknown) => log().warn({ err: (err as Error).message }, "could not act on the recorded send"));
       if (!r.sent) {
         // Someone took the row over while the provider answered (our lease expired). The id still
@@ -263,4 +245,26 @@ function keepAcceptedSql(messageId: string, providerId: string) {
   return sql`UPDATE messages SET provider_id = ${providerId}, updated_at = now()
              WHERE id = ${messageId} AND provider_id IS NULL
                AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${providerId} AND x.id <> messages.id)`;
+}
+
+/**
+ * Records an accepted send in one statement: the outbox row (sent, guarded by its token), its
+ * messages row (status sent and the provider id, guarded so that an id another row already has
+ * is skipped, not fatal), and whether its (user, channel) has another row waiting. Immediate and
+ * alone, so the window in which a crash loses an accepted send (and the retry sends it again) is
+ * this one round trip. A named statement: every part is a lookup by key, so the generic plan made
+ * while the tables were young stays right as they grow (outbox.test.ts, "plan").
+ */
+export function recordSentSql(queue: LeasedQueue, c: SentRecord): SQL {
+  return sql`WITH o AS (${queue.completeSql(c.id, c.token, sql`provider_id = ${c.providerId}, sent_at = now()`, sql`outbox.id, outbox.message_id`)}),
+      -- By key, not a join with o: as a join, the generic plan made on young tables scanned every
+      -- messages row.
+      m AS (
+        UPDATE messages SET status = 'sent', provider_id = ${c.providerId}, updated_at = now()
+        WHERE messages.id = (SELECT message_id FROM o) AND messages.status = 'queued'
+          AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${c.providerId} AND x.id <> messages.id)
+        RETURNING messages.id)
+      SELECT EXISTS (SELECT 1 FROM o) AS sent, EXISTS (SELECT 1 FROM m) AS tagged,
+             EXISTS (SELECT 1 FROM outbox n WHERE n.user_id = ${c.userId} AND n.channel = ${c.channel}
+                       AND n.status IN ('pending', 'sending') AND n.id <> ${c.id} OFFSET 0) AS more`;
 }
