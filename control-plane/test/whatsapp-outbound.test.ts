@@ -252,8 +252,8 @@ describeEachDriver("WhatsApp outbound", (driver) => {
         logger,
         outsideWindow: "hold",
         onSent: async (wamid) => {
-          told.push(wamid);
           await w.statuses.replay(wamid);
+          told.push(wamid);
         },
       });
       const outbox = new Outbox({ database: w.t.database, logger, retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 }, pollIntervalMs: 25 });
@@ -272,7 +272,10 @@ describeEachDriver("WhatsApp outbound", (driver) => {
         const before = await w.q<{ provider_id: string | null; status: string }>(sql`SELECT m.provider_id, m.status FROM messages m JOIN outbox o ON o.message_id = m.id WHERE o.id = ANY(string_to_array(${ids.join(",")}, ','))`);
         expect(before.map((r) => [r.provider_id, r.status])).toEqual(ids.map(() => [null, "queued"]));
         open();
-        const written = await Promise.all(ids.map((id) => settled(w, id)));
+        await Promise.all(ids.map((id) => settled(w, id)));
+        // The hook runs once the record has committed: wait for the four it is told of.
+        await waitFor(async () => told.length === 4, 8000, "the recorded hook for four sends");
+        const written = await Promise.all(ids.map((id) => messageRow(w, id)));
         const sentRows = await w.q<{ id: string; status: string; provider_id: string }>(sql`SELECT id, status, provider_id FROM outbox WHERE id = ANY(string_to_array(${ids.join(",")}, ','))`);
         const byId = new Map(sentRows.map((r) => [r.id, r]));
         expect(ids.map((id) => [byId.get(id)?.status, byId.get(id)?.provider_id])).toEqual([
