@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, openSync, closeSync, readFileSync, mkdtempSync } from "node:fs";
+import { mkdirSync, openSync, closeSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -200,6 +200,8 @@ export class FakeKubelet {
     }
     await Promise.all(exits);
     this.pods.clear();
+    // A root it made itself (its pods' volumes, the cluster's kubeconfig) goes with it.
+    if (!this.opts.root) rmSync(this.root, { recursive: true, force: true });
   }
 }
 
