@@ -237,14 +237,22 @@ export class OutboxSender {
 }
 
 /**
+ * The guard of every write of a provider id onto a messages row: no other row of its channel has
+ * it (the unique index would fail the whole statement), so such an id is skipped, not fatal.
+ */
+function providerIdFree(providerId: string): SQL {
+  return sql`NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${providerId} AND x.id <> messages.id)`;
+}
+
+/**
  * Keeps an accepted send's provider id on its messages row when the send itself could not be
  * recorded, so that the row's next claim records it instead of sending again. Guarded like the
  * record: a row that has an id keeps it, and an id another messages row already has is left alone.
  */
-function keepAcceptedSql(messageId: string, providerId: string) {
+function keepAcceptedSql(messageId: string, providerId: string): SQL {
   return sql`UPDATE messages SET provider_id = ${providerId}, updated_at = now()
              WHERE id = ${messageId} AND provider_id IS NULL
-               AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${providerId} AND x.id <> messages.id)`;
+               AND ${providerIdFree(providerId)}`;
 }
 
 /**
@@ -262,7 +270,7 @@ export function recordSentSql(queue: LeasedQueue, c: SentRecord): SQL {
       m AS (
         UPDATE messages SET status = 'sent', provider_id = ${c.providerId}, updated_at = now()
         WHERE messages.id = (SELECT message_id FROM o) AND messages.status = 'queued'
-          AND NOT EXISTS (SELECT 1 FROM messages x WHERE x.channel = messages.channel AND x.provider_id = ${c.providerId} AND x.id <> messages.id)
+          AND ${providerIdFree(c.providerId)}
         RETURNING messages.id)
       SELECT EXISTS (SELECT 1 FROM o) AS sent, EXISTS (SELECT 1 FROM m) AS tagged,
              EXISTS (SELECT 1 FROM outbox n WHERE n.user_id = ${c.userId} AND n.channel = ${c.channel}
